@@ -1,0 +1,54 @@
+/**
+ * Starts what every test file shares, once per run: a Temporal dev server on
+ * free ports with our search attributes, and a fresh Postgres database.
+ * Test files read the addresses with `inject()`.
+ */
+import type { TestProject } from 'vitest/node';
+import postgres from 'postgres';
+import { ensureTemporalCli } from '../runtime/temporal-cli.js';
+import { startTemporalDevServer, type DevServer } from '../runtime/temporal-dev-server.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+  }
+}
+
+const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `qec_test_${Date.now()}_${process.pid}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } catch (e) {
+    await admin.end();
+    throw new Error(`cannot create the test database through DATABASE_URL=${ADMIN_URL}: ${(e as Error).message}`);
+  }
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists ${name} with (force)`);
+      await sql.end();
+    },
+  };
+}
+
+export default async function setup(project: TestProject) {
+  const binary = await ensureTemporalCli();
+  const [temporal, database]: [DevServer, Awaited<ReturnType<typeof createTestDatabase>>] = await Promise.all([
+    startTemporalDevServer({ binary, uiPort: null }),
+    createTestDatabase(),
+  ]);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('databaseUrl', database.url);
+  return async () => {
+    await temporal.stop();
+    await database.drop();
+  };
+}
