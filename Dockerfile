@@ -1,0 +1,12 @@
+# One image for the API and the worker; the command picks the role.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY . .
+RUN chown -R node:node /app
+USER node
+ENV DATA_DIR=/data
+EXPOSE 3000
+CMD ["npm", "run", "api"]

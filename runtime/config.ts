@@ -1,0 +1,119 @@
+/**
+ * The one place configuration is read. Every setting comes from the
+ * environment, is validated here, and is documented in the README's table.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { PROJECT_ROOT } from './paths.js';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: optionalString.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  ),
+  DATABASE_POOL_MAX: int(1, 100).default(10),
+  SECRETS_KEY: optionalString,
+  BLOB_DIR: optionalString,
+
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('qualys-evidence'),
+  TEMPORAL_UI_URL: optionalString.pipe(z.url().optional()),
+  TEMPORAL_DEV_PORT: int(1, 65535).default(7233),
+  TEMPORAL_DEV_UI_PORT: int(1, 65535).default(8233),
+
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+
+  WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 1000).default(8),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
+  WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+
+  QUALYS_PAGE_SIZE: int(1, 1_000_000).default(1000),
+  QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
+  QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
+  QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface AppConfig {
+  dataDir: string;
+  database: { url: string | null; pgliteDir: string; poolMax: number };
+  secrets: { key: string | null; keyFile: string };
+  blobDir: string;
+  temporal: {
+    /** null: start (or reuse) the embedded dev server. */
+    address: string | null;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string | null;
+    dev: { port: number; uiPort: number; dbFile: string; logFile: string; stateFile: string };
+  };
+  api: { host: string; port: number; publicUrl: string | null };
+  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; shutdownGraceMs: number };
+  qualys: {
+    pageSize: number;
+    timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(PROJECT_ROOT, e.DATA_DIR);
+  return {
+    dataDir,
+    database: { url: e.DATABASE_URL ?? null, pgliteDir: path.join(dataDir, 'pglite'), poolMax: e.DATABASE_POOL_MAX },
+    secrets: { key: e.SECRETS_KEY ?? null, keyFile: path.join(dataDir, 'secrets.key') },
+    blobDir: e.BLOB_DIR ? path.resolve(PROJECT_ROOT, e.BLOB_DIR) : path.join(dataDir, 'blobs'),
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? null,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL ?? null,
+      dev: {
+        port: e.TEMPORAL_DEV_PORT,
+        uiPort: e.TEMPORAL_DEV_UI_PORT,
+        dbFile: path.join(dataDir, 'temporal', 'dev-server.sqlite'),
+        logFile: path.join(dataDir, 'temporal', 'dev-server.log'),
+        stateFile: path.join(dataDir, 'temporal', 'dev-server.json'),
+      },
+    },
+    api: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? null },
+    worker: {
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    },
+    qualys: {
+      pageSize: e.QUALYS_PAGE_SIZE,
+      timeouts: {
+        connectMs: e.QUALYS_CONNECT_TIMEOUT_MS,
+        firstByteMs: e.QUALYS_FIRST_BYTE_TIMEOUT_MS,
+        idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
+      },
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}
