@@ -1,0 +1,144 @@
+/**
+ * Fetcher definitions and their mapping to controls. Deleting a fetcher
+ * retires it (`deletedAt`) rather than removing the row, so its past runs and
+ * evidence keep pointing at the definition that produced them; retired
+ * fetchers are invisible to get/list unless asked for.
+ */
+import { and, asc, eq, isNull, type SQL } from 'drizzle-orm';
+import type { AppDatabase } from './app-database.js';
+import { assertControlsExist } from './controls.js';
+import { isEmptyPatch } from './patch.js';
+import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
+import {
+  controls,
+  fetcherControls,
+  fetchers,
+  schedules,
+  type ControlRow,
+  type EvidenceFormat,
+  type FetcherKind,
+  type FetcherRow,
+  toJsonRecord,
+  type JsonRecordInput,
+} from './schema.js';
+
+export interface NewFetcher {
+  connectionId: string;
+  name: string;
+  kind: FetcherKind;
+  config: JsonRecordInput;
+  format: EvidenceFormat;
+  pageSize?: number;
+  enabled?: boolean;
+}
+
+export interface FetcherPatch {
+  name?: string;
+  config?: JsonRecordInput;
+  format?: EvidenceFormat;
+  pageSize?: number;
+  enabled?: boolean;
+}
+
+export interface FetcherFilter {
+  connectionId?: string;
+  enabled?: boolean;
+}
+
+export interface DeleteFetcherResult {
+  fetcher: FetcherRow;
+  /** Schedule rows removed with the fetcher; delete them from Temporal as well. */
+  removedTemporalScheduleIds: string[];
+}
+
+const live = isNull(fetchers.deletedAt);
+
+export async function createFetcher(db: AppDatabase, input: NewFetcher): Promise<FetcherRow> {
+  const [row] = await db
+    .insert(fetchers)
+    .values({ ...input, config: toJsonRecord(input.config) })
+    .returning();
+  return row!;
+}
+
+export async function getFetcher(
+  db: AppDatabase,
+  id: string,
+  opts: { includeDeleted?: boolean } = {},
+): Promise<FetcherRow | null> {
+  const [row] = await db
+    .select()
+    .from(fetchers)
+    .where(and(eq(fetchers.id, id), opts.includeDeleted ? undefined : live));
+  return row ?? null;
+}
+
+export async function listFetchers(
+  db: AppDatabase,
+  filter: FetcherFilter = {},
+  page: PageRequest = {},
+): Promise<Page<FetcherRow>> {
+  const limit = pageLimit(page.limit);
+  const conditions: (SQL | undefined)[] = [
+    live,
+    filter.connectionId === undefined ? undefined : eq(fetchers.connectionId, filter.connectionId),
+    filter.enabled === undefined ? undefined : eq(fetchers.enabled, filter.enabled),
+    afterCursor(fetchers.createdAt, fetchers.id, page.cursor),
+  ];
+  const rows = await db
+    .select()
+    .from(fetchers)
+    .where(and(...conditions))
+    .orderBy(...newestFirst(fetchers.createdAt, fetchers.id))
+    .limit(limit + 1);
+  return toPage(rows, limit, (r) => ({ time: r.createdAt, id: r.id }));
+}
+
+export async function updateFetcher(db: AppDatabase, id: string, patch: FetcherPatch): Promise<FetcherRow | null> {
+  if (isEmptyPatch(patch)) return getFetcher(db, id);
+  const [row] = await db
+    .update(fetchers)
+    .set({ ...patch, config: patch.config === undefined ? undefined : toJsonRecord(patch.config) })
+    .where(and(eq(fetchers.id, id), live))
+    .returning();
+  return row ?? null;
+}
+
+/** Retires the fetcher: disabled, hidden, its schedules removed. Null when there is no live fetcher. */
+export async function deleteFetcher(db: AppDatabase, id: string): Promise<DeleteFetcherResult | null> {
+  return db.transaction(async (tx) => {
+    const [fetcher] = await tx
+      .update(fetchers)
+      .set({ enabled: false, deletedAt: new Date() })
+      .where(and(eq(fetchers.id, id), live))
+      .returning();
+    if (!fetcher) return null;
+    const removed = await tx
+      .delete(schedules)
+      .where(eq(schedules.fetcherId, id))
+      .returning({ temporalScheduleId: schedules.temporalScheduleId });
+    return { fetcher, removedTemporalScheduleIds: removed.map((s) => s.temporalScheduleId) };
+  });
+}
+
+/** Replaces the fetcher's controls with exactly `controlIds`. Unknown ids change nothing and throw. */
+export async function setFetcherControls(db: AppDatabase, fetcherId: string, controlIds: string[]): Promise<void> {
+  const wanted = [...new Set(controlIds)];
+  await db.transaction(async (tx) => {
+    await assertControlsExist(tx, wanted);
+    await tx.delete(fetcherControls).where(eq(fetcherControls.fetcherId, fetcherId));
+    if (wanted.length > 0) {
+      await tx.insert(fetcherControls).values(wanted.map((controlId) => ({ fetcherId, controlId })));
+    }
+  });
+}
+
+export async function listFetcherControls(db: AppDatabase, fetcherId: string): Promise<ControlRow[]> {
+  const rows = await db
+    .select({ control: controls })
+    .from(fetcherControls)
+    .innerJoin(controls, eq(controls.id, fetcherControls.controlId))
+    .where(eq(fetcherControls.fetcherId, fetcherId))
+    .orderBy(asc(controls.framework), asc(controls.code));
+  return rows.map((r) => r.control);
+}

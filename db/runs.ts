@@ -1,0 +1,145 @@
+/**
+ * Fetcher runs. A run row exists before its workflow starts (its id names the
+ * workflow, `run-<id>`), and creation is idempotent: the same
+ * (fetcher, idempotency key) — or the same explicit run id — always yields the
+ * one row, however many callers race.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { AppDatabase } from './app-database.js';
+import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
+import { runs, type RunError, type RunProgress, type RunRow, type RunStatus, type RunTrigger } from './schema.js';
+
+export interface NewRun {
+  /** Given when the id is derived elsewhere (e.g. from a schedule's action time); generated otherwise. */
+  id?: string;
+  fetcherId: string;
+  connectionId: string;
+  trigger: RunTrigger;
+  triggeredBy?: string | null;
+  scheduleId?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export interface CreateRunResult {
+  run: RunRow;
+  /** False when an existing run was returned for the same key or id. */
+  created: boolean;
+}
+
+export interface RunFilter {
+  fetcherId?: string;
+  connectionId?: string;
+  status?: RunStatus | RunStatus[];
+  /** Created at or after this time. */
+  createdFrom?: Date;
+  /** Created strictly before this time. */
+  createdBefore?: Date;
+}
+
+export interface RunProgressPatch {
+  status?: 'queued' | 'running';
+  step?: string;
+  progress?: RunProgress;
+}
+
+export type FinalRunStatus = 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunOutcome {
+  status: FinalRunStatus;
+  error?: RunError | null;
+  evidenceId?: string | null;
+  step?: string;
+  progress?: RunProgress;
+}
+
+export const FINAL_RUN_STATUSES: readonly FinalRunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export function runWorkflowId(runId: string): string {
+  return `run-${runId}`;
+}
+
+export async function createRun(db: AppDatabase, input: NewRun): Promise<CreateRunResult> {
+  const id = input.id ?? randomUUID();
+  // No conflict target: a clash on the id or on (fetcher, idempotency key) both mean "already created".
+  const [inserted] = await db
+    .insert(runs)
+    .values({ ...input, id, workflowId: runWorkflowId(id), status: 'queued' })
+    .onConflictDoNothing()
+    .returning();
+  if (inserted) return { run: inserted, created: true };
+  const existing = await findExistingRun(db, id, input);
+  if (!existing) throw new Error(`run ${id} conflicted with an existing run that could not be read back`);
+  return { run: existing, created: false };
+}
+
+async function findExistingRun(db: AppDatabase, id: string, input: NewRun): Promise<RunRow | null> {
+  if (input.id !== undefined) {
+    const byId = await getRun(db, id);
+    if (byId) return byId;
+  }
+  if (input.idempotencyKey == null) return null;
+  const [byKey] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.fetcherId, input.fetcherId), eq(runs.idempotencyKey, input.idempotencyKey)));
+  return byKey ?? null;
+}
+
+export async function getRun(db: AppDatabase, id: string): Promise<RunRow | null> {
+  const [row] = await db.select().from(runs).where(eq(runs.id, id));
+  return row ?? null;
+}
+
+export async function listRuns(db: AppDatabase, filter: RunFilter = {}, page: PageRequest = {}): Promise<Page<RunRow>> {
+  const limit = pageLimit(page.limit);
+  const statuses = filter.status === undefined ? undefined : [filter.status].flat();
+  const conditions: (SQL | undefined)[] = [
+    filter.fetcherId === undefined ? undefined : eq(runs.fetcherId, filter.fetcherId),
+    filter.connectionId === undefined ? undefined : eq(runs.connectionId, filter.connectionId),
+    statuses === undefined ? undefined : inArray(runs.status, statuses),
+    filter.createdFrom === undefined ? undefined : gte(runs.createdAt, filter.createdFrom),
+    filter.createdBefore === undefined ? undefined : lt(runs.createdAt, filter.createdBefore),
+    afterCursor(runs.createdAt, runs.id, page.cursor),
+  ];
+  const rows = await db
+    .select()
+    .from(runs)
+    .where(and(...conditions))
+    .orderBy(...newestFirst(runs.createdAt, runs.id))
+    .limit(limit + 1);
+  return toPage(rows, limit, (r) => ({ time: r.createdAt, id: r.id }));
+}
+
+/**
+ * Records progress of a live run. A finished run is left alone (null is
+ * returned), so a late update can never revive a cancelled or failed run.
+ * `startedAt` is set the first time the run is marked running.
+ */
+export async function updateRunProgress(db: AppDatabase, id: string, patch: RunProgressPatch): Promise<RunRow | null> {
+  const [row] = await db
+    .update(runs)
+    .set({
+      ...patch,
+      ...(patch.status === 'running' ? { startedAt: sql`coalesce(${runs.startedAt}, ${new Date().toISOString()}::timestamptz)` } : {}),
+    })
+    .where(and(eq(runs.id, id), notInArray(runs.status, [...FINAL_RUN_STATUSES])))
+    .returning();
+  return row ?? null;
+}
+
+/**
+ * Records how a run ended. Repeating it (a retried activity) rewrites the
+ * outcome but keeps the first `finishedAt`.
+ */
+export async function finishRun(db: AppDatabase, id: string, outcome: RunOutcome): Promise<RunRow | null> {
+  const [row] = await db
+    .update(runs)
+    .set({
+      ...outcome,
+      finishedAt: sql`coalesce(${runs.finishedAt}, ${new Date().toISOString()}::timestamptz)`,
+    })
+    .where(eq(runs.id, id))
+    .returning();
+  return row ?? null;
+}

@@ -1,0 +1,397 @@
+/**
+ * The database schema, shared by Postgres and embedded PGlite. Migrations in
+ * `db/migrations/` are generated from this file (`npm run db:generate`).
+ *
+ * Conventions: text UUID keys generated in app code, `timestamptz` times set
+ * in app code at millisecond precision (so a JS `Date` round-trips exactly and
+ * keyset cursors built from it compare correctly), jsonb for structured config.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+
+const id = () =>
+  text('id')
+    .primaryKey()
+    .$defaultFn(() => randomUUID());
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** Creation time, set by the app so it keeps JS millisecond precision. */
+const createdAt = () =>
+  timestamptz('created_at')
+    .notNull()
+    .$defaultFn(() => new Date());
+
+const updatedAt = () =>
+  timestamptz('updated_at')
+    .notNull()
+    .$defaultFn(() => new Date())
+    .$onUpdateFn(() => new Date());
+
+/** Structured data stored as jsonb; its shape belongs to the module that writes it. */
+export type JsonRecord = Record<string, unknown>;
+
+/**
+ * What writers may pass for a jsonb column: any object. TypeScript never
+ * widens an interface-typed value to `Record<string, unknown>`, so inputs
+ * accept `object` and are stored through `toJsonRecord`.
+ */
+export type JsonRecordInput = object;
+
+export function toJsonRecord(value: JsonRecordInput): JsonRecord {
+  return value as JsonRecord;
+}
+
+export const connectionStatus = pgEnum('connection_status', ['unchecked', 'valid', 'invalid', 'disconnected']);
+export const fetcherKind = pgEnum('fetcher_kind', ['host_list_detection', 'custom']);
+export const evidenceFormat = pgEnum('evidence_format', ['XML', 'CSV', 'RAW']);
+export const controlCadence = pgEnum('control_cadence', ['weekly', 'monthly', 'quarterly']);
+export const requestStatus = pgEnum('request_status', ['open', 'closed']);
+export const runTrigger = pgEnum('run_trigger', ['api', 'schedule', 'backfill', 'demo', 'cli']);
+export const runStatus = pgEnum('run_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const attachmentTarget = pgEnum('attachment_target', ['control', 'request']);
+export const apiKeyRole = pgEnum('api_key_role', ['admin', 'auditor']);
+
+export const WEBHOOK_EVENTS = ['run.completed', 'run.failed'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export type ConnectionStatus = (typeof connectionStatus.enumValues)[number];
+export type FetcherKind = (typeof fetcherKind.enumValues)[number];
+export type EvidenceFormat = (typeof evidenceFormat.enumValues)[number];
+export type ControlCadence = (typeof controlCadence.enumValues)[number];
+export type RequestStatus = (typeof requestStatus.enumValues)[number];
+export type RunTrigger = (typeof runTrigger.enumValues)[number];
+export type RunStatus = (typeof runStatus.enumValues)[number];
+export type AttachmentTargetType = (typeof attachmentTarget.enumValues)[number];
+export type ApiKeyRole = (typeof apiKeyRole.enumValues)[number];
+
+/**
+ * Live progress of a run, mirrored from the workflow for readers of the
+ * `runs` row. The workflow's progress object carries more (waits, retries…);
+ * it is stored whole, and these are the fields every reader can rely on.
+ */
+export interface RunProgress {
+  pages: number;
+  hosts: number;
+  detections: number;
+  bytes: number;
+  lastError?: string | null;
+}
+
+export interface RunError {
+  type: string;
+  message: string;
+  qualysCode?: number;
+}
+
+export const connections = pgTable(
+  'connections',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    /** Platform name when the connection was created from one (e.g. `US2`); null for a URL. */
+    platform: text('platform'),
+    apiBaseUrl: text('api_base_url').notNull(),
+    apiVersion: text('api_version').notNull().default('5.0'),
+    username: text('username').notNull(),
+    /** Secret-box ciphertext bound to this row; null once disconnected. */
+    passwordCiphertext: text('password_ciphertext'),
+    status: connectionStatus('status').notNull().default('unchecked'),
+    statusReason: text('status_reason'),
+    lastCheckedAt: timestamptz('last_checked_at'),
+    /** Last Qualys rate/concurrency limits seen for the account. */
+    limits: jsonb('limits').$type<JsonRecord>(),
+    proxyUrl: text('proxy_url'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('connections_created_idx').on(t.createdAt, t.id)],
+);
+
+export const fetchers = pgTable(
+  'fetchers',
+  {
+    id: id(),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id),
+    name: text('name').notNull(),
+    kind: fetcherKind('kind').notNull(),
+    /** The validated fetcher fields: HLD filters, or `{method, endpoint, params}` for custom. */
+    config: jsonb('config').$type<JsonRecord>().notNull(),
+    format: evidenceFormat('format').notNull(),
+    /** Hosts per Qualys page (`truncation_limit`). */
+    pageSize: integer('page_size').notNull().default(1000),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    /** Fetchers are retired, not removed, so past runs and evidence keep their source. */
+    deletedAt: timestamptz('deleted_at'),
+  },
+  (t) => [
+    index('fetchers_connection_idx').on(t.connectionId),
+    index('fetchers_created_idx').on(t.createdAt, t.id),
+    // Qualys accepts 1–1,000,000 hosts per page; 0 (unlimited) would defeat paging.
+    check('fetchers_page_size_range', sql`${t.pageSize} between 1 and 1000000`),
+  ],
+);
+
+export const controls = pgTable(
+  'controls',
+  {
+    id: id(),
+    framework: text('framework').notNull(),
+    code: text('code').notNull(),
+    name: text('name').notNull(),
+    description: text('description').notNull(),
+    cadence: controlCadence('cadence'),
+  },
+  (t) => [uniqueIndex('controls_framework_code_uq').on(t.framework, t.code)],
+);
+
+export const requests = pgTable(
+  'requests',
+  {
+    id: id(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    periodEnd: date('period_end', { mode: 'string' }).notNull(),
+    dueDate: date('due_date', { mode: 'string' }),
+    status: requestStatus('status').notNull().default('open'),
+    createdAt: createdAt(),
+    closedAt: timestamptz('closed_at'),
+  },
+  (t) => [
+    index('requests_status_idx').on(t.status),
+    index('requests_created_idx').on(t.createdAt, t.id),
+    check('requests_period_order', sql`${t.periodStart} <= ${t.periodEnd}`),
+  ],
+);
+
+export const fetcherControls = pgTable(
+  'fetcher_controls',
+  {
+    fetcherId: text('fetcher_id')
+      .notNull()
+      .references(() => fetchers.id, { onDelete: 'cascade' }),
+    controlId: text('control_id')
+      .notNull()
+      .references(() => controls.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.fetcherId, t.controlId] }), index('fetcher_controls_control_idx').on(t.controlId)],
+);
+
+export const requestControls = pgTable(
+  'request_controls',
+  {
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id, { onDelete: 'cascade' }),
+    controlId: text('control_id')
+      .notNull()
+      .references(() => controls.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.controlId] }), index('request_controls_control_idx').on(t.controlId)],
+);
+
+export const schedules = pgTable(
+  'schedules',
+  {
+    id: id(),
+    fetcherId: text('fetcher_id')
+      .notNull()
+      .references(() => fetchers.id, { onDelete: 'cascade' }),
+    temporalScheduleId: text('temporal_schedule_id').notNull(),
+    /** `pci-quarterly`, `fedramp-monthly`, `weekly`, or null for a custom spec. */
+    preset: text('preset'),
+    /** The Temporal schedule spec as given to Temporal. */
+    spec: jsonb('spec').$type<JsonRecord>().notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    paused: boolean('paused').notNull().default(false),
+    note: text('note'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('schedules_temporal_id_uq').on(t.temporalScheduleId), index('schedules_fetcher_idx').on(t.fetcherId)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: id(),
+    fetcherId: text('fetcher_id')
+      .notNull()
+      .references(() => fetchers.id),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id),
+    trigger: runTrigger('trigger').notNull(),
+    /** Who started it: an API key name, a schedule id, a CLI user. */
+    triggeredBy: text('triggered_by'),
+    scheduleId: text('schedule_id').references(() => schedules.id, { onDelete: 'set null' }),
+    idempotencyKey: text('idempotency_key'),
+    workflowId: text('workflow_id').notNull(),
+    status: runStatus('status').notNull().default('queued'),
+    step: text('step'),
+    progress: jsonb('progress').$type<RunProgress>(),
+    error: jsonb('error').$type<RunError>(),
+    evidenceId: text('evidence_id').references((): AnyPgColumn => evidence.id),
+    createdAt: createdAt(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    // NULL keys are distinct in a unique index, so runs without a key never collide.
+    uniqueIndex('runs_fetcher_idempotency_uq').on(t.fetcherId, t.idempotencyKey),
+    index('runs_fetcher_created_idx').on(t.fetcherId, t.createdAt, t.id),
+    index('runs_created_idx').on(t.createdAt, t.id),
+    index('runs_status_idx').on(t.status),
+  ],
+);
+
+export const runPages = pgTable(
+  'run_pages',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    pageNo: integer('page_no').notNull(),
+    /** The truncation cursor this page was requested with (null for the first page). */
+    idMin: bigint('id_min', { mode: 'number' }),
+    blobKey: text('blob_key').notNull(),
+    sha256: text('sha256').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    summary: jsonb('summary').$type<JsonRecord>().notNull(),
+    /** Qualys's own `DATETIME` of the response. */
+    qualysDatetime: text('qualys_datetime'),
+    attempts: integer('attempts').notNull().default(1),
+    fetchedAt: timestamptz('fetched_at')
+      .notNull()
+      .$defaultFn(() => new Date()),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.pageNo] })],
+);
+
+export const evidence = pgTable(
+  'evidence',
+  {
+    id: id(),
+    runId: text('run_id')
+      .notNull()
+      .references((): AnyPgColumn => runs.id),
+    fetcherId: text('fetcher_id')
+      .notNull()
+      .references(() => fetchers.id),
+    blobKey: text('blob_key').notNull(),
+    sha256: text('sha256').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    format: evidenceFormat('format').notNull(),
+    contentType: text('content_type').notNull(),
+    filename: text('filename').notNull(),
+    summary: jsonb('summary').$type<JsonRecord>().notNull(),
+    manifest: jsonb('manifest').$type<JsonRecord>().notNull(),
+    complete: boolean('complete').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('evidence_run_uq').on(t.runId), index('evidence_fetcher_created_idx').on(t.fetcherId, t.createdAt)],
+);
+
+export const attachments = pgTable(
+  'attachments',
+  {
+    evidenceId: text('evidence_id')
+      .notNull()
+      .references(() => evidence.id, { onDelete: 'cascade' }),
+    targetType: attachmentTarget('target_type').notNull(),
+    /** A control id or an audit request id, depending on `targetType`. */
+    targetId: text('target_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.evidenceId, t.targetType, t.targetId] }),
+    index('attachments_target_idx').on(t.targetType, t.targetId, t.createdAt),
+  ],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    role: apiKeyRole('role').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** The token's first characters, enough to recognise it in a list. */
+    tokenPrefix: text('token_prefix').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamptz('last_used_at'),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_token_hash_uq').on(t.tokenHash), index('api_keys_created_idx').on(t.createdAt, t.id)],
+);
+
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: id(),
+    url: text('url').notNull(),
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    events: jsonb('events').$type<WebhookEvent[]>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhooks_created_idx').on(t.createdAt, t.id)],
+);
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    webhookId: text('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
+    event: text('event').$type<WebhookEvent>().notNull(),
+    attempt: integer('attempt').notNull(),
+    httpStatus: integer('http_status'),
+    ok: boolean('ok').notNull(),
+    error: text('error'),
+    requestBodySha256: text('request_body_sha256'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_webhook_created_idx').on(t.webhookId, t.createdAt, t.id),
+    index('webhook_deliveries_run_idx').on(t.runId),
+  ],
+);
+
+export type ConnectionRow = typeof connections.$inferSelect;
+export type FetcherRow = typeof fetchers.$inferSelect;
+export type ControlRow = typeof controls.$inferSelect;
+export type RequestRow = typeof requests.$inferSelect;
+export type ScheduleRow = typeof schedules.$inferSelect;
+export type RunRow = typeof runs.$inferSelect;
+export type RunPageRow = typeof runPages.$inferSelect;
+export type EvidenceRow = typeof evidence.$inferSelect;
+export type AttachmentRow = typeof attachments.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

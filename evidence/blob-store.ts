@@ -1,0 +1,57 @@
+/**
+ * The evidence blob store: immutable, content-addressed byte streams.
+ * The local directory store is the default; the interface leaves room for
+ * object storage later.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export interface BlobStat {
+  /** `sha256/<2 hex>/<64 hex>`, see blob-key.ts. */
+  key: string;
+  bytes: number;
+  /** Lowercase hex SHA-256 of the content. */
+  sha256: string;
+}
+
+/** Bytes [start, end) of a blob; `end` defaults to the blob's size. */
+export interface BlobRange {
+  start: number;
+  end?: number;
+}
+
+/**
+ * A blob being written by code that produces bytes as it goes (the Qualys
+ * page reader writes into `sink` while it parses). Nothing is visible under a
+ * key until `commit()` resolves.
+ */
+export interface StagedBlob {
+  readonly sink: Writable;
+  /** Ends the sink if still open, makes the bytes durable and moves them under their key. */
+  commit(): Promise<BlobStat>;
+  /** Discards the staged bytes; safe to call more than once, and a no-op after commit. */
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  /**
+   * Streams `source` into the store and returns its content-addressed key.
+   * Atomic: the blob appears complete or not at all; an existing identical
+   * blob is kept.
+   */
+  put(source: Readable | AsyncIterable<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<BlobStat>;
+  stage(): Promise<StagedBlob>;
+  /** Throws BlobNotFoundError for a missing blob, RangeError for a range outside it. */
+  get(key: string, range?: BlobRange): Promise<Readable>;
+  stat(key: string): Promise<BlobStat | null>;
+  /** Removes the blob; deleting a missing blob is not an error. */
+  delete(key: string): Promise<void>;
+  /** The blob's absolute file path when the store is a local directory, else null. */
+  pathOf(key: string): string | null;
+}
+
+export class BlobNotFoundError extends Error {
+  override readonly name = 'BlobNotFoundError';
+  constructor(readonly key: string) {
+    super(`blob ${key} not found`);
+  }
+}

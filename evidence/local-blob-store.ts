@@ -1,0 +1,183 @@
+/**
+ * The default blob store: a local directory, one file per blob under its
+ * content-addressed key, written through a staging file that is fsynced and
+ * renamed into place, so a crash never leaves a partial blob under a key.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { blobKeyFor, sha256OfBlobKey } from './blob-key.js';
+import { BlobNotFoundError, type BlobRange, type BlobStat, type BlobStore, type StagedBlob } from './blob-store.js';
+import { HashingFileSink } from './hashing-file-sink.js';
+
+/** Staging files live beside the blobs so that the final rename stays on one file system. */
+const STAGING_DIR = 'tmp';
+/** Read chunk size: large enough that sealing gigabytes is not dominated by per-chunk overhead. */
+const READ_CHUNK_BYTES = 256 * 1024;
+/** Blobs are evidence for auditors: readable only by the service's own user. */
+const FILE_MODE = 0o600;
+
+export function createLocalBlobStore(rootDir: string): BlobStore {
+  return new LocalBlobStore(path.resolve(rootDir));
+}
+
+class LocalBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  pathOf(key: string): string {
+    sha256OfBlobKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(source: Readable | AsyncIterable<Uint8Array>, opts: { signal?: AbortSignal } = {}): Promise<BlobStat> {
+    opts.signal?.throwIfAborted();
+    const staged = await this.stage();
+    try {
+      await pipeline(source, staged.sink, { signal: opts.signal });
+      return await staged.commit();
+    } catch (error) {
+      await staged.abort();
+      throw error;
+    }
+  }
+
+  async stage(): Promise<StagedBlob> {
+    const dir = path.join(this.root, STAGING_DIR);
+    await fs.mkdir(dir, { recursive: true });
+    const tempPath = path.join(dir, `${randomUUID()}.part`);
+    const handle = await fs.open(tempPath, 'wx', FILE_MODE);
+    return new LocalStagedBlob(tempPath, handle, (sha256) => this.pathOf(blobKeyFor(sha256)));
+  }
+
+  async get(key: string, range?: BlobRange): Promise<Readable> {
+    const file = this.pathOf(key);
+    const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new BlobNotFoundError(key) : error;
+    });
+    try {
+      const { size } = await handle.stat();
+      const start = range?.start ?? 0;
+      const end = range?.end ?? size;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > size) {
+        throw new RangeError(`range [${start}, ${end}) is not inside blob ${key} of ${size} bytes`);
+      }
+      if (start === end) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      // createReadStream's `end` is inclusive; ours is exclusive like ByteRange.
+      return handle.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK_BYTES });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<BlobStat | null> {
+    const sha256 = sha256OfBlobKey(key);
+    try {
+      const info = await fs.stat(this.pathOf(key));
+      return { key, bytes: info.size, sha256 };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), { force: true });
+  }
+}
+
+class LocalStagedBlob implements StagedBlob {
+  readonly sink: HashingFileSink;
+  private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+  private committing: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly tempPath: string,
+    private readonly handle: fs.FileHandle,
+    private readonly finalPathFor: (sha256: string) => string,
+  ) {
+    this.sink = new HashingFileSink(handle);
+  }
+
+  commit(): Promise<BlobStat> {
+    if (this.state !== 'open') return Promise.reject(new Error(`staged blob cannot be committed: it is ${this.state}`));
+    this.state = 'committing';
+    const result = this.publish().then(
+      (stat) => {
+        this.state = 'committed';
+        return stat;
+      },
+      async (error: unknown) => {
+        await this.discard();
+        throw error;
+      },
+    );
+    this.committing = result.catch(() => undefined);
+    return result;
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'committing') await this.committing;
+    if (this.state === 'open') await this.discard();
+  }
+
+  private async publish(): Promise<BlobStat> {
+    if (!this.sink.writableEnded) this.sink.end();
+    await finished(this.sink);
+    // The data must be on disk before the rename makes it visible under its key.
+    await this.handle.sync();
+    await this.handle.close();
+    const sha256 = this.sink.digest();
+    const stat: BlobStat = { key: blobKeyFor(sha256), bytes: this.sink.bytes, sha256 };
+    const target = this.finalPathFor(sha256);
+    const dir = path.dirname(target);
+    const firstCreated = await fs.mkdir(dir, { recursive: true });
+    if (await exists(target)) {
+      // Same key, same bytes: the blob already stored wins and the copy goes.
+      await fs.rm(this.tempPath, { force: true });
+      return stat;
+    }
+    await fs.rename(this.tempPath, target);
+    // The rename is durable only once the directory holding the new entry is synced,
+    // and so is every directory mkdir just created, in its own parent.
+    await syncDirectory(dir);
+    if (firstCreated !== undefined) {
+      const stop = path.dirname(firstCreated);
+      for (let d = dir; d !== stop; ) {
+        d = path.dirname(d);
+        await syncDirectory(d);
+      }
+    }
+    return stat;
+  }
+
+  private async discard(): Promise<void> {
+    this.state = 'aborted';
+    this.sink.destroy();
+    await this.handle.close();
+    await fs.rm(this.tempPath, { force: true });
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

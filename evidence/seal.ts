@@ -1,0 +1,79 @@
+/**
+ * Seals the raw pages of a run into one evidence file in the blob store.
+ * The file is streamed from the stored pages straight into `store.put`,
+ * which hashes it in the same pass, so memory stays flat for gigabytes and
+ * identical pages always give identical bytes and the same SHA-256.
+ */
+import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
+import { sha256OfBlobKey } from './blob-key.js';
+import type { BlobStat, BlobStore } from './blob-store.js';
+import type { EvidenceFormat } from './format.js';
+import { planCsvSeal } from './seal-csv.js';
+import { readRangeFrom, SealError, type PageLayout, type SealPage, type Segment } from './seal-plan.js';
+import { planXmlSeal } from './seal-xml.js';
+
+export { SealError } from './seal-plan.js';
+
+export interface SealInput {
+  store: BlobStore;
+  format: EvidenceFormat;
+  /** The run's pages in page order; raw evidence has exactly one page and needs no layout. */
+  pages: ReadonlyArray<{ blobKey: string; layout: PageLayout | null }>;
+  signal?: AbortSignal;
+}
+
+export async function sealPages({ store, format, pages, signal }: SealInput): Promise<BlobStat> {
+  if (pages.length === 0) throw new SealError('no pages to seal');
+  signal?.throwIfAborted();
+  const stored: StoredPage[] = await Promise.all(
+    pages.map(async ({ blobKey, layout }, index) => {
+      const stat = await store.stat(blobKey);
+      if (!stat) throw new SealError(`page ${index + 1}: blob ${blobKey} is not in the store`);
+      return { pageNo: index + 1, blobKey, bytes: stat.bytes, layout };
+    }),
+  );
+  switch (format) {
+    case 'RAW': {
+      if (stored.length !== 1) throw new SealError(`raw evidence is a single answer, got ${stored.length} pages`);
+      // The evidence is the page itself; content addressing makes a copy the very same blob.
+      const { blobKey, bytes } = stored[0]!;
+      return { key: blobKey, bytes, sha256: sha256OfBlobKey(blobKey) };
+    }
+    case 'XML': {
+      const plan = await planXmlSeal(stored.map((p) => requireLayout<XmlLayout>(p, 'xml')), readRangeFrom(store));
+      return store.put(streamSegments(store, plan), { signal });
+    }
+    case 'CSV': {
+      const plan = await planCsvSeal(stored.map((p) => requireLayout<CsvLayout>(p, 'csv')), readRangeFrom(store));
+      return store.put(streamSegments(store, plan), { signal });
+    }
+  }
+}
+
+type StoredPage = Omit<SealPage<PageLayout>, 'layout'> & { layout: PageLayout | null };
+
+function requireLayout<L extends PageLayout>(page: StoredPage, kind: L['kind']): SealPage<L> {
+  if (page.layout?.kind !== kind) {
+    throw new SealError(`page ${page.pageNo}: layout.kind is ${page.layout?.kind ?? 'missing'}, expected ${kind} for ${kind} evidence`);
+  }
+  return page as SealPage<L>;
+}
+
+async function* streamSegments(store: BlobStore, segments: Segment[]): AsyncGenerator<Buffer> {
+  for (const segment of segments) {
+    if (segment.kind === 'bytes') {
+      yield segment.data;
+      continue;
+    }
+    if (segment.start === segment.end) continue;
+    let copied = 0;
+    for await (const chunk of await store.get(segment.blobKey, { start: segment.start, end: segment.end })) {
+      copied += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+    // A page that shrank under us would silently cut records out of the evidence.
+    if (copied !== segment.end - segment.start) {
+      throw new SealError(`blob ${segment.blobKey} gave ${copied} bytes for range [${segment.start}, ${segment.end})`);
+    }
+  }
+}
