@@ -1,0 +1,127 @@
+/**
+ * Answers the Qualys API paths: the order of checks (CSRF header, credentials,
+ * limits, injected faults, role, parameters) and the streaming of the answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BodyProducer, RenderContext } from './body-producer.js';
+import { BodySink } from './body-sink.js';
+import { ChunkWriter } from './chunk-writer.js';
+import { formatInstant } from './clock.js';
+import type { Dataset } from './dataset.js';
+import type { Faults } from './faults.js';
+import { BodyTooLarge, readBody } from './http-body.js';
+import type { Admission, SubscriptionLimits } from './limits.js';
+import { createAnswer } from './producers.js';
+import { QualysError } from './qualys-error.js';
+import { Params } from './request-params.js';
+import { matchRoute, type Route } from './routes.js';
+import { simpleReturnXml } from './simple-return.js';
+import type { RequestLogEntry, StatsCollector } from './stats.js';
+import { authenticate, requireVulnerabilityAccess, type SimulatorUser } from './users.js';
+
+export class ApiHandler {
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly users: readonly SimulatorUser[],
+    private readonly limits: SubscriptionLimits,
+    private readonly faults: Faults,
+    private readonly stats: StatsCollector,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const route = matchRoute(url.pathname);
+    if (!route) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
+      return;
+    }
+    const entry = this.stats.begin(route.endpoint, req.method ?? '', url.pathname);
+    let admission: Admission | null = null;
+    let sink: BodySink | null = null;
+    let closed = false;
+    res.once('close', () => {
+      closed = true;
+      admission?.release();
+      if (sink) entry.bytes = sink.bytes;
+      entry.aborted = !res.writableFinished;
+      this.stats.finish(entry);
+    });
+    const baseUrl = `http://${req.headers.host ?? 'localhost'}`;
+    const datetime = formatInstant(this.dataset.clock.nowMs());
+    try {
+      const params = await requestParams(req, url);
+      entry.idMin = params.get('id_min') ?? null;
+      const latency = this.faults.latencyMs(route.endpoint);
+      if (latency > 0) await sleep(latency);
+      const user = this.authorize(req, route, entry);
+      admission = this.limits.admit(Date.now());
+      // The client may have left during the latency fault: the call must not hold a slot.
+      if (closed) return admission.release();
+      this.checkAdmitted(route, user);
+      const ctx: RenderContext = { baseUrl, path: url.pathname, datetime, userLogin: entry.user ?? '', malformed: false };
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        throw new QualysError(400, 1908, `Request method (GET or POST) is incompatible with specified parameter(s): ${req.method ?? ''} is not supported`);
+      }
+      const answer = createAnswer(route, params, this.dataset, ctx);
+      const bodyFaults = this.faults.takeBodyFaults(route.endpoint);
+      ctx.malformed = bodyFaults.malformed;
+      entry.status = 200;
+      res.writeHead(200, { ...admission.headers, 'Content-Type': answer.contentType });
+      sink = new BodySink(res, bodyFaults);
+      await stream(answer.producer, sink);
+    } catch (err) {
+      if (!(err instanceof QualysError) && !(err instanceof BodyTooLarge)) throw err;
+      const qualys = err instanceof QualysError ? err : new QualysError(413, 999, err.message);
+      const headers = admission?.headers ?? this.limits.snapshot(Date.now());
+      const body = simpleReturnXml(baseUrl, datetime, qualys.code, qualys.text, qualys.items);
+      entry.status = qualys.httpStatus;
+      entry.code = qualys.code;
+      entry.bytes = Buffer.byteLength(body);
+      res
+        .writeHead(qualys.httpStatus, { ...headers, ...qualys.headers, 'Content-Type': 'text/xml;charset=UTF-8', 'Content-Length': String(entry.bytes) })
+        .end(body);
+    }
+  }
+
+  /** CSRF header, credentials and injected limit faults, before the call is counted against the limits. */
+  private authorize(req: IncomingMessage, route: Route, entry: RequestLogEntry): SimulatorUser {
+    if (!req.headers['x-requested-with']) {
+      throw new QualysError(400, 1903, 'Missing required parameter(s): X-Requested-With header (every API call must send it, to protect against CSRF)');
+    }
+    const user = authenticate(this.users, req.headers.authorization);
+    entry.user = user.username;
+    const injected = this.faults.takeLimitFault(route.endpoint, this.limits.snapshot(Date.now()));
+    if (injected) throw injected;
+    return user;
+  }
+
+  /** Injected failures, then the role check: both answered after the call was counted. */
+  private checkAdmitted(route: Route, user: SimulatorUser): void {
+    const failure = this.faults.takeFailure(route.endpoint);
+    if (failure) throw failure;
+    if (route.endpoint === 'detection') requireVulnerabilityAccess(user);
+  }
+}
+
+/** Renders chunk by chunk, writing each before rendering more, so memory stays flat. */
+async function stream(producer: BodyProducer, sink: BodySink): Promise<void> {
+  const writer = new ChunkWriter();
+  let more = true;
+  while (more) {
+    more = producer.step(writer);
+    if (writer.pending === 0 && more) continue;
+    for (const chunk of writer.take(!more)) if (!(await sink.write(chunk))) return;
+  }
+  sink.end();
+}
+
+/** Query string and form body merged; the body wins on duplicates. */
+async function requestParams(req: IncomingMessage, url: URL): Promise<Params> {
+  const body = await readBody(req);
+  const entries: Array<[string, string]> = [...url.searchParams.entries()];
+  const type = req.headers['content-type'] ?? '';
+  if (body.length > 0 && (type === '' || type.includes('application/x-www-form-urlencoded'))) {
+    entries.push(...new URLSearchParams(body).entries());
+  }
+  return new Params(entries);
+}

@@ -1,0 +1,32 @@
+/** How the server streams any generated answer: one piece at a time, into a ChunkWriter. */
+import type { ChunkWriter } from './chunk-writer.js';
+
+export interface BodyProducer {
+  /** Renders the next piece; returns false once the document is complete. */
+  step(writer: ChunkWriter): boolean;
+}
+
+/** What every generated document needs to know about its request. */
+export interface RenderContext {
+  /** Scheme, host and port the client used, e.g. `http://127.0.0.1:41234`. */
+  readonly baseUrl: string;
+  /** Request path, e.g. `/api/5.0/fo/asset/host/vm/detection/`. */
+  readonly path: string;
+  /** The answer's DATETIME. */
+  readonly datetime: string;
+  readonly userLogin: string;
+  /** Break the document in the middle (fault injection); decided after the request is validated. */
+  malformed: boolean;
+}
+
+/** Qualys appends this comment after the root element of its XML answers. */
+export const XML_TRAILER =
+  '<!-- CONFIDENTIAL AND PROPRIETARY INFORMATION. Qualys provides the QualysGuard Service "As Is," without any warranty of any kind. Qualys makes no warranty that the information contained in this report is complete or error-free. Copyright 2026, Qualys, Inc. //-->\n';
+
+/** Well-formedness breakers injected by the malformed-document faults. */
+export const XML_GARBAGE = '\n<HOST><ID>0</I D><BROKEN attr=>&bogus;<<\n';
+export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
+
+export function xmlHead(root: string, dtdUrl: string): string {
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n<${root}>\n`;
+}

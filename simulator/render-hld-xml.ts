@@ -1,0 +1,211 @@
+/**
+ * Host List Detection as XML, streamed host by host: the DOCTYPE naming the
+ * API host, CDATA text with entity escapes, and the 1980 truncation WARNING
+ * whose URL repeats the request with the next `id_min`.
+ */
+import {
+  XML_GARBAGE,
+  XML_TRAILER,
+  xmlHead,
+  type BodyProducer,
+  type RenderContext,
+} from './body-producer.js';
+import type { ChunkWriter } from './chunk-writer.js';
+import { formatEpochSeconds } from './clock.js';
+import type { Dataset } from './dataset.js';
+import { NO_PORT, PORTS } from './detections.js';
+import { cdata } from './escape.js';
+import { HldMatcher } from './hld-matcher.js';
+import type { HldQuery } from './hld-query.js';
+import type { HostRecord } from './host-record.js';
+import type { QidCatalog } from './qid-catalog.js';
+import { echoRequestXml } from './render-echo.js';
+import { truncationText } from './truncation.js';
+import { DETECTION_STATUSES, DETECTION_TYPES, KERNEL_NONE, STATUS_REOPENED } from './vocabulary.js';
+
+const D = '\n            ';
+const qidPartsCache = new WeakMap<QidCatalog, string[]>();
+
+/** `<QID>`, `<TYPE>` and `<SEVERITY>` never change for a QID: render them once. */
+function qidParts(catalog: QidCatalog): string[] {
+  let parts = qidPartsCache.get(catalog);
+  if (!parts) {
+    parts = Array.from(
+      catalog.qid,
+      (qid, i) => `${D}<QID>${qid}</QID>${D}<TYPE>${DETECTION_TYPES[catalog.type[i]!]}</TYPE>${D}<SEVERITY>${catalog.severity[i]}</SEVERITY>`,
+    );
+    qidPartsCache.set(catalog, parts);
+  }
+  return parts;
+}
+
+const PORT_PARTS = PORTS.map(([port, proto]) => `${D}<PORT>${port}</PORT>${D}<PROTOCOL>${proto}</PROTOCOL>${D}<SSL>${port === 443 || port === 8443 ? 1 : 0}</SSL>`);
+const NO_PORT_PART = `${D}<SSL>0</SSL>`;
+const STATUS_PARTS = DETECTION_STATUSES.map((s) => `${D}<STATUS>${s}</STATUS>`);
+const QDS_LEVELS = ['LOW', 'LOW', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+const QDS_BASE = [0, 5, 15, 40, 70, 90];
+
+type Phase = 'head' | 'hosts' | 'tail' | 'done';
+
+export class HldXmlProducer implements BodyProducer {
+  private phase: Phase = 'head';
+  private readonly matcher: HldMatcher;
+  private emitted = 0;
+  private listOpen = false;
+  private nextIdMin: number | null = null;
+  private garbageWritten = false;
+  private readonly qidStrings: string[];
+
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly query: HldQuery,
+    private readonly ctx: RenderContext,
+  ) {
+    this.matcher = new HldMatcher(dataset, query);
+    this.qidStrings = qidParts(dataset.catalog);
+  }
+
+  step(w: ChunkWriter): boolean {
+    switch (this.phase) {
+      case 'head':
+        this.head(w);
+        this.phase = 'hosts';
+        return true;
+      case 'hosts':
+        this.hosts(w);
+        return true;
+      case 'tail':
+        this.tail(w);
+        this.phase = 'done';
+        return false;
+      case 'done':
+        return false;
+    }
+  }
+
+  private head(w: ChunkWriter): void {
+    const { ctx, query } = this;
+    w.ascii(xmlHead('HOST_LIST_VM_DETECTION_OUTPUT', `${ctx.baseUrl}/api/${query.version}/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd`));
+    if (query.echoRequest) w.utf8(echoRequestXml(ctx, query.params));
+    w.ascii(`  <RESPONSE>\n    <DATETIME>${ctx.datetime}</DATETIME>\n`);
+  }
+
+  /** Renders hosts until a chunk is full, so the server can apply backpressure between chunks. */
+  private hosts(w: ChunkWriter): void {
+    const limit = this.query.truncationLimit;
+    const startPending = w.pending;
+    while (w.pending === startPending) {
+      if (!this.matcher.next()) {
+        this.phase = 'tail';
+        return;
+      }
+      if (limit > 0 && this.emitted === limit) {
+        this.nextIdMin = this.matcher.host.id;
+        this.phase = 'tail';
+        return;
+      }
+      if (!this.listOpen) {
+        w.ascii('    <HOST_LIST>');
+        this.listOpen = true;
+      }
+      this.host(w);
+      this.emitted++;
+      if (this.ctx.malformed && !this.garbageWritten) {
+        w.ascii(XML_GARBAGE);
+        this.garbageWritten = true;
+      }
+    }
+  }
+
+  private tail(w: ChunkWriter): void {
+    if (this.ctx.malformed && !this.garbageWritten) w.ascii(XML_GARBAGE);
+    if (this.listOpen) w.ascii('\n    </HOST_LIST>\n');
+    if (this.nextIdMin !== null) {
+      const url = `${this.ctx.baseUrl}${this.ctx.path}?${this.query.params.queryWith('id_min', String(this.nextIdMin))}`;
+      w.ascii(
+        `    <WARNING>\n      <CODE>1980</CODE>\n      <TEXT>${truncationText(this.query.truncationLimit)}</TEXT>\n` +
+          `      <URL><![CDATA[${url}]]></URL>\n    </WARNING>\n`,
+      );
+    }
+    w.ascii(`  </RESPONSE>\n</HOST_LIST_VM_DETECTION_OUTPUT>\n${XML_TRAILER}`);
+  }
+
+  private host(w: ChunkWriter): void {
+    const { query, dataset } = this;
+    const h = this.matcher.host;
+    const anchor = dataset.anchorSec;
+    w.utf8(hostHeader(h, anchor, query.showAssetId));
+    const d = this.matcher.detections;
+    const xml = dataset.results.xml;
+    const scanned = formatEpochSeconds(anchor - h.lastVmScannedAgo);
+    const updated = formatEpochSeconds(anchor - h.lastScanAgo);
+    const catalog = dataset.catalog;
+    for (let m = 0; m < this.matcher.matchedCount; m++) {
+      const k = this.matcher.matched[m]!;
+      const qi = d.qidIndex[k]!;
+      const port = d.port[k]!;
+      const status = d.status[k]!;
+      w.ascii(
+        `\n          <DETECTION>${D}<UNIQUE_VULN_ID>${h.id * 64 + k}</UNIQUE_VULN_ID>` +
+          this.qidStrings[qi] +
+          (port === NO_PORT ? NO_PORT_PART : PORT_PARTS[port]),
+      );
+      if (query.showResults) w.bytes(xml[d.variant[k]!]!);
+      let tail =
+        STATUS_PARTS[status] +
+        `${D}<FIRST_FOUND_DATETIME>${formatEpochSeconds(anchor - d.firstFoundAgo[k]!)}</FIRST_FOUND_DATETIME>` +
+        `${D}<LAST_FOUND_DATETIME>${d.lastFoundAgo[k] === h.lastVmScannedAgo ? scanned : formatEpochSeconds(anchor - d.lastFoundAgo[k]!)}</LAST_FOUND_DATETIME>`;
+      if (query.showQds) {
+        const sev = catalog.severity[qi]!;
+        tail += `${D}<QDS severity="${QDS_LEVELS[sev]}">${QDS_BASE[sev]! + (catalog.qid[qi]! % 10)}</QDS>`;
+      }
+      tail +=
+        `${D}<TIMES_FOUND>${d.timesFound[k]}</TIMES_FOUND>${D}<LAST_TEST_DATETIME>${scanned}</LAST_TEST_DATETIME>` +
+        `${D}<LAST_UPDATE_DATETIME>${updated}</LAST_UPDATE_DATETIME>`;
+      if (d.lastFixedAgo[k]! >= 0) tail += `${D}<LAST_FIXED_DATETIME>${formatEpochSeconds(anchor - d.lastFixedAgo[k]!)}</LAST_FIXED_DATETIME>`;
+      if (query.showReopenedInfo && status === STATUS_REOPENED) {
+        const reopened = formatEpochSeconds(anchor - d.reopenedAgo[k]!);
+        tail +=
+          `${D}<FIRST_REOPENED_DATETIME>${reopened}</FIRST_REOPENED_DATETIME>${D}<LAST_REOPENED_DATETIME>${reopened}</LAST_REOPENED_DATETIME>` +
+          `${D}<TIMES_REOPENED>${d.timesReopened[k]}</TIMES_REOPENED>`;
+      }
+      tail += `${D}<IS_IGNORED>0</IS_IGNORED>${D}<IS_DISABLED>0</IS_DISABLED>`;
+      if (query.showArfData && d.kernel[k] !== KERNEL_NONE) tail += `${D}<AFFECT_RUNNING_KERNEL>${d.kernel[k]}</AFFECT_RUNNING_KERNEL>`;
+      tail += `${D}<LAST_PROCESSED_DATETIME>${updated}</LAST_PROCESSED_DATETIME>\n          </DETECTION>`;
+      w.ascii(tail);
+    }
+    w.ascii('\n        </DETECTION_LIST>\n      </HOST>');
+  }
+}
+
+const H = '\n        ';
+
+function hostHeader(h: HostRecord, anchor: number, showAssetId: boolean): string {
+  let s = `\n      <HOST>${H}<ID>${h.id}</ID>`;
+  if (showAssetId) s += `${H}<ASSET_ID>${h.assetId}</ASSET_ID>`;
+  s += `${H}<IP>${h.ip}</IP>${H}<TRACKING_METHOD>${h.trackingMethod}</TRACKING_METHOD>${H}<OS>${cdata(h.os.name)}</OS>`;
+  if (h.os.cpe) s += `${H}<OS_CPE>${cdata(h.os.cpe)}</OS_CPE>`;
+  if (h.hostname) {
+    s +=
+      `${H}<DNS>${cdata(h.fqdn)}</DNS>${H}<DNS_DATA>${H}  <HOSTNAME>${cdata(h.hostname)}</HOSTNAME>` +
+      `${H}  <DOMAIN>${cdata(h.domain)}</DOMAIN>${H}  <FQDN>${cdata(h.fqdn)}</FQDN>${H}</DNS_DATA>`;
+  }
+  if (h.ec2InstanceId) {
+    s +=
+      `${H}<CLOUD_PROVIDER>AWS</CLOUD_PROVIDER>${H}<CLOUD_SERVICE>EC2</CLOUD_SERVICE>` +
+      `${H}<CLOUD_RESOURCE_ID>${h.ec2InstanceId}</CLOUD_RESOURCE_ID>${H}<EC2_INSTANCE_ID>${h.ec2InstanceId}</EC2_INSTANCE_ID>`;
+  }
+  if (h.netbios) s += `${H}<NETBIOS>${cdata(h.netbios)}</NETBIOS>`;
+  if (h.qgHostId) s += `${H}<QG_HOSTID>${cdata(h.qgHostId)}</QG_HOSTID>`;
+  s +=
+    `${H}<LAST_SCAN_DATETIME>${formatEpochSeconds(anchor - h.lastScanAgo)}</LAST_SCAN_DATETIME>` +
+    `${H}<LAST_VM_SCANNED_DATE>${formatEpochSeconds(anchor - h.lastVmScannedAgo)}</LAST_VM_SCANNED_DATE>` +
+    `${H}<LAST_VM_SCANNED_DURATION>${h.vmScanDuration}</LAST_VM_SCANNED_DURATION>`;
+  if (h.lastAuthScannedAgo >= 0) {
+    s +=
+      `${H}<LAST_VM_AUTH_SCANNED_DATE>${formatEpochSeconds(anchor - h.lastAuthScannedAgo)}</LAST_VM_AUTH_SCANNED_DATE>` +
+      `${H}<LAST_VM_AUTH_SCANNED_DURATION>${h.authScanDuration}</LAST_VM_AUTH_SCANNED_DURATION>`;
+  }
+  if (h.lastPcScannedAgo >= 0) s += `${H}<LAST_PC_SCANNED_DATE>${formatEpochSeconds(anchor - h.lastPcScannedAgo)}</LAST_PC_SCANNED_DATE>`;
+  return s + `${H}<DETECTION_LIST>`;
+}

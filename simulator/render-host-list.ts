@@ -1,0 +1,145 @@
+/**
+ * The host list (`HOST_LIST_OUTPUT`). With `details=None` it is an ID_SET of
+ * `ID` and `ID_RANGE` items, the cheap way to learn the host population;
+ * otherwise basic host records. Paged by truncation_limit/id_min.
+ */
+import { XML_GARBAGE, XML_TRAILER, xmlHead, type BodyProducer, type RenderContext } from './body-producer.js';
+import type { ChunkWriter } from './chunk-writer.js';
+import { formatEpochSeconds } from './clock.js';
+import type { Dataset } from './dataset.js';
+import { cdata } from './escape.js';
+import { hostMatches, parseHostFilter, type HostFilter } from './host-filter.js';
+import { HostRecord } from './host-record.js';
+import { Rng } from './prng.js';
+import { invalidValue } from './qualys-error.js';
+import { echoRequestXml } from './render-echo.js';
+import type { Params } from './request-params.js';
+import { truncationText } from './truncation.js';
+
+export const HOST_LIST_PARAMS: ReadonlySet<string> = new Set([
+  'action', 'echo_request', 'details', 'os_pattern', 'truncation_limit', 'ips', 'ipv6', 'ag_ids', 'ag_titles', 'ids',
+  'id_min', 'id_max', 'network_ids', 'compliance_enabled', 'no_vm_scan_since', 'no_compliance_scan_since',
+  'vm_scan_since', 'compliance_scan_since', 'vm_processed_before', 'vm_processed_after', 'vm_scan_date_before',
+  'vm_scan_date_after', 'vm_auth_scan_date_before', 'vm_auth_scan_date_after', 'use_tags', 'tag_set_by',
+  'tag_include_selector', 'tag_exclude_selector', 'tag_set_include', 'tag_set_exclude', 'show_tags', 'show_asset_id',
+  'host_metadata', 'host_metadata_fields', 'show_cloud_tags', 'cloud_tag_fields',
+]);
+const DETAILS = ['Basic', 'Basic/AGs', 'All', 'All/AGs', 'None'];
+const BATCH = 4096;
+
+type Phase = 'head' | 'items' | 'tail' | 'done';
+
+export class HostListProducer implements BodyProducer {
+  private readonly filter: HostFilter;
+  private readonly idsOnly: boolean;
+  private readonly limit: number;
+  private readonly host = new HostRecord();
+  private readonly rng = new Rng(0);
+  private phase: Phase = 'head';
+  private index: number;
+  private emitted = 0;
+  private opened = false;
+  /** Pending ID run, written when it ends. */
+  private runStart = -1;
+  private runEnd = -1;
+  private nextIdMin: number | null = null;
+
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly params: Params,
+    private readonly ctx: RenderContext,
+  ) {
+    params.requireListAction(HOST_LIST_PARAMS);
+    const details = params.get('details') || 'Basic';
+    if (!DETAILS.includes(details)) throw invalidValue('details', details, `expected one of ${DETAILS.join(', ')}`);
+    this.idsOnly = details === 'None';
+    this.limit = params.int('truncation_limit', 0, 1_000_000) ?? 1000;
+    params.flag('echo_request', false);
+    this.filter = parseHostFilter(params, dataset, dataset.clock.nowMs());
+    this.index = this.filter.startIndex;
+  }
+
+  step(w: ChunkWriter): boolean {
+    switch (this.phase) {
+      case 'head':
+        w.ascii(xmlHead('HOST_LIST_OUTPUT', `${this.ctx.baseUrl}/api/2.0/fo/asset/host/host_list_output.dtd`));
+        if (this.params.flag('echo_request', false)) w.utf8(echoRequestXml(this.ctx, this.params));
+        w.ascii(`  <RESPONSE>\n    <DATETIME>${this.ctx.datetime}</DATETIME>\n`);
+        this.phase = 'items';
+        return true;
+      case 'items':
+        this.items(w);
+        return true;
+      case 'tail':
+        this.tail(w);
+        this.phase = 'done';
+        return false;
+      case 'done':
+        return false;
+    }
+  }
+
+  private items(w: ChunkWriter): void {
+    const end = this.filter.endIndex;
+    for (let n = 0; n < BATCH; n++) {
+      if (this.index >= end) {
+        this.phase = 'tail';
+        return;
+      }
+      const index = this.index++;
+      if (!hostMatches(this.filter, this.dataset, index, this.rng, this.host)) continue;
+      if (this.limit > 0 && this.emitted === this.limit) {
+        this.nextIdMin = this.host.id;
+        this.phase = 'tail';
+        return;
+      }
+      if (!this.opened) {
+        w.ascii(this.idsOnly ? '    <ID_SET>\n' : '    <HOST_LIST>\n');
+        this.opened = true;
+      }
+      if (this.idsOnly) this.addId(w, this.host.id);
+      else w.utf8(basicHost(this.host, this.dataset.anchorSec));
+      this.emitted++;
+    }
+  }
+
+  private addId(w: ChunkWriter, id: number): void {
+    if (this.runStart >= 0 && id === this.runEnd + 1) {
+      this.runEnd = id;
+      return;
+    }
+    this.flushRun(w);
+    this.runStart = this.runEnd = id;
+  }
+
+  private flushRun(w: ChunkWriter): void {
+    if (this.runStart < 0) return;
+    w.ascii(this.runStart === this.runEnd ? `      <ID>${this.runStart}</ID>\n` : `      <ID_RANGE>${this.runStart}-${this.runEnd}</ID_RANGE>\n`);
+    this.runStart = -1;
+  }
+
+  private tail(w: ChunkWriter): void {
+    this.flushRun(w);
+    if (this.opened) w.ascii(this.idsOnly ? '    </ID_SET>\n' : '    </HOST_LIST>\n');
+    if (this.ctx.malformed) w.ascii(XML_GARBAGE);
+    if (this.nextIdMin !== null) {
+      const url = `${this.ctx.baseUrl}${this.ctx.path}?${this.params.queryWith('id_min', String(this.nextIdMin))}`;
+      w.ascii(`    <WARNING>\n      <CODE>1980</CODE>\n      <TEXT>${truncationText(this.limit)}</TEXT>\n      <URL><![CDATA[${url}]]></URL>\n    </WARNING>\n`);
+    }
+    w.ascii(`  </RESPONSE>\n</HOST_LIST_OUTPUT>\n${XML_TRAILER}`);
+  }
+}
+
+function basicHost(h: HostRecord, anchor: number): string {
+  let s = `      <HOST>\n        <ID>${h.id}</ID>\n        <IP>${h.ip}</IP>\n        <TRACKING_METHOD>${h.trackingMethod}</TRACKING_METHOD>\n`;
+  if (h.hostname) s += `        <DNS>${cdata(h.fqdn)}</DNS>\n`;
+  if (h.netbios) s += `        <NETBIOS>${cdata(h.netbios)}</NETBIOS>\n`;
+  s += `        <OS>${cdata(h.os.name)}</OS>\n`;
+  if (h.qgHostId) s += `        <QG_HOSTID>${cdata(h.qgHostId)}</QG_HOSTID>\n`;
+  const scanned = formatEpochSeconds(anchor - h.lastVmScannedAgo);
+  return (
+    s +
+    `        <LAST_VULN_SCAN_DATETIME>${scanned}</LAST_VULN_SCAN_DATETIME>\n        <LAST_VM_SCANNED_DATE>${scanned}</LAST_VM_SCANNED_DATE>\n` +
+    `        <LAST_VM_SCANNED_DURATION>${h.vmScanDuration}</LAST_VM_SCANNED_DURATION>\n      </HOST>\n`
+  );
+}
