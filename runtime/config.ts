@@ -37,6 +37,7 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 1000).default(8),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+  WORKFLOW_BUNDLE_PATH: optionalString,
 
   QUALYS_PAGE_SIZE: int(1, 1_000_000).default(1000),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
@@ -62,7 +63,13 @@ export interface AppConfig {
     dev: { port: number; uiPort: number; dbFile: string; logFile: string; stateFile: string };
   };
   api: { host: string; port: number; publicUrl: string | null };
-  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; shutdownGraceMs: number };
+  worker: {
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+    shutdownGraceMs: number;
+    /** A prebuilt workflow bundle; workflows are bundled at start-up when absent. */
+    workflowBundlePath: string | null;
+  };
   qualys: {
     pageSize: number;
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
@@ -105,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
     },
     qualys: {
       pageSize: e.QUALYS_PAGE_SIZE,

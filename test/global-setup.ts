@@ -1,9 +1,14 @@
 /**
  * Starts what every test file shares, once per run: a Temporal dev server on
- * free ports with our search attributes, and a fresh Postgres database.
+ * free ports with our search attributes, a fresh Postgres database, and the
+ * workflow bundle (bundling takes seconds; doing it once saves minutes).
  * Test files read the addresses with `inject()`.
  */
 import type { TestProject } from 'vitest/node';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import postgres from 'postgres';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer, type DevServer } from '../runtime/temporal-dev-server.js';
@@ -12,6 +17,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     databaseUrl: string;
+    /** The workflows bundled once for the whole run; every test worker loads this file. */
+    workflowBundlePath: string;
   }
 }
 
@@ -39,16 +46,30 @@ async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<
   };
 }
 
+async function bundleWorkflows(dir: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
+    logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
+  });
+  const file = path.join(dir, 'workflow-bundle.js');
+  await fs.writeFile(file, code);
+  return file;
+}
+
 export default async function setup(project: TestProject) {
   const binary = await ensureTemporalCli();
-  const [temporal, database]: [DevServer, Awaited<ReturnType<typeof createTestDatabase>>] = await Promise.all([
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-test-'));
+  const [temporal, database, bundlePath]: [DevServer, Awaited<ReturnType<typeof createTestDatabase>>, string] = await Promise.all([
     startTemporalDevServer({ binary, uiPort: null }),
     createTestDatabase(),
+    bundleWorkflows(tmp),
   ]);
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', database.url);
+  project.provide('workflowBundlePath', bundlePath);
   return async () => {
     await temporal.stop();
     await database.drop();
+    await fs.rm(tmp, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,34 @@
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from './deps.js';
+import { toFailure } from './failures.js';
+import type { QualysClientPool } from './qualys-clients.js';
+import { markConnectionStatus } from '../db/connections.js';
+import { updateRunProgress } from '../db/runs.js';
+import { QualysAuthError } from '../qualys/errors.js';
+
+export interface CheckConnectionInput {
+  runId: string;
+  connectionId: string;
+}
+
+/**
+ * One cheap authenticated call before the pull. Bad credentials, an expired
+ * account or missing rights mark the connection invalid and fail the run at
+ * once with Qualys's reason.
+ */
+export function checkConnection({ db, logger }: ActivityDeps, pool: QualysClientPool) {
+  return async ({ runId, connectionId }: CheckConnectionInput): Promise<void> => {
+    await updateRunProgress(db, runId, { step: 'check_connection' });
+    const { client } = await pool.get(connectionId);
+    try {
+      const check = await client.checkConnection(Context.current().cancellationSignal);
+      await markConnectionStatus(db, connectionId, 'valid', null, { limits: check.limits });
+    } catch (err) {
+      if (err instanceof QualysAuthError) {
+        await markConnectionStatus(db, connectionId, 'invalid', err.message);
+        logger.warn({ runId, connectionId, reason: err.reason, qualysCode: err.code }, 'Qualys refused the connection; marked invalid');
+      }
+      throw toFailure(err);
+    }
+  };
+}

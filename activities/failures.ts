@@ -1,0 +1,37 @@
+/**
+ * The one place where errors raised inside activities become Temporal
+ * failures. The failure `type` is the error class name, which is what the
+ * workflow's retry policies list as non-retryable.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  QualysConcurrencyLimitError,
+  QualysError,
+  QualysRateLimitError,
+} from '../qualys/errors.js';
+import { ERROR_TYPES, type LimitFailureDetails } from '../workflows/contracts.js';
+
+export function notFound(what: string, id: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: `${what} ${id} does not exist`, type: ERROR_TYPES.notFound, nonRetryable: true });
+}
+
+export function invalidState(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: ERROR_TYPES.invalidState, nonRetryable: true });
+}
+
+/** Maps a Qualys client error to a failure carrying its class name, retryability and (for 409s) the wait. */
+export function toFailure(err: unknown): unknown {
+  if (!(err instanceof QualysError)) return err;
+  let details: LimitFailureDetails | undefined;
+  if (err instanceof QualysRateLimitError) details = { retryAfterSeconds: err.retryAfterSeconds, qualysCode: err.code ?? 1965 };
+  // Qualys names no wait for 1960; the workflow's own pause (a run tunable) applies.
+  if (err instanceof QualysConcurrencyLimitError) details = { retryAfterSeconds: 0, qualysCode: err.code ?? 1960 };
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.name,
+    // 409s are non-retryable for Temporal only because the workflow waits them out itself.
+    nonRetryable: !err.retryable || details !== undefined,
+    details: details ? [details] : undefined,
+    cause: err,
+  });
+}

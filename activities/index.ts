@@ -1,0 +1,32 @@
+/**
+ * The activities of a fetcher run, built from injected dependencies so tests
+ * and the worker assemble them from the same real parts.
+ */
+import { attachEvidence } from './attach-evidence.js';
+import { checkConnection } from './check-connection.js';
+import { deliverWebhook } from './deliver-webhook.js';
+import type { ActivityDeps } from './deps.js';
+import { finishRun } from './finish-run.js';
+import { prepareRun } from './prepare-run.js';
+import { pullPage } from './pull-page.js';
+import { createQualysClientPool } from './qualys-clients.js';
+import { sealEvidence } from './seal-evidence.js';
+import { listWebhookSubscribers } from './webhook-subscribers.js';
+
+export type { ActivityDeps } from './deps.js';
+
+export function createActivities(deps: ActivityDeps) {
+  const pool = createQualysClientPool(deps);
+  return {
+    prepareRun: prepareRun(deps),
+    checkConnection: checkConnection(deps, pool),
+    pullPage: pullPage(deps, pool),
+    sealEvidence: sealEvidence(deps),
+    attachEvidence: attachEvidence(deps),
+    finishRun: finishRun(deps),
+    listWebhookSubscribers: listWebhookSubscribers(deps),
+    deliverWebhook: deliverWebhook(deps),
+  };
+}
+
+export type RunActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,103 @@
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from './deps.js';
+import { invalidState, toFailure } from './failures.js';
+import type { QualysClientPool } from './qualys-clients.js';
+import { upsertRunPage } from '../db/run-pages.js';
+import { updateRunProgress } from '../db/runs.js';
+import type { PageRecord, PullTotals, RunPlan } from '../workflows/contracts.js';
+
+export interface PullPageInput {
+  plan: RunPlan;
+  pageNo: number;
+  idMin: number | null;
+  /** Counters before this page, so the run row can show running totals. */
+  totalsBefore: PullTotals;
+}
+
+/** Heartbeats prove the worker is alive even while Qualys prepares a page for minutes. */
+const HEARTBEAT_FRACTION = 3;
+const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
+
+/**
+ * Pulls one page: streams Qualys's answer into the blob store while hashing
+ * and summarising it, records it under (run, page number) so a retry
+ * replaces it, and returns only its small record. Cancelling the activity
+ * aborts the request in flight.
+ */
+export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
+  return async ({ plan, pageNo, idMin, totalsBefore }: PullPageInput): Promise<PageRecord> => {
+    const ctx = Context.current();
+    const { client } = await pool.get(plan.connectionId);
+    let bytesSoFar = 0;
+    const beat = () => ctx.heartbeat({ pageNo, bytes: bytesSoFar });
+    const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
+    const timer = setInterval(beat, interval);
+    beat();
+    const staged = await blobStore.stage();
+    try {
+      const common = {
+        params: plan.params,
+        idMin,
+        sink: staged.sink,
+        signal: ctx.cancellationSignal,
+        onProgress: (bytes: number) => {
+          bytesSoFar = bytes;
+        },
+      };
+      const answer =
+        plan.fetcherKind === 'host_list_detection'
+          ? await client.fetchDetectionPage(common)
+          : await client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
+      const blob = await staged.commit();
+      if (blob.sha256 !== answer.sha256) {
+        throw invalidState(`page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
+      }
+      const summary = answer.summary;
+      const counts =
+        'hosts' in summary
+          ? { hosts: summary.hosts, detections: summary.detections, records: summary.hosts }
+          : { hosts: 0, detections: 0, records: summary.records };
+      const stored = 'contentType' in answer ? { ...summary, contentType: answer.contentType } : summary;
+      await upsertRunPage(db, {
+        runId: plan.runId,
+        pageNo,
+        idMin,
+        blobKey: blob.key,
+        sha256: blob.sha256,
+        bytes: blob.bytes,
+        summary: stored,
+        qualysDatetime: summary.datetime,
+        attempts: ctx.info.attempt,
+      });
+      await updateRunProgress(db, plan.runId, {
+        step: 'pull_pages',
+        progress: {
+          pages: totalsBefore.pages + 1,
+          hosts: totalsBefore.hosts + counts.hosts,
+          detections: totalsBefore.detections + counts.detections,
+          bytes: totalsBefore.bytes + blob.bytes,
+          lastError: null,
+        },
+      });
+      logger.debug({ runId: plan.runId, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
+      return {
+        pageNo,
+        idMin,
+        blobKey: blob.key,
+        sha256: blob.sha256,
+        bytes: blob.bytes,
+        ...counts,
+        truncated: summary.truncated,
+        nextIdMin: summary.nextIdMin,
+        qualysDatetime: summary.datetime,
+        attempt: ctx.info.attempt,
+      };
+    } catch (err) {
+      await staged.abort();
+      logger.warn({ runId: plan.runId, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
+      throw toFailure(err);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Qualys clients for the connections activities work with. A client keeps
+ * its HTTP connections open between pages, so it is reused while the stored
+ * connection is unchanged; a rotated password or a new URL makes a new one.
+ */
+import { createHash } from 'node:crypto';
+import type { ActivityDeps } from './deps.js';
+import { invalidState, notFound } from './failures.js';
+import { ConnectionDisconnectedError } from '../db/errors.js';
+import { getConnectionCredentials, type Connection } from '../db/connections.js';
+import { createQualysClient, type QualysClient } from '../qualys/client.js';
+import type { QualysApiVersion } from '../qualys/settings.js';
+
+/** Enough for every connection a worker serves at once; older clients are closed. */
+const MAX_CLIENTS = 32;
+
+export interface ConnectedClient {
+  connection: Connection;
+  client: QualysClient;
+}
+
+export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts'>) {
+  const clients = new Map<string, { fingerprint: string; client: QualysClient }>();
+
+  async function get(connectionId: string): Promise<ConnectedClient> {
+    let credentials;
+    try {
+      credentials = await getConnectionCredentials(deps.db, deps.secretBox, connectionId);
+    } catch (err) {
+      if (err instanceof ConnectionDisconnectedError) throw invalidState(err.message);
+      throw err;
+    }
+    if (!credentials) throw notFound('connection', connectionId);
+    const { connection, password } = credentials;
+    if (connection.status === 'disconnected') throw invalidState(`connection ${connectionId} is disconnected`);
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([connection.apiBaseUrl, connection.apiVersion, connection.username, connection.proxyUrl, password]))
+      .digest('hex');
+    const cached = clients.get(connectionId);
+    if (cached?.fingerprint === fingerprint) {
+      // Refresh its place in the LRU order.
+      clients.delete(connectionId);
+      clients.set(connectionId, cached);
+      return { connection, client: cached.client };
+    }
+    if (cached) void cached.client.close();
+    const client = createQualysClient({
+      apiBaseUrl: connection.apiBaseUrl,
+      apiVersion: connection.apiVersion as QualysApiVersion,
+      username: connection.username,
+      password,
+      ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
+      ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
+    });
+    clients.set(connectionId, { fingerprint, client });
+    if (clients.size > MAX_CLIENTS) {
+      const [oldestId, oldest] = clients.entries().next().value!;
+      clients.delete(oldestId);
+      void oldest.client.close();
+    }
+    return { connection, client };
+  }
+
+  async function closeAll(): Promise<void> {
+    const all = [...clients.values()];
+    clients.clear();
+    await Promise.allSettled(all.map((c) => c.client.close()));
+  }
+
+  return { get, closeAll };
+}
+
+export type QualysClientPool = ReturnType<typeof createQualysClientPool>;
+
+function withDefinedValues<T extends Record<string, number | undefined>>(timeouts: T) {
+  return Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined)) as { connectMs: number; firstByteMs: number; idleMs: number };
+}

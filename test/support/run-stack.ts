@@ -1,0 +1,174 @@
+/**
+ * The real parts a fetcher-run test needs: the shared Temporal dev server and
+ * Postgres database, a simulator of its own, a blob store in a temp folder,
+ * and a worker on a task queue of its own running the bundled workflows.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { openDatabase, type DatabaseHandle } from '../../db/database.js';
+import { createConnection, type Connection as ConnectionRecord } from '../../db/connections.js';
+import { findControl } from '../../db/controls.js';
+import { createFetcher, setFetcherControls } from '../../db/fetchers.js';
+import type { FetcherRow } from '../../db/schema.js';
+import { createLocalBlobStore } from '../../evidence/local-blob-store.js';
+import type { BlobStore } from '../../evidence/blob-store.js';
+import { createSecretBox, type SecretBox } from '../../security/secret-box.js';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/server.js';
+import { startFetcherRun } from '../../api/run-starter.js';
+import type { RunRow } from '../../db/schema.js';
+import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../workflows/contracts.js';
+import type { HostListDetectionFiltersInput } from '../../qualys/hld-params.js';
+import type { CustomRequestInput } from '../../qualys/custom-request.js';
+import { createRunWorker } from '../../worker.js';
+
+/** Short enough that a killed worker's page is retried within seconds. */
+export const FAST_TUNING: Partial<RunTuning> = {
+  pageHeartbeatTimeoutMs: 5_000,
+  pageMaxAttempts: 4,
+  concurrencyPauseMs: 1_000,
+};
+
+export interface RunStack {
+  sim: SimulatorHandle;
+  database: DatabaseHandle;
+  blobStore: BlobStore;
+  blobDir: string;
+  secretBox: SecretBox;
+  secretsKey: Buffer;
+  client: Client;
+  taskQueue: string;
+  /** Lines the worker's logger wrote, to check no secret is logged. */
+  logLines: string[];
+  worker: Worker | null;
+  startWorker(): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  addConnection(overrides?: Partial<{ username: string; password: string; apiVersion: string; name: string }>): Promise<ConnectionRecord>;
+  addHldFetcher(connection: ConnectionRecord, filters?: HostListDetectionFiltersInput, options?: { pageSize?: number; controls?: Array<[string, string]>; name?: string }): Promise<FetcherRow>;
+  addCustomFetcher(connection: ConnectionRecord, request: CustomRequestInput, options?: { name?: string }): Promise<FetcherRow>;
+  startRun(fetcher: FetcherRow, tuning?: Partial<RunTuning>): Promise<RunRow>;
+  runToEnd(fetcher: FetcherRow, tuning?: Partial<RunTuning>): Promise<{ run: RunRow; result: FetcherRunResult }>;
+  close(): Promise<void>;
+}
+
+export interface RunStackOptions {
+  simulator?: SimulatorOptions;
+  startWorker?: boolean;
+  /** The shared Postgres test database (default), or an embedded PGlite one of this stack's own. */
+  database?: 'postgres' | 'pglite';
+}
+
+export async function startRunStack(options: RunStackOptions = {}): Promise<RunStack> {
+  const sim = await startSimulator({ hosts: 300, seed: 11, now: '2026-11-01T00:00:00Z', ...options.simulator });
+  const blobDir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-blobs-'));
+  const pgliteDir = `${blobDir}-pglite`;
+  const database =
+    options.database === 'pglite'
+      ? await openDatabase({ pgliteDir })
+      : await openDatabase({ url: inject('databaseUrl'), max: 4 });
+  const blobStore = createLocalBlobStore(blobDir);
+  const secretsKey = randomBytes(32);
+  const secretBox = createSecretBox(secretsKey);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
+  const taskQueue = `test-${randomUUID()}`;
+  const logLines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+
+  let nativeConnection: NativeConnection | null = null;
+  let workerRun: Promise<void> | null = null;
+
+  const stack: RunStack = {
+    sim,
+    database,
+    blobStore,
+    blobDir,
+    secretBox,
+    secretsKey,
+    client,
+    taskQueue,
+    logLines,
+    worker: null,
+    async startWorker() {
+      nativeConnection ??= await NativeConnection.connect({ address: inject('temporalAddress') });
+      const worker = await createRunWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        workflowBundlePath: inject('workflowBundlePath'),
+        activityDeps: { db: database.db, blobStore, secretBox, logger },
+        shutdownGraceMs: 2_000,
+      });
+      stack.worker = worker;
+      workerRun = worker.run();
+      return worker;
+    },
+    async stopWorker() {
+      if (!stack.worker) return;
+      stack.worker.shutdown();
+      await workerRun;
+      stack.worker = null;
+    },
+    addConnection: (overrides = {}) =>
+      createConnection(database.db, secretBox, {
+        name: overrides.name ?? 'simulator',
+        apiBaseUrl: sim.url,
+        apiVersion: overrides.apiVersion ?? '5.0',
+        username: overrides.username ?? 'demo',
+        password: overrides.password ?? 'demo-pass',
+      }),
+    async addHldFetcher(conn, filters = {}, opts = {}) {
+      const fetcher = await createFetcher(database.db, {
+        connectionId: conn.id,
+        name: opts.name ?? `HLD ${randomUUID().slice(0, 8)}`,
+        kind: 'host_list_detection',
+        config: { ...filters },
+        format: filters.format ?? 'XML',
+        pageSize: opts.pageSize ?? 1000,
+      });
+      if (opts.controls?.length) {
+        const ids = [];
+        for (const [framework, code] of opts.controls) {
+          const control = await findControl(database.db, framework, code);
+          if (!control) throw new Error(`no control ${framework} ${code}`);
+          ids.push(control.id);
+        }
+        await setFetcherControls(database.db, fetcher.id, ids);
+      }
+      return fetcher;
+    },
+    addCustomFetcher: (conn, request, opts = {}) =>
+      createFetcher(database.db, {
+        connectionId: conn.id,
+        name: opts.name ?? `Custom ${randomUUID().slice(0, 8)}`,
+        kind: 'custom',
+        config: { ...request },
+        format: 'RAW',
+      }),
+    async startRun(fetcher, tuning = FAST_TUNING) {
+      const { run } = await startFetcherRun({ db: database.db, client, taskQueue }, { fetcher, trigger: 'api', triggeredBy: 'test', tuning });
+      return run;
+    },
+    async runToEnd(fetcher, tuning = FAST_TUNING) {
+      const run = await stack.startRun(fetcher, tuning);
+      const result = (await client.workflow.getHandle(runWorkflowId(run.id)).result()) as FetcherRunResult;
+      return { run, result };
+    },
+    async close() {
+      await stack.stopWorker();
+      await nativeConnection?.close();
+      await connection.close();
+      await database.close();
+      await sim.close();
+      await fs.rm(blobDir, { recursive: true, force: true });
+      await fs.rm(pgliteDir, { recursive: true, force: true });
+    },
+  };
+  if (options.startWorker ?? true) await stack.startWorker();
+  return stack;
+}

@@ -1,0 +1,106 @@
+/**
+ * The Temporal worker: fetcher-run workflows plus their activities. Run
+ * alone with `npm run worker` (TEMPORAL_ADDRESS, DATABASE_URL and
+ * SECRETS_KEY point it at shared services), or embedded by `npm start`.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities/index.js';
+import { loadConfig } from './runtime/config.js';
+import { createAppContext, type AppContext } from './runtime/app-context.js';
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** docker-compose's health check reads this file's age. */
+const ALIVE_INTERVAL_MS = 15_000;
+
+export interface RunWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activityDeps: ActivityDeps;
+  /** A prebuilt workflow bundle (tests bundle once); built from workflows/ when absent. */
+  workflowBundlePath?: string;
+  maxConcurrentActivities?: number;
+  maxConcurrentWorkflowTasks?: number;
+  /** How long in-flight pages may finish on shutdown before they are cancelled. */
+  shutdownGraceMs?: number;
+}
+
+export async function createRunWorker(options: RunWorkerOptions): Promise<Worker> {
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath: WORKFLOWS_PATH };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...workflows,
+    activities: createActivities(options.activityDeps),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
+    shutdownGraceTime: options.shutdownGraceMs,
+  });
+}
+
+/** The worker as configured by the environment. */
+export function createConfiguredWorker(ctx: AppContext, connection: NativeConnection): Promise<Worker> {
+  const { config } = ctx;
+  return createRunWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activityDeps: {
+      db: ctx.db,
+      blobStore: ctx.blobStore,
+      secretBox: ctx.secretBox,
+      logger: ctx.logger,
+      qualysTimeouts: config.qualys.timeouts,
+    },
+    workflowBundlePath: config.worker.workflowBundlePath ?? undefined,
+    maxConcurrentActivities: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+  });
+}
+
+/** Touches DATA_DIR/worker.alive while the worker runs. */
+export function keepAliveFile(dataDir: string, worker: Worker): () => void {
+  const file = path.join(dataDir, 'worker.alive');
+  const touch = async () => {
+    if (worker.getState() !== 'RUNNING') return;
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.writeFile(file, new Date().toISOString());
+  };
+  const timer = setInterval(() => void touch().catch(() => {}), ALIVE_INTERVAL_MS);
+  timer.unref();
+  void touch().catch(() => {});
+  return () => clearInterval(timer);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ctx = await createAppContext(config);
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createConfiguredWorker(ctx, connection);
+  const stopAlive = keepAliveFile(config.dataDir, worker);
+  ctx.logger.info({ address, taskQueue: config.temporal.taskQueue }, 'worker started');
+  try {
+    // The SDK turns SIGINT/SIGTERM into a graceful shutdown.
+    await worker.run();
+  } finally {
+    stopAlive();
+    await connection.close();
+    await ctx.close();
+    ctx.logger.info('worker stopped');
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+export { fetcherRun, progressQuery } from './fetcher-run.js';
+export { webhookDelivery } from './webhook-delivery.js';
