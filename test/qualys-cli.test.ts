@@ -14,11 +14,11 @@ import { createQualysClient } from '../qualys/client.js';
 import { readDetectionPage } from '../qualys/detection-page-reader.js';
 import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
 import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
-import { pullDetections } from '../qualys/pull.js';
+import { pullToFile } from '../scripts/pull-to-file.js';
 import { FIXTURES } from './fixtures/qualys/helpers.js';
 
 const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../qualys/cli.ts');
+const CLI = path.resolve(import.meta.dirname, '../scripts/qualys-cli.ts');
 const TSX = path.resolve(import.meta.dirname, '../node_modules/.bin/tsx');
 const PASSWORD = 'demo-pass';
 
@@ -100,9 +100,9 @@ describe('qualys command line', () => {
     try {
       const params = buildHostListDetectionParams(hostListDetectionFiltersSchema.parse({ format: 'CSV', severities: [4, 5] }), { apiVersion: '5.0', truncationLimit: 50 });
       const out = path.join(dir, 'pull.csv');
-      const result = await pullDetections(client, { params, out });
+      const result = await pullToFile(client, { params, out });
       const expected = sim.dataset.expected(params);
-      expect(result.pages).toBe(expected.pages);
+      expect(result.pages).toHaveLength(expected.pages);
       const merged = await summarizeFile(out);
       expect(merged).toMatchObject({ format: 'CSV', hosts: expected.hosts, detections: expected.detections, severity: expected.severity, truncated: false });
       const text = await readFile(out, 'utf8');

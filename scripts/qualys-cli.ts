@@ -10,12 +10,13 @@
  */
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createQualysClient } from './client.js';
-import { readDetectionPage } from './detection-page-reader.js';
-import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from './hld-params.js';
-import { summaryToJson } from './page-summary.js';
-import { pullDetections, type PullProgress } from './pull.js';
-import { DEFAULT_API_VERSION } from './settings.js';
+import { createQualysClient } from '../qualys/client.js';
+import { readDetectionPage } from '../qualys/detection-page-reader.js';
+import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
+import { summaryToJson } from '../qualys/page-summary.js';
+import type { PullProgress } from '../qualys/pull.js';
+import { DEFAULT_API_VERSION } from '../qualys/settings.js';
+import { pullToFile } from './pull-to-file.js';
 
 const HELP = `Usage:
   qualys summarize <file>
@@ -154,8 +155,8 @@ async function pull(args: string[]): Promise<void> {
   const started = Date.now();
   const report = progressLine(started);
   try {
-    const result = await pullDetections(client, { params, out: values.out!, signal: controller.signal, onProgress: (p) => report(p) });
-    report({ pages: result.pages, hosts: result.summary.hosts, detections: result.summary.detections, bytes: result.bytes }, true);
+    const result = await pullToFile(client, { params, out: values.out!, signal: controller.signal, onProgress: (p) => report(p) });
+    report({ pages: result.pages.length, hosts: result.summary.hosts, detections: result.summary.detections, bytes: result.bytes }, true);
     process.stdout.write(`${JSON.stringify(summaryToJson(result.summary))}\n`);
   } finally {
     process.off('SIGINT', stop);
