@@ -25,9 +25,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** `npm run worker` as a separate process, configured like production through the environment. */
+/**
+ * The worker as a separate process, configured like production through the
+ * environment. tsx is loaded in-process (not through its CLI, which would
+ * put a wrapper process between us and the worker that SIGKILL could not pass).
+ */
 async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(PROJECT_ROOT, 'worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker.ts')], {
+    cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       DATABASE_URL: inject('databaseUrl'),
@@ -37,7 +42,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       BLOB_DIR: stack.blobDir,
       DATA_DIR: path.join(stack.blobDir, 'worker-data'),
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,26 +50,16 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   let output = '';
   child.stdout!.on('data', (b) => (output += b));
   child.stderr!.on('data', (b) => (output += b));
-  // The worker is polling once Temporal reports a poller on the task queue.
   await expect
     .poll(
-      async () => {
+      () => {
         if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
-        return hasPoller();
+        return output.includes('worker started');
       },
-      { timeout: 30_000, interval: 250 },
+      { timeout: 30_000, interval: 100 },
     )
     .toBe(true);
   return child;
-}
-
-async function hasPoller(): Promise<boolean> {
-  const res = await stack.client.workflowService.describeTaskQueue({
-    namespace: 'default',
-    taskQueue: { name: stack.taskQueue },
-    taskQueueType: 2, // activity pollers: the worker is fully up
-  });
-  return (res.pollers ?? []).length > 0;
 }
 
 describe('crash recovery', () => {
@@ -83,6 +78,8 @@ describe('crash recovery', () => {
     await expect.poll(async () => (await handle.query<RunProgress>('progress')).pages, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(8);
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
+    // Nothing of the killed worker survives to finish the run on its own.
+    expect(() => process.kill(worker.pid!, 0)).toThrow(/ESRCH/);
     const pagesAtKill = (await listRunPages(stack.database.db, run.id)).length;
     expect(pagesAtKill).toBeLessThan(reference.totals.pages);
 
