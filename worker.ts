@@ -12,6 +12,7 @@ import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+const MAX_HEARTBEAT_THROTTLE = '5 seconds';
 /** docker-compose's health check reads this file's age. */
 const ALIVE_INTERVAL_MS = 15_000;
 
@@ -41,6 +42,9 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<Worker
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     shutdownGraceTime: options.shutdownGraceMs,
+    // Cancellation reaches an activity with its next heartbeat; keep that prompt
+    // even when the heartbeat timeout is long.
+    maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
   });
 }
 
@@ -57,6 +61,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       secretBox: ctx.secretBox,
       logger: ctx.logger,
       qualysTimeouts: config.qualys.timeouts,
+      webhooks: config.webhooks,
     },
     workflowBundlePath: config.worker.workflowBundlePath ?? undefined,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
@@ -79,7 +84,8 @@ export function keepAliveFile(dataDir: string, worker: Worker): () => void {
   return () => clearInterval(timer);
 }
 
-async function main(): Promise<void> {
+/** `npm run worker`: one worker, configured by the environment, until SIGINT/SIGTERM. */
+export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   const ctx = await createAppContext(config);
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((err) => {
+  runWorkerProcess().catch((err) => {
     process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });

@@ -11,11 +11,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
 import type { ActivityDeps } from './deps.js';
-import { PRODUCT } from './deps.js';
+import { PRODUCT } from '../qualys/product.js';
 import { buildWebhookPayload } from './webhook-payload.js';
 import { getWebhook, getWebhookSecret, recordWebhookDelivery } from '../db/webhooks.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhookBody } from '../security/webhook-signature.js';
-import { isNonPublicAddress, publicOnlyLookup, type WebhookTargetPolicy } from '../security/webhook-target.js';
+import { isNonPublicAddress, publicOnlyLookup } from '../security/webhook-target.js';
 import {
   WEBHOOK_ERROR_TYPES,
   type WebhookDeliveryInput,
@@ -27,16 +27,12 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 /** Kept in the delivery log to explain a failure; receivers' error pages can be long. */
 const MAX_ERROR_LENGTH = 500;
 
-export interface WebhookDeliveryDeps extends ActivityDeps {
-  webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
-}
-
 /** 408 and 429 mean "not now"; every other 4xx means the receiver refuses this delivery as such. */
 function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-export function deliverWebhook(deps: WebhookDeliveryDeps) {
+export function deliverWebhook(deps: ActivityDeps) {
   const timeoutMs = deps.webhooks?.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const blockPrivate = deps.webhooks?.blockPrivateNetworks ?? false;
 

@@ -3,6 +3,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
+import type { WebhookTargetPolicy } from '../security/webhook-target.js';
 
 export interface ActivityDeps {
   db: AppDatabase;
@@ -11,6 +12,6 @@ export interface ActivityDeps {
   logger: Logger;
   /** Overrides the Qualys client's default timeouts (connect, first byte, idle body). */
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
+  webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
 }
-
-export const PRODUCT = { name: 'qualys-evidence-connector', version: '0.1.0' } as const;

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps.js';
-import { PRODUCT } from './deps.js';
+import { PRODUCT } from '../qualys/product.js';
 import { invalidState, notFound } from './failures.js';
 import { getConnection } from '../db/connections.js';
 import { insertEvidence } from '../db/evidence.js';

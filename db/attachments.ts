@@ -10,6 +10,8 @@ import {
   attachments,
   evidence,
   fetcherControls,
+  fetcherRequests,
+  requests,
   type AttachmentRow,
   type AttachmentTargetType,
   type EvidenceRow,
@@ -73,8 +75,9 @@ export async function listEvidenceTargets(db: AppDatabase, evidenceId: string): 
 }
 
 /**
- * Where new evidence from a fetcher belongs: the fetcher's controls, and the
- * open audit requests that cover any of them.
+ * Where new evidence from a fetcher belongs: the fetcher's controls, the open
+ * audit requests that cover any of them, and the open requests the fetcher is
+ * mapped to explicitly. A request reached both ways is listed once.
  */
 export async function attachmentTargetsForFetcher(db: AppDatabase, fetcherId: string): Promise<AttachmentTarget[]> {
   const controlRows = await db
@@ -82,10 +85,17 @@ export async function attachmentTargetsForFetcher(db: AppDatabase, fetcherId: st
     .from(fetcherControls)
     .where(eq(fetcherControls.fetcherId, fetcherId))
     .orderBy(asc(fetcherControls.controlId));
-  if (controlRows.length === 0) return [];
-  const requestRows = await openRequestsCoveringControls(
+  const explicitRows = await db
+    .select({ id: requests.id, createdAt: requests.createdAt })
+    .from(fetcherRequests)
+    .innerJoin(requests, eq(requests.id, fetcherRequests.requestId))
+    .where(and(eq(fetcherRequests.fetcherId, fetcherId), eq(requests.status, 'open')));
+  const coveringRows = await openRequestsCoveringControls(
     db,
     controlRows.map((c) => c.id),
+  );
+  const requestRows = [...new Map([...coveringRows, ...explicitRows].map((r) => [r.id, r])).values()].sort(
+    (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   return [
     ...controlRows.map((c) => ({ targetType: 'control' as const, targetId: c.id })),

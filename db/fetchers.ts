@@ -1,20 +1,24 @@
 /**
- * Fetcher definitions and their mapping to controls. Deleting a fetcher
+ * Fetcher definitions and their mapping to controls and audit requests. Deleting a fetcher
  * retires it (`deletedAt`) rather than removing the row, so its past runs and
  * evidence keep pointing at the definition that produced them; retired
  * fetchers are invisible to get/list unless asked for.
  */
-import { and, asc, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { assertControlsExist } from './controls.js';
+import { UnknownReferenceError } from './errors.js';
 import { isEmptyPatch } from './patch.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import {
   controls,
   fetcherControls,
+  fetcherRequests,
   fetchers,
+  requests,
   schedules,
   type ControlRow,
+  type RequestRow,
   type EvidenceFormat,
   type FetcherKind,
   type FetcherRow,
@@ -141,4 +145,72 @@ export async function listFetcherControls(db: AppDatabase, fetcherId: string): P
     .where(eq(fetcherControls.fetcherId, fetcherId))
     .orderBy(asc(controls.framework), asc(controls.code));
   return rows.map((r) => r.control);
+}
+
+/** Replaces the audit requests the fetcher is mapped to with exactly `requestIds`. Unknown ids change nothing and throw. */
+export async function setFetcherRequests(db: AppDatabase, fetcherId: string, requestIds: string[]): Promise<void> {
+  const wanted = [...new Set(requestIds)];
+  await db.transaction(async (tx) => {
+    await assertRequestsExist(tx, wanted);
+    await tx.delete(fetcherRequests).where(eq(fetcherRequests.fetcherId, fetcherId));
+    if (wanted.length > 0) {
+      await tx.insert(fetcherRequests).values(wanted.map((requestId) => ({ fetcherId, requestId })));
+    }
+  });
+}
+
+/** The audit requests the fetcher is mapped to explicitly, open or closed, oldest first. */
+export async function listFetcherRequests(db: AppDatabase, fetcherId: string): Promise<RequestRow[]> {
+  const rows = await db
+    .select({ request: requests })
+    .from(fetcherRequests)
+    .innerJoin(requests, eq(requests.id, fetcherRequests.requestId))
+    .where(eq(fetcherRequests.fetcherId, fetcherId))
+    .orderBy(asc(requests.createdAt), asc(requests.id));
+  return rows.map((r) => r.request);
+}
+
+export interface FetcherMappings {
+  controls: ControlRow[];
+  requestIds: string[];
+}
+
+/** The controls and explicit requests of many fetchers in two queries (not two per fetcher), for list pages. */
+export async function listMappingsOfFetchers(db: AppDatabase, fetcherIds: string[]): Promise<Map<string, FetcherMappings>> {
+  const result = new Map<string, FetcherMappings>(fetcherIds.map((id) => [id, { controls: [], requestIds: [] }]));
+  if (fetcherIds.length === 0) return result;
+  const controlRows = await db
+    .select({ fetcherId: fetcherControls.fetcherId, control: controls })
+    .from(fetcherControls)
+    .innerJoin(controls, eq(controls.id, fetcherControls.controlId))
+    .where(inArray(fetcherControls.fetcherId, fetcherIds))
+    .orderBy(asc(controls.framework), asc(controls.code));
+  const requestRows = await db
+    .select({ fetcherId: fetcherRequests.fetcherId, requestId: fetcherRequests.requestId })
+    .from(fetcherRequests)
+    .innerJoin(requests, eq(requests.id, fetcherRequests.requestId))
+    .where(inArray(fetcherRequests.fetcherId, fetcherIds))
+    .orderBy(asc(requests.createdAt), asc(requests.id));
+  for (const row of controlRows) result.get(row.fetcherId)!.controls.push(row.control);
+  for (const row of requestRows) result.get(row.fetcherId)!.requestIds.push(row.requestId);
+  return result;
+}
+
+/** Live fetchers mapped to a control, oldest first. */
+export async function listFetchersForControl(db: AppDatabase, controlId: string): Promise<FetcherRow[]> {
+  const rows = await db
+    .select({ fetcher: fetchers })
+    .from(fetcherControls)
+    .innerJoin(fetchers, eq(fetchers.id, fetcherControls.fetcherId))
+    .where(and(eq(fetcherControls.controlId, controlId), live))
+    .orderBy(asc(fetchers.createdAt), asc(fetchers.id));
+  return rows.map((r) => r.fetcher);
+}
+
+async function assertRequestsExist(db: AppDatabase, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await db.select({ id: requests.id }).from(requests).where(inArray(requests.id, ids));
+  const known = new Set(found.map((r) => r.id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new UnknownReferenceError('requestIds', unknown);
 }

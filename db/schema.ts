@@ -211,6 +211,23 @@ export const requestControls = pgTable(
   (t) => [primaryKey({ columns: [t.requestId, t.controlId] }), index('request_controls_control_idx').on(t.controlId)],
 );
 
+/**
+ * Audit requests a fetcher is mapped to explicitly, besides the requests that
+ * reach it through shared controls: evidence attaches to both while they are open.
+ */
+export const fetcherRequests = pgTable(
+  'fetcher_requests',
+  {
+    fetcherId: text('fetcher_id')
+      .notNull()
+      .references(() => fetchers.id, { onDelete: 'cascade' }),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.fetcherId, t.requestId] }), index('fetcher_requests_request_idx').on(t.requestId)],
+);
+
 export const schedules = pgTable(
   'schedules',
   {

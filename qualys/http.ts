@@ -8,16 +8,15 @@
  * never followed (a 3xx is a QualysSecurityError); timeouts cover connecting,
  * the first byte and an idle body; an AbortSignal stops the request in flight.
  */
-import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { classifyQualysResponse, classifyTransportError, QualysError, QualysSecurityError } from './errors.js';
 import { assertSafeTransport } from './platforms.js';
+import { PRODUCT } from './product.js';
 import type { QualysTimeouts } from './settings.js';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
-export const USER_AGENT = `${pkg.name}/${pkg.version}`;
-const REQUESTED_WITH = pkg.name;
+export const USER_AGENT = `${PRODUCT.name}/${PRODUCT.version}`;
+const REQUESTED_WITH = PRODUCT.name;
 
 export interface TransportOptions {
   baseUrl: URL;

@@ -44,6 +44,12 @@ const envSchema = z.object({
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
 
+  WEBHOOK_BLOCK_PRIVATE_NETWORKS: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  WEBHOOK_TIMEOUT_MS: int(1000, 120_000).default(10_000),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -74,6 +80,7 @@ export interface AppConfig {
     pageSize: number;
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   };
+  webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -122,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
     },
+    webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -12,6 +12,10 @@ import postgres from 'postgres';
 import { CONTROL_CATALOG, FRAMEWORKS, seedControls } from '../db/control-catalog.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { controls } from '../db/schema.js';
+import journal from '../db/migrations/meta/_journal.json' with { type: 'json' };
+
+/** Every generated migration, each applied exactly once. */
+const MIGRATIONS = journal.entries.length;
 
 /** A database of our own, so migrations really start from nothing and nothing else writes to it. */
 async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -122,7 +126,7 @@ describe('Postgres', () => {
     const handles = await Promise.all(Array.from({ length: 6 }, () => openDatabase({ url: scratch.url, max: 1 })));
     try {
       expect(handles.every((h) => h.kind === 'postgres')).toBe(true);
-      expect(await migrationCount(handles[0]!)).toBe(1);
+      expect(await migrationCount(handles[0]!)).toBe(MIGRATIONS);
       expectFullCatalog(await catalogRows(handles[0]!));
     } finally {
       await Promise.all(handles.map((h) => h.close()));
@@ -132,7 +136,7 @@ describe('Postgres', () => {
   it('re-applies nothing when opened again, and re-seeding keeps ids while restoring catalog text', async () => {
     const h = await openDatabase({ url: scratch.url });
     try {
-      expect(await migrationCount(h)).toBe(1);
+      expect(await migrationCount(h)).toBe(MIGRATIONS);
       const before = await catalogRows(h);
       const target = before.find((c) => c.framework === FRAMEWORKS.PCI_DSS && c.code === '11.2')!;
       await h.db.update(controls).set({ name: 'edited', cadence: null }).where(eq(controls.id, target.id));
@@ -163,7 +167,7 @@ describe('PGlite', () => {
     const first = await openDatabase({ pgliteDir: dataDir });
     try {
       expect(first.kind).toBe('pglite');
-      expect(await migrationCount(first)).toBe(1);
+      expect(await migrationCount(first)).toBe(MIGRATIONS);
       expectFullCatalog(await catalogRows(first));
       await expect(openDatabase({ pgliteDir: dataDir })).rejects.toThrow(/already open in this process/);
     } finally {
@@ -171,7 +175,7 @@ describe('PGlite', () => {
     }
     const second = await openDatabase({ pgliteDir: dataDir });
     try {
-      expect(await migrationCount(second)).toBe(1);
+      expect(await migrationCount(second)).toBe(MIGRATIONS);
       expectFullCatalog(await catalogRows(second));
     } finally {
       await second.close();

@@ -1,0 +1,113 @@
+/**
+ * The HTTP API: versioned JSON under /v1, described by an OpenAPI 3.1
+ * document generated from the same zod schemas that validate requests.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { sql } from 'drizzle-orm';
+import { InvalidPageRequestError } from '../db/pagination.js';
+import { UnknownReferenceError } from '../db/errors.js';
+import { authenticate, type AuthVariables } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { ApiError, problemBody, problemResponse, zodFieldErrors } from './problem.js';
+import { registerRoutes } from './routes/index.js';
+
+export type ApiEnv = { Variables: AuthVariables };
+export type ApiApp = OpenAPIHono<ApiEnv>;
+
+/** JSON bodies here are small definitions; anything bigger is a mistake or an attack. */
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+const API_VERSION = '1.0.0';
+
+export function createApp(deps: ApiDeps): ApiApp {
+  const app: ApiApp = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const errors = zodFieldErrors(result.error, result.target === 'json' ? undefined : result.target);
+        return problemResponse(
+          c,
+          problemBody('validation-failed', errors.map((e) => `${e.field}: ${e.reason}`).join('; '), { errors }),
+        );
+      }
+    },
+  });
+
+  app.use('*', secureHeaders());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError('payload-too-large', `the request body exceeds ${deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    const type = c.req.header('content-type');
+    const hasBody = Number(c.req.header('content-length') ?? '0') > 0 || c.req.header('transfer-encoding') !== undefined;
+    if (hasBody && ['POST', 'PUT', 'PATCH'].includes(c.req.method) && !/^application\/([\w.+-]+\+)?json\b/i.test(type ?? '')) {
+      throw new ApiError('unsupported-media-type', `send JSON with "Content-Type: application/json" (got ${type ?? 'none'})`);
+    }
+    await next();
+  });
+  app.use('/v1/*', authenticate(deps.db));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const checks = await Promise.allSettled([
+      deps.db.execute(sql`select 1`),
+      deps.temporal.client.workflowService.getSystemInfo({}),
+    ]);
+    const [database, temporal] = checks.map((r) => (r.status === 'fulfilled' ? 'ok' : `unavailable: ${String(r.reason?.message ?? r.reason)}`));
+    const ready = checks.every((r) => r.status === 'fulfilled');
+    return c.json({ status: ready ? 'ready' : 'not ready', database, temporal }, ready ? 200 : 503);
+  });
+
+  registerRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key created with `npm run keys -- create` or POST /v1/api-keys',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Qualys evidence connector API',
+      version: API_VERSION,
+      description:
+        'Pull vulnerability-management evidence from Qualys, seal it, and file it against controls and audit requests. ' +
+        'Errors are RFC 9457 problem documents (application/problem+json).',
+    },
+    security: [{ bearer: [] }],
+  });
+
+  app.notFound((c) => problemResponse(c, problemBody('not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  app.onError((err, c) => handleError(err, c, deps));
+  return app;
+}
+
+function handleError(err: Error, c: Context, deps: ApiDeps): Response {
+  if (err instanceof ApiError) {
+    const { errors, headers, status: _status, ...extensions } = err.extra;
+    return problemResponse(c, problemBody(err.slug, err.message, { ...(errors ? { errors } : {}), ...extensions }, err.status), headers);
+  }
+  if (err instanceof UnknownReferenceError) {
+    const errors = [{ field: err.field, reason: `unknown id(s): ${err.ids.join(', ')}` }];
+    return problemResponse(c, problemBody('validation-failed', err.message, { errors }));
+  }
+  if (err instanceof InvalidPageRequestError) {
+    const [field, ...reason] = err.message.split(': ');
+    return problemResponse(c, problemBody('validation-failed', err.message, { errors: [{ field: field!, reason: reason.join(': ') }] }));
+  }
+  if (err instanceof HTTPException) {
+    // Hono's validators raise 400 for bodies that are not JSON at all.
+    const slug = err.status === 413 ? 'payload-too-large' : err.status === 400 ? 'malformed-request' : 'internal';
+    return problemResponse(c, problemBody(slug, err.message || 'bad request', {}, err.status));
+  }
+  deps.logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path }, 'unhandled API error');
+  return problemResponse(c, problemBody('internal', 'an internal error occurred; it has been logged'));
+}

@@ -1,0 +1,43 @@
+/** What the HTTP API needs from the rest of the system; tests build it with real parts. */
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../runtime/logger.js';
+import type { AppContext } from '../runtime/app-context.js';
+import type { AppDatabase } from '../db/database.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { BlobStore } from '../evidence/blob-store.js';
+import type { WebhookTargetPolicy } from '../security/webhook-target.js';
+
+export interface ApiDeps {
+  db: AppDatabase;
+  secretBox: SecretBox;
+  blobStore: BlobStore;
+  logger: Logger;
+  temporal: {
+    client: Client;
+    namespace: string;
+    taskQueue: string;
+    /** Base URL of the Temporal Web UI, for links to a run's workflow; null when unknown. */
+    uiUrl: string | null;
+  };
+  qualys?: {
+    /** Timeouts for the calls the API makes itself (credential checks, pickers). */
+    timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  };
+  /** Where webhooks may point (checked at registration; the worker checks again at delivery). */
+  webhooks?: WebhookTargetPolicy;
+  /** Largest accepted request body; larger ones get 413. */
+  bodyLimitBytes?: number;
+}
+
+/** The API's dependencies as the environment configures them. */
+export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: string | null = ctx.config.temporal.uiUrl): ApiDeps {
+  return {
+    db: ctx.db,
+    secretBox: ctx.secretBox,
+    blobStore: ctx.blobStore,
+    logger: ctx.logger,
+    temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
+    qualys: { timeouts: ctx.config.qualys.timeouts },
+    webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
+  };
+}

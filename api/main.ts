@@ -1,0 +1,34 @@
+/**
+ * `npm run api`: the HTTP API alone, against the Temporal cluster and the
+ * database the environment names (workers run elsewhere).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../runtime/config.js';
+import { createAppContext } from '../runtime/app-context.js';
+import { createApp } from './app.js';
+import { apiDepsFromContext } from './deps.js';
+import { listen } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ctx = await createAppContext(config);
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
+  const connection = await Connection.connect({ address });
+  const app = createApp(apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace })));
+  const server = await listen(app, config.api.host, config.api.port);
+  ctx.logger.info({ url: server.url, temporal: address }, 'API listening');
+  process.stderr.write(`API: ${server.url}  (OpenAPI: ${server.url}/openapi.json)\n`);
+  const stop = async () => {
+    await server.close();
+    await connection.close();
+    await ctx.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((err) => {
+  process.stderr.write(`api failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

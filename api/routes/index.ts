@@ -1,0 +1,24 @@
+/** Every /v1 resource, registered on the app. */
+import type { ApiApp } from '../app.js';
+import type { ApiDeps } from '../deps.js';
+import { registerApiKeyRoutes } from './api-keys.js';
+import { registerConnectionRoutes } from './connections.js';
+import { registerControlRoutes } from './controls.js';
+import { registerEvidenceRoutes } from './evidence.js';
+import { registerFetcherRoutes } from './fetchers.js';
+import { registerRequestRoutes } from './requests.js';
+import { registerRunRoutes } from './runs.js';
+import { registerScheduleRoutes } from './schedules.js';
+import { registerWebhookRoutes } from './webhooks.js';
+
+export function registerRoutes(app: ApiApp, deps: ApiDeps): void {
+  registerConnectionRoutes(app, deps);
+  registerFetcherRoutes(app, deps);
+  registerControlRoutes(app, deps);
+  registerRequestRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerEvidenceRoutes(app, deps);
+  registerScheduleRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
+}

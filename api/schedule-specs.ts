@@ -1,0 +1,84 @@
+/**
+ * What a schedule means in Temporal terms: the framework presets, the
+ * default catch-up window and jitter of each, and the durations and time
+ * zones people type.
+ *
+ * Presets fire at 02:00 in the schedule's time zone (UTC unless given), a
+ * quiet hour for Qualys and for the network:
+ * - `pci-quarterly` (PCI DSS 11.2): the 1st of January, April, July and October;
+ *   catch-up window 30 days, so a quarter's scan still happens after a long outage.
+ * - `fedramp-monthly` (FedRAMP RA-5): the 1st of every month; catch-up 7 days.
+ * - `weekly` (CIS 3.1/4.1): every Monday; catch-up 2 days.
+ * A custom calendar gets a 1-day catch-up window. Every schedule gets 10
+ * minutes of jitter by default, so many schedules on the same preset do not
+ * hit the Qualys subscription's concurrency limit all at once.
+ */
+import type { CalendarSpec } from '@temporalio/client';
+
+export const SCHEDULE_PRESETS = ['pci-quarterly', 'fedramp-monthly', 'weekly'] as const;
+export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
+
+export const PRESET_HOUR = 2;
+
+const PRESET_CALENDARS: Record<SchedulePreset, CalendarSpec> = {
+  'pci-quarterly': {
+    comment: 'PCI DSS 11.2: quarterly, 02:00 on the 1st of January, April, July and October',
+    month: ['JANUARY', 'APRIL', 'JULY', 'OCTOBER'],
+    dayOfMonth: 1,
+    hour: PRESET_HOUR,
+    minute: 0,
+    second: 0,
+  },
+  'fedramp-monthly': {
+    comment: 'FedRAMP RA-5: monthly, 02:00 on the 1st',
+    dayOfMonth: 1,
+    hour: PRESET_HOUR,
+    minute: 0,
+    second: 0,
+  },
+  weekly: {
+    comment: 'CIS 3.1/4.1: weekly, 02:00 on Mondays',
+    dayOfWeek: 'MONDAY',
+    hour: PRESET_HOUR,
+    minute: 0,
+    second: 0,
+  },
+};
+
+export const DEFAULT_CATCHUP_WINDOW: Record<SchedulePreset | 'custom', string> = {
+  'pci-quarterly': '30d',
+  'fedramp-monthly': '7d',
+  weekly: '2d',
+  custom: '1d',
+};
+
+export const DEFAULT_JITTER = '10m';
+
+export function presetCalendar(preset: SchedulePreset): CalendarSpec {
+  return structuredClone(PRESET_CALENDARS[preset]);
+}
+
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `30s`, `10m`, `12h`, `7d` in milliseconds; null when the text is not such a duration. */
+export function parseDuration(text: string): number | null {
+  const match = DURATION.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+/**
+ * True for an IANA zone name the runtime knows (`Europe/Berlin`, `UTC`).
+ * Offsets like `+02:00` are refused: they ignore daylight saving time, which
+ * is rarely what someone scheduling "02:00 local" means.
+ */
+export function isIanaTimeZone(zone: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,168 @@
+/** Connection requests and the connection as the API shows it (never its password). */
+import { z } from '@hono/zod-openapi';
+import type { Connection } from '../../db/connections.js';
+import { QualysBaseUrlError, QUALYS_PLATFORM_NAMES, resolveApiBaseUrl, type QualysPlatform } from '../../qualys/platforms.js';
+import { DEFAULT_API_VERSION, QUALYS_API_VERSIONS } from '../../qualys/settings.js';
+import { iso, isoTime } from './common.js';
+import { orNull, requiredText, withoutNul } from './fields.js';
+
+const platformField = z
+  .string({ error: 'must be a platform name' })
+  .max(16, `must be one of ${QUALYS_PLATFORM_NAMES.join(', ')}`)
+  .transform((value) => value.trim().toUpperCase())
+  .refine((value): value is QualysPlatform => (QUALYS_PLATFORM_NAMES as string[]).includes(value), {
+    message: `must be one of ${QUALYS_PLATFORM_NAMES.join(', ')} (case does not matter)`,
+  })
+  .openapi({ description: `The Qualys platform of the subscription: ${QUALYS_PLATFORM_NAMES.join(', ')}`, example: 'US2' });
+
+const apiBaseUrlField = z
+  .string({ error: 'must be a URL' })
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine((value, ctx) => {
+    try {
+      resolveApiBaseUrl(value);
+    } catch (err) {
+      if (!(err instanceof QualysBaseUrlError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  })
+  .openapi({
+    description: 'The Qualys API server URL, for private cloud platforms: https:// (plain http:// only on loopback, e.g. the simulator)',
+    example: 'https://qualysapi.qg2.apps.qualys.com',
+  });
+
+const apiVersionField = z
+  .enum(QUALYS_API_VERSIONS, { error: `must be one of ${QUALYS_API_VERSIONS.join(', ')}` })
+  .openapi({ description: 'Host List Detection API version (2.0–4.0 are end-of-support at Qualys)' });
+
+const usernameField = requiredText(256).openapi({ description: 'The Qualys API user (role Reader, Scanner or higher)' });
+
+const passwordField = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+  .min(1, 'must not be empty')
+  .max(1024, 'must be at most 1024 characters')
+  .openapi({ description: 'The Qualys password; stored encrypted, never returned', format: 'password', writeOnly: true });
+
+const proxyUrlField = z
+  .string({ error: 'must be a URL' })
+  .max(2048, 'must be at most 2048 characters')
+  .refine(withoutNul, 'must not contain NUL characters')
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+    // Kept out of the database, where it would sit unencrypted next to the connection.
+    else if (url.username !== '' || url.password !== '') ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
+  })
+  .openapi({ description: 'An outbound HTTP proxy for calls to Qualys', example: 'http://proxy.internal:3128' });
+
+export const connectionCreateSchema = z
+  .object({
+    name: requiredText(200).openapi({ example: 'Qualys production (US2)' }),
+    platform: platformField.optional(),
+    apiBaseUrl: apiBaseUrlField.optional(),
+    apiVersion: apiVersionField.default(DEFAULT_API_VERSION),
+    username: usernameField,
+    password: passwordField,
+    proxyUrl: proxyUrlField.optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.platform === undefined && body.apiBaseUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: `give a platform (${QUALYS_PLATFORM_NAMES.join(', ')}) or an apiBaseUrl` });
+    } else if (body.platform !== undefined && body.apiBaseUrl !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['platform'], message: 'give either platform or apiBaseUrl, not both' });
+    }
+  })
+  .openapi('ConnectionCreate', { description: 'Exactly one of `platform` and `apiBaseUrl`.' });
+
+export const connectionPatchSchema = z
+  .object({
+    name: requiredText(200).optional(),
+    username: usernameField.optional(),
+    password: passwordField.optional().openapi({ description: 'A new password (rotation); checked with Qualys before it is stored' }),
+    apiVersion: apiVersionField.optional(),
+    proxyUrl: proxyUrlField.nullable().optional().openapi({ description: 'null removes the proxy' }),
+  })
+  .strict()
+  .openapi('ConnectionPatch', {
+    description: 'Changes to credentials, API version or proxy are checked with Qualys first; a failed check changes nothing.',
+  });
+
+const limit = z.number().int().nullable();
+
+export const qualysLimitsSchema = z
+  .object({
+    rateLimit: limit.openapi({ description: 'Calls allowed per window (X-RateLimit-Limit)' }),
+    rateWindowSec: limit.openapi({ description: 'Window length in seconds (X-RateLimit-Window-Sec)' }),
+    rateRemaining: limit.openapi({ description: 'Calls left in the window when last checked (X-RateLimit-Remaining)' }),
+    toWaitSec: limit.openapi({ description: 'Seconds to wait before the next call (X-RateLimit-ToWait-Sec)' }),
+    concurrencyLimit: limit.openapi({ description: 'Calls that may run at once (X-Concurrency-Limit-Limit)' }),
+    concurrencyRunning: limit.openapi({ description: 'Calls running when last checked (X-Concurrency-Limit-Running)' }),
+  })
+  .openapi('QualysLimits', { description: 'The limits Qualys reported for the account at the last check' });
+
+export const connectionSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    platform: z.string().nullable().openapi({ description: 'The platform name, when the connection was created from one' }),
+    apiBaseUrl: z.string(),
+    apiVersion: z.string(),
+    username: z.string(),
+    proxyUrl: z.string().nullable(),
+    status: z.enum(['unchecked', 'valid', 'invalid', 'disconnected']).openapi({
+      description: '`valid`: Qualys accepted the credentials at the last check; `invalid`: it refused them; `disconnected`: the password was erased',
+    }),
+    statusReason: z.string().nullable(),
+    lastCheckedAt: isoTime.nullable(),
+    limits: orNull(qualysLimitsSchema),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .openapi('Connection');
+
+export type ConnectionView = z.infer<typeof connectionSchema>;
+
+function limitsView(limits: Record<string, unknown> | null): ConnectionView['limits'] {
+  if (!limits) return null;
+  const read = (key: string) => (typeof limits[key] === 'number' ? (limits[key] as number) : null);
+  return {
+    rateLimit: read('rateLimit'),
+    rateWindowSec: read('rateWindowSec'),
+    rateRemaining: read('rateRemaining'),
+    toWaitSec: read('toWaitSec'),
+    concurrencyLimit: read('concurrencyLimit'),
+    concurrencyRunning: read('concurrencyRunning'),
+  };
+}
+
+export function connectionView(c: Connection): ConnectionView {
+  return {
+    id: c.id,
+    name: c.name,
+    platform: c.platform,
+    apiBaseUrl: c.apiBaseUrl,
+    apiVersion: c.apiVersion,
+    username: c.username,
+    proxyUrl: c.proxyUrl,
+    status: c.status,
+    statusReason: c.statusReason,
+    lastCheckedAt: iso(c.lastCheckedAt),
+    limits: limitsView(c.limits),
+    createdAt: iso(c.createdAt)!,
+    updatedAt: iso(c.updatedAt)!,
+  };
+}
+
+export const pickerListSchema = z
+  .object({
+    items: z.array(z.object({ id: z.number().int(), title: z.string() }).openapi('PickerOption')),
+    fetchedAt: isoTime.openapi({ description: 'When Qualys was asked; lists are reused for a minute' }),
+  })
+  .openapi('PickerList');

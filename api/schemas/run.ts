@@ -1,0 +1,110 @@
+/** Runs as the API shows them: status, live progress and links to evidence and the Temporal UI. */
+import { z } from '@hono/zod-openapi';
+import type { RunRow, RunStatus } from '../../db/schema.js';
+import type { RunProgress as WorkflowProgress } from '../../workflows/contracts.js';
+import { iso, isoTime } from './common.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
+
+const progressSchema = z
+  .object({
+    pages: z.number().int(),
+    hosts: z.number().int(),
+    detections: z.number().int(),
+    bytes: z.number().int(),
+    waits: z.number().int().openapi({ description: 'Times the run waited because Qualys asked it to (409 limits)' }),
+    waitedSeconds: z.number().int(),
+    waiting: z
+      .object({ reason: z.enum(['rate_limit', 'concurrency_limit']), seconds: z.number(), until: isoTime })
+      .nullable()
+      .openapi({ description: 'Set while the run sleeps for a Qualys limit' }),
+    retries: z.number().int(),
+    lastError: z.string().nullable(),
+  })
+  .openapi('RunProgress');
+
+export const runSchema = z
+  .object({
+    id: z.string(),
+    fetcherId: z.string(),
+    connectionId: z.string(),
+    trigger: z.enum(['api', 'schedule', 'backfill', 'demo', 'cli']),
+    triggeredBy: z.string().nullable().openapi({ description: 'API key name, schedule id or CLI user that started the run' }),
+    scheduleId: z.string().nullable(),
+    status: z.enum(RUN_STATUSES),
+    step: z.string().nullable().openapi({ description: 'prepare, check_connection, pull_pages, seal, attach or done' }),
+    progress: progressSchema,
+    error: z.object({ type: z.string(), message: z.string(), qualysCode: z.number().int().optional() }).nullable(),
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    evidenceId: z.string().nullable(),
+    links: z.object({
+      self: z.string(),
+      evidence: z.string().nullable(),
+      evidenceContent: z.string().nullable(),
+      temporalUi: z.string().nullable().openapi({ description: "The run's workflow in the Temporal Web UI, when its URL is configured" }),
+    }),
+  })
+  .openapi('Run');
+
+export type RunView = z.infer<typeof runSchema>;
+
+export interface RunViewContext {
+  /** Temporal Web UI base URL, or null when unknown. */
+  uiUrl: string | null;
+  namespace: string;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : 0;
+}
+
+/**
+ * The row stores what the activities last wrote (pages, hosts, detections,
+ * bytes) and, once finished, the workflow's whole progress; the live query
+ * gives the whole progress while the run works. Either way, every field is
+ * present in the view.
+ */
+function progressView(stored: Partial<WorkflowProgress> | null | undefined): RunView['progress'] {
+  const p = stored ?? {};
+  return {
+    pages: count(p.pages),
+    hosts: count(p.hosts),
+    detections: count(p.detections),
+    bytes: count(p.bytes),
+    waits: count(p.waits),
+    waitedSeconds: count(p.waitedSeconds),
+    waiting: p.waiting ?? null,
+    retries: count(p.retries),
+    lastError: p.lastError ?? null,
+  };
+}
+
+export function toRunView(row: RunRow, ctx: RunViewContext, live?: WorkflowProgress | null): RunView {
+  const evidencePath = row.evidenceId ? `/v1/evidence/${row.evidenceId}` : null;
+  return {
+    id: row.id,
+    fetcherId: row.fetcherId,
+    connectionId: row.connectionId,
+    trigger: row.trigger,
+    triggeredBy: row.triggeredBy,
+    scheduleId: row.scheduleId,
+    status: row.status,
+    step: live?.step ?? row.step,
+    progress: progressView(live ?? (row.progress as Partial<WorkflowProgress> | null)),
+    error: row.error ? { type: row.error.type, message: row.error.message, ...(row.error.qualysCode === undefined ? {} : { qualysCode: row.error.qualysCode }) } : null,
+    createdAt: iso(row.createdAt)!,
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    evidenceId: row.evidenceId,
+    links: {
+      self: `/v1/runs/${encodeURIComponent(row.id)}`,
+      evidence: evidencePath,
+      evidenceContent: evidencePath ? `${evidencePath}/content` : null,
+      temporalUi: ctx.uiUrl
+        ? `${ctx.uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.namespace)}/workflows/${encodeURIComponent(row.workflowId)}`
+        : null,
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs benchmark code in a child process of its own, bundled to plain
+ * JavaScript so the figures (speed, peak RSS) are the code's own and not the
+ * TypeScript loader's.
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { CACHE_DIR } from '../runtime/paths.js';
+
+/**
+ * Modules find their files (migrations, the workflows folder) relative to
+ * `import.meta.url`; inside a bundle that would be the bundle's URL, so each
+ * module keeps its own source URL.
+ */
+const keepModuleUrls: Plugin = {
+  name: 'keep-module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async ({ path: file }) => ({
+      contents: (await fs.readFile(file, 'utf8')).replaceAll('import.meta.url', JSON.stringify(pathToFileURL(file).href)),
+      loader: 'ts',
+    }));
+  },
+};
+
+/**
+ * Compiles our TypeScript entry into one plain module inside the project
+ * (so packages resolve from node_modules as usual; they stay external).
+ */
+export async function bundleForNode(entry: string): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  await fs.mkdir(CACHE_DIR, { recursive: true });
+  const dir = await fs.mkdtemp(path.join(CACHE_DIR, 'bench-'));
+  const file = path.join(dir, `${path.basename(entry, '.ts')}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    plugins: [keepModuleUrls],
+  });
+  return { file, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the bundled script with args; resolves with the one JSON line it prints. */
+export function runChild<T>(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  return new Promise((resolve, reject) => {
+    // No execArgv: the parent's TypeScript loader must not ride along.
+    const child = fork(file, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env, execArgv: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) });
+    let out = '';
+    child.stdout!.on('data', (b) => (out += b));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${path.basename(file)} ${args[0] ?? ''} exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
+      } catch {
+        reject(new Error(`${path.basename(file)} printed no JSON: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+export function maxRssMB(): number {
+  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}

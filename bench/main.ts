@@ -1,0 +1,32 @@
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- <name>` runs one.
+ * Each prints progress on stderr and ends with one JSON line of its figures
+ * on stdout. Benchmarks measure side by side in one run and print ratios;
+ * they are never timed assertions.
+ */
+const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: () => Promise<Record<string, unknown>> }> }> = {
+  reader: { describe: 'Qualys page reader vs bare saxes, MB/s and peak RSS', load: () => import('./reader.js') },
+  orchestration: { describe: 'pull through Temporal vs a plain loop, and worker RSS on a 1 GB pull', load: () => import('./orchestration.js') },
+  api: { describe: 'run starts and status reads under concurrent load', load: () => import('./api.js') },
+};
+
+async function main(): Promise<void> {
+  const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`usage: npm run bench [-- <name>...]\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(14)} ${b.describe}`).join('\n')}\n`);
+    return;
+  }
+  const unknown = requested.filter((n) => !(n in BENCHMARKS));
+  if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  for (const name of requested.length ? requested : Object.keys(BENCHMARKS)) {
+    process.stderr.write(`== ${name}: ${BENCHMARKS[name]!.describe}\n`);
+    const { run } = await BENCHMARKS[name]!.load();
+    const figures = await run();
+    process.stdout.write(`${JSON.stringify({ benchmark: name, ...figures })}\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * The API over real HTTP on a free loopback port, on top of a run stack
+ * (Temporal, Postgres, simulator, worker), with an admin and an auditor key.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { pino } from 'pino';
+import { createApp } from '../../api/app.js';
+import type { ApiDeps } from '../../api/deps.js';
+import { createApiKey } from '../../db/api-keys.js';
+import { startRunStack, type RunStack, type RunStackOptions } from './run-stack.js';
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface ApiStack {
+  run: RunStack;
+  baseUrl: string;
+  adminToken: string;
+  auditorToken: string;
+  /** Lines the API's logger wrote. */
+  logLines: string[];
+  deps: ApiDeps;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions, not types, check response bodies
+  request<T = any>(method: string, path: string, options?: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number } = {}): Promise<ApiStack> {
+  const run = await startRunStack(options);
+  const logLines: string[] = [];
+  const deps: ApiDeps = {
+    db: run.database.db,
+    secretBox: run.secretBox,
+    blobStore: run.blobStore,
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
+    temporal: { client: run.client, namespace: 'default', taskQueue: run.taskQueue, uiUrl: 'http://127.0.0.1:8233' },
+    bodyLimitBytes: options.bodyLimitBytes,
+  };
+  const app = createApp(deps);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const admin = await createApiKey(run.database.db, { name: 'test-admin', role: 'admin' });
+  const auditor = await createApiKey(run.database.db, { name: 'test-auditor', role: 'auditor' });
+
+  const stack: ApiStack = {
+    run,
+    baseUrl,
+    adminToken: admin.token,
+    auditorToken: auditor.token,
+    logLines,
+    deps,
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const token = opts.token === undefined ? admin.token : opts.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined = opts.rawBody;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      if (/json/.test(res.headers.get('content-type') ?? '') && text) parsed = JSON.parse(text);
+      return { status: res.status, headers: res.headers, body: parsed as never, text };
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await run.close();
+    },
+  };
+  return stack;
+}
