@@ -12,9 +12,11 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { AppDatabase } from './app-database.js';
 import { migratePglite, migratePostgres } from './migrate.js';
+import { acquireDirectoryLock } from './process-lock.js';
 import * as schema from './schema.js';
 
 export type { AppDatabase } from './app-database.js';
+export { EmbeddedDatabaseBusyError } from './process-lock.js';
 
 export interface DatabaseHandle {
   db: AppDatabase;
@@ -59,8 +61,10 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     throw new Error(`openDatabase: the embedded database in ${dataDir} is already open in this process`);
   }
   openPgliteDirs.add(dataDir);
+  let release: (() => Promise<void>) | null = null;
   try {
     await mkdir(dataDir, { recursive: true });
+    release = await acquireDirectoryLock(dataDir);
     const client = await PGlite.create(dataDir);
     const db = drizzlePglite({ client, schema });
     try {
@@ -69,6 +73,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
       await client.close();
       throw e;
     }
+    const unlock = release;
     return {
       db,
       kind: 'pglite',
@@ -77,11 +82,13 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
           await client.close();
         } finally {
           openPgliteDirs.delete(dataDir);
+          await unlock();
         }
       },
     };
   } catch (e) {
     openPgliteDirs.delete(dataDir);
+    await release?.();
     throw e;
   }
 }

@@ -9,6 +9,8 @@ import { endpointPathProblem } from './endpoint-path.js';
 /** Session calls would log the connector's user in or out; credentials are never parameters. */
 const FORBIDDEN_PATH = /^\/api\/[\d.]+\/fo\/session\/?(\?|$)/i;
 const CREDENTIAL_PARAM = /^(username|password|passwd|pass|secret|token)$/i;
+/** Qualys parameter names are plain words; anything else in a name is an attempt to smuggle in syntax. */
+const PARAM_NAME = /^[A-Za-z0-9_.[\]-]+$/;
 const MAX_PARAMS = 100;
 
 const paramValue = z.union([z.string().max(64 * 1024, 'params: a value is longer than 65536 characters'), z.number(), z.boolean()], {
@@ -30,7 +32,8 @@ export const customRequestSchema = z
       .refine((p) => Object.keys(p).length <= MAX_PARAMS, `params: at most ${MAX_PARAMS} parameters`)
       .superRefine((params, ctx) => {
         for (const key of Object.keys(params)) {
-          if (CREDENTIAL_PARAM.test(key)) ctx.addIssue({ code: 'custom', message: `params: "${key}" looks like a credential; the connection supplies those` });
+          if (!PARAM_NAME.test(key)) ctx.addIssue({ code: 'custom', message: `params: "${key.slice(0, 60)}" is not a parameter name (letters, digits and _ . - [ ] only)` });
+          else if (CREDENTIAL_PARAM.test(key)) ctx.addIssue({ code: 'custom', message: `params: "${key}" looks like a credential; the connection supplies those` });
           if (key === 'id_min') ctx.addIssue({ code: 'custom', message: 'params: "id_min" is set by the connector while paging' });
         }
       })

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, type ApiKey } from '../db/api-keys.js';
-import { openDatabase, type DatabaseHandle } from '../db/database.js';
+import { EmbeddedDatabaseBusyError, openDatabase, type DatabaseHandle } from '../db/database.js';
 import { revokeKeepingAnAdmin } from '../api/api-key-revocation.js';
 import { apiKeyCreateSchema } from '../api/schemas/api-key.js';
 import { loadConfig, type AppConfig } from '../runtime/config.js';
@@ -80,10 +80,10 @@ async function openConfiguredDatabase(config: AppConfig): Promise<DatabaseHandle
   try {
     return await openDatabase({ pgliteDir: config.database.pgliteDir });
   } catch (err) {
-    throw new Error(
-      `cannot open the embedded database in ${config.database.pgliteDir} (${(err as Error).message}); ` +
-        'if `npm start` is running, stop it first or create the key through the API (POST /v1/api-keys)',
-    );
+    if (err instanceof EmbeddedDatabaseBusyError) {
+      throw new Error(`${err.message}; keys can also be created through the running API (POST /v1/api-keys)`);
+    }
+    throw new Error(`cannot open the embedded database in ${config.database.pgliteDir}: ${(err as Error).message}`);
   }
 }
 

@@ -3,7 +3,8 @@
  * Postgres) and the seeded control catalog, on Postgres and on PGlite.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -190,5 +191,27 @@ describe('openDatabase', () => {
 
   it('rejects a pool size that is not a positive integer', async () => {
     await expect(openDatabase({ url: inject('databaseUrl'), max: 0 })).rejects.toThrow(/max must be a positive integer/);
+  });
+});
+
+describe('embedded database ownership', () => {
+  it('refuses a second process while the first holds the directory, and takes over a dead holder', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'qec-lock-'));
+    try {
+      const first = await openDatabase({ pgliteDir: dir });
+      const script = `import('${path.resolve(import.meta.dirname, '../db/database.ts')}').then(m => m.openDatabase({ pgliteDir: ${JSON.stringify(dir)} })).then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
+      const second = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+      expect(second.status).toBe(3);
+      expect(second.stderr).toContain('EmbeddedDatabaseBusyError');
+      expect(second.stderr).toContain(`process ${process.pid}`);
+      await first.close();
+
+      // A holder that died without closing leaves its lock behind; the next opener takes over.
+      await writeFile(path.join(dir, 'connector.lock'), '999999999');
+      const again = await openDatabase({ pgliteDir: dir });
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

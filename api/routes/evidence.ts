@@ -14,7 +14,8 @@ import { getRequest } from '../../db/requests.js';
 import type { EvidenceRow } from '../../db/schema.js';
 import { serveBlob } from '../blob-download.js';
 import { ApiError, notFound } from '../problem.js';
-import { errorResponses, idParam, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { pathId } from '../schemas/fields.js';
 import {
   evidenceListItemSchema,
   evidencePagesSchema,
@@ -62,7 +63,7 @@ const getRoute = createRoute({
   path: '/v1/evidence/{id}',
   tags: ['Evidence'],
   summary: 'Evidence metadata, manifest and attachments',
-  request: { params: idParam('id', 'evidence') },
+  request: { params: pathId('id', 'evidence') },
   responses: { 200: jsonResponse(evidenceSchema, 'The evidence'), ...errorResponses },
 });
 
@@ -75,7 +76,7 @@ const contentRoute = createRoute({
     'Streams the file with its content type and download name. `ETag` and `Repr-Digest` carry its SHA-256, the same as the manifest\'s ' +
     '`evidence.sha256`, so the download can be verified. Supports one byte range (`Range: bytes=a-b`, `a-`, `-n`, with `If-Range`), ' +
     '`If-None-Match` (304), and HEAD.',
-  request: { params: idParam('id', 'evidence') },
+  request: { params: pathId('id', 'evidence') },
   responses: downloadResponses,
 });
 
@@ -85,7 +86,7 @@ const pagesRoute = createRoute({
   tags: ['Evidence'],
   summary: 'The raw Qualys pages the evidence was sealed from',
   description: 'As named in the manifest, in order, each with its size, SHA-256 and Qualys DATETIME.',
-  request: { params: idParam('id', 'evidence') },
+  request: { params: pathId('id', 'evidence') },
   responses: { 200: jsonResponse(evidencePagesSchema, 'The pages'), ...errorResponses },
 });
 

@@ -13,7 +13,8 @@ import { startFetcherRun } from '../run-starter.js';
 import { queryRunProgress } from '../run-progress.js';
 import { loadRunnableFetcher } from '../runnable-fetcher.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
-import { errorResponses, idParam, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { pathId } from '../schemas/fields.js';
 import { RUN_STATUSES, runSchema, toRunView } from '../schemas/run.js';
 
 const conflict = { description: 'The fetcher, its connection or the run is in a state that forbids this', content: { 'application/problem+json': { schema: problemSchema } } };
@@ -32,7 +33,7 @@ const startRoute = createRoute({
     '(for example after a timeout) returns the run the first request created, with `Idempotent-Replayed: true`, and never starts a second workflow. ' +
     'A disabled or deleted fetcher, or a disconnected connection, gets 409.',
   request: {
-    params: idParam('id', 'fetcher'),
+    params: pathId('id', 'fetcher'),
     headers: z.object({
       'idempotency-key': z
         .string()
@@ -62,7 +63,7 @@ const getRoute = createRoute({
   description:
     'While the run works, progress comes live from its workflow (pages, hosts, detections, bytes, waits for Qualys limits, retries); ' +
     'once finished, from the stored record, with the error if it failed and links to its evidence.',
-  request: { params: idParam('id', 'run') },
+  request: { params: pathId('id', 'run') },
   responses: { 200: jsonResponse(runSchema, 'The run'), ...errorResponses },
 });
 
@@ -94,7 +95,7 @@ const cancelRoute = createRoute({
   description:
     'Asks the run to stop (auditor or admin): the request to Qualys in flight is aborted and the run ends as `cancelled` shortly after. ' +
     'Answers 202 at once; poll the run to see it end. A finished run gets 409.',
-  request: { params: idParam('id', 'run') },
+  request: { params: pathId('id', 'run') },
   responses: { 202: jsonResponse(runSchema, 'Cancellation requested'), ...errorResponses, 409: conflict },
 });
 

@@ -14,7 +14,8 @@ import type { ScheduleRow } from '../../db/schema.js';
 import { fieldError, notFound } from '../problem.js';
 import { loadFetcher, loadRunnableFetcher } from '../runnable-fetcher.js';
 import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, presetCalendar } from '../schedule-specs.js';
-import { errorResponses, idParam, jsonBody, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
+import { pathId } from '../schemas/fields.js';
 import {
   backfillBody,
   createScheduleBody,
@@ -50,7 +51,7 @@ const createRouteDef = createRoute({
     '`weekly` on Mondays (2d); a custom calendar defaults to a 1d catch-up window. Jitter defaults to 10m. Overlapping runs are skipped. ' +
     'Each scheduled run is recorded like an API run, with trigger `schedule`.',
   middleware: admin,
-  request: { params: idParam('id', 'fetcher'), body: jsonBody(createScheduleBody) },
+  request: { params: pathId('id', 'fetcher'), body: jsonBody(createScheduleBody) },
   responses: { 201: jsonResponse(scheduleSchema, 'The schedule, as Temporal now holds it'), ...errorResponses, 409: conflict },
 });
 
@@ -68,7 +69,7 @@ const listForFetcherRoute = createRoute({
   path: '/v1/fetchers/{id}/schedules',
   tags: ['Schedules'],
   summary: "A fetcher's schedules",
-  request: { params: idParam('id', 'fetcher'), query: pageQuery },
+  request: { params: pathId('id', 'fetcher'), query: pageQuery },
   responses: { 200: jsonResponse(pageOf(scheduleSchema), 'A page of schedules'), ...errorResponses },
 });
 
@@ -78,7 +79,7 @@ const getRoute = createRoute({
   tags: ['Schedules'],
   summary: 'A schedule with its state in Temporal',
   description: "Includes Temporal's view: the next 5 times it fires, recent actions with their run ids, whether it is paused and its note.",
-  request: { params: idParam('id', 'schedule') },
+  request: { params: pathId('id', 'schedule') },
   responses: { 200: jsonResponse(scheduleSchema, 'The schedule'), ...errorResponses },
 });
 
@@ -89,7 +90,7 @@ const pauseRoute = createRoute({
   summary: 'Pause a schedule',
   description: 'Admin. An optional `note` says why (shown in Temporal too).',
   middleware: admin,
-  request: { params: idParam('id', 'schedule'), body: optionalNote },
+  request: { params: pathId('id', 'schedule'), body: optionalNote },
   responses: { 200: jsonResponse(scheduleSchema, 'The paused schedule'), ...errorResponses },
 });
 
@@ -99,7 +100,7 @@ const resumeRoute = createRoute({
   tags: ['Schedules'],
   summary: 'Resume a paused schedule',
   middleware: admin,
-  request: { params: idParam('id', 'schedule'), body: optionalNote },
+  request: { params: pathId('id', 'schedule'), body: optionalNote },
   responses: { 200: jsonResponse(scheduleSchema, 'The running schedule'), ...errorResponses },
 });
 
@@ -110,7 +111,7 @@ const triggerRoute = createRoute({
   summary: 'Run the schedule now',
   description: 'Admin. Starts one run at once, even if an earlier one is still working; it appears in `temporal.recentActions` with its run id.',
   middleware: admin,
-  request: { params: idParam('id', 'schedule') },
+  request: { params: pathId('id', 'schedule') },
   responses: { 202: jsonResponse(scheduleSchema, 'The run was requested'), ...errorResponses, 409: conflict },
 });
 
@@ -131,7 +132,7 @@ const backfillRoute = createRoute({
     `Admin. Takes one run for each time the schedule would have fired in [start, end) (at most ${MAX_BACKFILL_RUNS} runs, period at most 366 days), ` +
     "one after another. Each pulls today's data from Qualys: a backfill fills gaps in the evidence trail, it cannot recover past scan states.",
   middleware: admin,
-  request: { params: idParam('id', 'schedule'), body: jsonBody(backfillBody) },
+  request: { params: pathId('id', 'schedule'), body: jsonBody(backfillBody) },
   responses: { 202: jsonResponse(backfillResponse, 'The runs were requested'), ...errorResponses, 409: conflict },
 });
 
@@ -142,7 +143,7 @@ const deleteRouteDef = createRoute({
   summary: 'Delete a schedule',
   description: 'Admin. Runs it already started keep going and keep their evidence.',
   middleware: admin,
-  request: { params: idParam('id', 'schedule') },
+  request: { params: pathId('id', 'schedule') },
   responses: { 204: { description: 'Deleted' }, ...errorResponses },
 });
 

@@ -14,7 +14,8 @@ import type { AppDatabase } from '../../db/database.js';
 import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, updateWebhook, type Webhook } from '../../db/webhooks.js';
 import { assertPublicTarget, WebhookTargetError } from '../../security/webhook-target.js';
 import { fieldError, notFound } from '../problem.js';
-import { errorResponses, idParam, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
+import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
+import { pathId } from '../schemas/fields.js';
 import {
   createWebhookBody,
   toWebhookDeliveryView,
@@ -60,7 +61,7 @@ const getRoute = createRoute({
   tags: ['Webhooks'],
   summary: 'A webhook (never its secret)',
   middleware: admin,
-  request: { params: idParam('id', 'webhook') },
+  request: { params: pathId('id', 'webhook') },
   responses: { 200: jsonResponse(webhookSchema, 'The webhook'), ...errorResponses },
 });
 
@@ -71,7 +72,7 @@ const updateRoute = createRoute({
   summary: 'Change a webhook or rotate its secret',
   description: 'Admin. With `rotateSecret: true` (or a new `secret`) the response shows the new secret once; deliveries already retrying sign with it.',
   middleware: admin,
-  request: { params: idParam('id', 'webhook'), body: jsonBody(updateWebhookBody) },
+  request: { params: pathId('id', 'webhook'), body: jsonBody(updateWebhookBody) },
   responses: { 200: jsonResponse(webhookWithSecretSchema.partial({ secret: true }), 'The webhook, with `secret` only when it changed'), ...errorResponses },
 });
 
@@ -82,7 +83,7 @@ const deleteRouteDef = createRoute({
   summary: 'Delete a webhook and its delivery log',
   description: 'Admin. Deliveries still retrying stop at their next attempt.',
   middleware: admin,
-  request: { params: idParam('id', 'webhook') },
+  request: { params: pathId('id', 'webhook') },
   responses: { 204: { description: 'Deleted' }, ...errorResponses },
 });
 
@@ -93,7 +94,7 @@ const deliveriesRoute = createRoute({
   summary: "The webhook's delivery log, newest first",
   description: 'Admin. One entry per attempt: event, run, attempt number, HTTP status, whether it succeeded, and the error.',
   middleware: admin,
-  request: { params: idParam('id', 'webhook'), query: pageQuery },
+  request: { params: pathId('id', 'webhook'), query: pageQuery },
   responses: { 200: jsonResponse(pageOf(webhookDeliverySchema).openapi('WebhookDeliveryPage'), 'A page of delivery attempts'), ...errorResponses },
 });
 

@@ -1,15 +1,6 @@
 /** Schemas shared by every route: ids, pagination, the problem document. */
 import { z } from '@hono/zod-openapi';
 
-export const idParam = (name: string, what: string) =>
-  z.object({
-    [name]: z
-      .string()
-      .min(1)
-      .max(200)
-      .openapi({ param: { name, in: 'path' }, description: `The ${what} id` }),
-  });
-
 export const pageQuery = z.object({
   cursor: z.string().max(500).optional().openapi({ description: 'Opaque cursor from a previous page (`nextCursor`)' }),
   limit: z.coerce.number().int().min(1).max(500).optional().openapi({ description: 'Items per page, 1–500 (default 50)' }),
