@@ -10,6 +10,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
+import { installTemporalRuntime } from './runtime/temporal-runtime.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 const MAX_HEARTBEAT_THROTTLE = '5 seconds';
@@ -88,6 +89,7 @@ export function keepAliveFile(dataDir: string, worker: Worker): () => void {
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   const ctx = await createAppContext(config);
+  installTemporalRuntime(ctx.logger);
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   const connection = await NativeConnection.connect({ address });
   const worker = await createConfiguredWorker(ctx, connection);

@@ -13,7 +13,6 @@
  * `openDatabase` seeds the catalog after migrating, so every database has it;
  * `seedControls` is idempotent and also exported for tools that need it.
  */
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { controls, type ControlCadence } from './schema.js';
@@ -232,10 +231,26 @@ export const CONTROL_CATALOG: readonly CatalogControl[] = [
  * Inserts the catalog, or brings existing rows (matched by framework and code)
  * up to date; rows that already match are left untouched.
  */
+/**
+ * A control's id: the same on every installation (`pci-dss-v3.2.1:11.2`,
+ * `fedramp-moderate:ra-5`), so GRC tools and scripts can name controls
+ * without looking them up first.
+ */
+export function controlId(framework: string, code: string): string {
+  const slug = (text: string, keep: RegExp) =>
+    text
+      .toLowerCase()
+      .replace(/&/g, '')
+      .replace(keep, '-')
+      .replace(/^-+|-+$/g, '');
+  // Codes keep their parentheses: HIPAA's 164.308(a)(1)(ii)(A) is one code.
+  return `${slug(framework, /[^a-z0-9.]+/g)}:${slug(code, /[^a-z0-9.()]+/g)}`;
+}
+
 export async function seedControls(db: AppDatabase): Promise<void> {
   await db
     .insert(controls)
-    .values(CONTROL_CATALOG.map((c) => ({ id: randomUUID(), ...c })))
+    .values(CONTROL_CATALOG.map((c) => ({ id: controlId(c.framework, c.code), ...c })))
     .onConflictDoUpdate({
       target: [controls.framework, controls.code],
       set: {

@@ -4,7 +4,7 @@
  * `temporal` CLI with its state in the data directory.
  */
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { AppConfig } from './config.js';
 import { isListening } from './free-port.js';
 import { ensureTemporalCli } from './temporal-cli.js';
@@ -30,7 +30,7 @@ export async function ensureSearchAttributes(address: string, namespace: string)
     await connection.operatorService.addSearchAttributes({
       namespace,
       searchAttributes: Object.fromEntries(
-        missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+        missing.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
       ),
     });
   } finally {

@@ -14,13 +14,16 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
   ERROR: 'error',
 };
 
+/**
+ * The SDK's info messages (bundling statistics, every worker state change)
+ * drown the app's own; they show from LOG_LEVEL=debug on.
+ */
 function temporalLevel(logger: Logger): LogLevel {
   const level = logger.level as string;
   if (level === 'trace') return 'TRACE';
-  if (level === 'debug') return 'DEBUG';
-  if (level === 'info') return 'INFO';
-  if (level === 'warn') return 'WARN';
-  return 'ERROR';
+  if (level === 'debug') return 'INFO';
+  if (level === 'error' || level === 'fatal' || level === 'silent') return 'ERROR';
+  return 'WARN';
 }
 
 export function installTemporalRuntime(logger: Logger): void {

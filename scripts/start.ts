@@ -14,6 +14,7 @@ import { countActiveApiKeys, createApiKey } from '../db/api-keys.js';
 import { createAppContext } from '../runtime/app-context.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureTemporal } from '../runtime/temporal-bootstrap.js';
+import { installTemporalRuntime } from '../runtime/temporal-runtime.js';
 import { createConfiguredWorker, keepAliveFile } from '../worker.js';
 
 const HELP = `usage: npm start [-- --help]
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   say(`data directory: ${config.dataDir}`);
   const temporal = await ensureTemporal(config, (m) => say(`temporal: ${m}`));
   const ctx = await createAppContext(config);
+  installTemporalRuntime(ctx.logger);
   say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
 
   if ((await countActiveApiKeys(ctx.db, 'admin')) === 0) {

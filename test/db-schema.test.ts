@@ -89,6 +89,12 @@ function expectFullCatalog(rows: Awaited<ReturnType<typeof catalogRows>>) {
     expect(r.name.length).toBeGreaterThan(0);
     expect(r.description.length).toBeGreaterThan(20);
   }
+  // Ids are the same on every installation, so integrations can name controls directly.
+  const ids = Object.fromEntries(rows.map((r) => [`${r.framework}|${r.code}`, r.id]));
+  expect(ids['PCI DSS v3.2.1|11.2']).toBe('pci-dss-v3.2.1:11.2');
+  expect(ids['FedRAMP Moderate|RA-5']).toBe('fedramp-moderate:ra-5');
+  expect(ids['HIPAA|164.308(a)(1)(ii)(A)']).toBe('hipaa:164.308(a)(1)(ii)(a)');
+  expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
 }
 
 describe('control catalog data', () => {

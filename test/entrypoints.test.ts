@@ -1,0 +1,104 @@
+/**
+ * The README's commands, as a newcomer runs them: `npm start` brings the
+ * whole system up on embedded defaults (and back down on Ctrl-C), and
+ * `npm run demo` runs a fetcher end to end and prints one JSON line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, isListening } from '../runtime/free-port.js';
+import { PROJECT_ROOT } from '../runtime/paths.js';
+
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
+});
+
+function launch(script: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (b) => (out.stdout += b));
+  child.stderr!.on('data', (b) => (out.stderr += b));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, out, exited };
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-entry-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('npm start', () => {
+  it('brings up Temporal, the database, the worker and the API, creates the first admin key, and stops on SIGINT', async () => {
+    const dataDir = await tempDir();
+    const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_DEV_UI_PORT: String(uiPort),
+      DATABASE_URL: '',
+      TEMPORAL_ADDRESS: '',
+      LOG_LEVEL: 'warn',
+    };
+    const first = launch('scripts/start.ts', [], env);
+    await expect.poll(() => first.out.stderr, { timeout: 90_000, interval: 250 }).toContain('Ready.');
+    expect(first.out.stderr).toContain(`API:         http://127.0.0.1:${port}/v1`);
+    expect(first.out.stderr).toContain(`Temporal UI: http://127.0.0.1:${uiPort}`);
+    const token = first.out.stdout.trim();
+    expect(token).toMatch(/^qec_[A-Za-z0-9_-]{43}$/);
+
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
+    const controls = await fetch(`http://127.0.0.1:${port}/v1/controls/pci-dss-v3.2.1:11.2`, { headers: { authorization: `Bearer ${token}` } });
+    expect(controls.status).toBe(200);
+    // Everything local stays under DATA_DIR.
+    expect((await fs.readdir(dataDir)).sort()).toEqual(expect.arrayContaining(['pglite', 'secrets.key', 'temporal']));
+    expect((await fs.stat(path.join(dataDir, 'secrets.key'))).mode & 0o777).toBe(0o600);
+
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(first.out.stderr).toContain('stopped');
+    expect(await isListening('127.0.0.1', temporalPort)).toBe(false);
+
+    // A second start keeps the data: no new key, and the old one still works.
+    const second = launch('scripts/start.ts', [], env);
+    await expect.poll(() => second.out.stderr, { timeout: 90_000, interval: 250 }).toContain('Ready.');
+    expect(second.out.stdout.trim()).toBe('');
+    const again = await fetch(`http://127.0.0.1:${port}/v1/controls`, { headers: { authorization: `Bearer ${token}` } });
+    expect(again.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 240_000);
+});
+
+describe('npm run demo', () => {
+  it('runs a fetcher through Temporal against the simulator and prints one JSON line', async () => {
+    const dataDir = await tempDir();
+    const demo = launch('scripts/demo.ts', ['--hosts', '400', '--page-size', '60'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    expect(await demo.exited).toBe(0);
+    const lines = demo.out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]!);
+    expect(result).toMatchObject({ status: 'succeeded', evidence: { format: 'XML' } });
+    expect(result.hosts).toBeGreaterThan(0);
+    expect(result.detections).toBeGreaterThan(result.hosts);
+    expect(result.attachedTo.sort()).toEqual(['11.2', 'RA-5']);
+    const file = await fs.readFile(result.evidence.path);
+    expect(file.length).toBe(result.evidence.bytes);
+    expect(createHash('sha256').update(file).digest('hex')).toBe(result.evidence.sha256);
+    expect(demo.out.stderr).toMatch(/pull_pages\s+pages \d+/);
+    expect(demo.out.stderr).toContain('demo: done');
+  }, 240_000);
+});
