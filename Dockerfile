@@ -8,5 +8,7 @@ COPY . .
 RUN chown -R node:node /app
 USER node
 ENV DATA_DIR=/data
+# Keeps a worker pulling gigabytes small (see the README's production notes).
+ENV MALLOC_ARENA_MAX=2
 EXPOSE 3000
 CMD ["npm", "run", "api"]

@@ -182,7 +182,7 @@ const temporalInfo = z
   .object({
     paused: z.boolean(),
     note: z.string().nullable(),
-    nextActionTimes: z.array(isoTime).openapi({ description: 'The next (up to 5) times the schedule fires, jitter not included' }),
+    nextActionTimes: z.array(isoTime).openapi({ description: 'The next (up to 5) times the schedule fires, as Temporal computed them (jitter applied)' }),
     recentActions: z.array(
       z.object({ scheduledAt: isoTime, takenAt: isoTime, workflowId: z.string(), runId: z.string(), links: z.object({ run: z.string() }) }),
     ),
