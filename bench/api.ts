@@ -21,10 +21,10 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
-import postgres from 'postgres';
 import { createApp } from '../api/app.js';
 import { createApiKey } from '../db/api-keys.js';
 import { createConnection } from '../db/connections.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { createFetcher } from '../db/fetchers.js';
 import { createLocalBlobStore } from '../evidence/local-blob-store.js';
@@ -53,24 +53,12 @@ async function openBenchDatabase(tmp: string): Promise<{ handle: DatabaseHandle;
     const handle = await openDatabase({ pgliteDir: path.join(tmp, 'pglite') });
     return { handle, drop: async () => {}, kind: 'PGlite (embedded)' };
   }
-  const name = `qec_bench_api_${Date.now()}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), max: CONCURRENCY });
+  const scratch = await createScratchDatabase(adminUrl, 'qec_bench_api');
+  const handle = await openDatabase({ url: scratch.url, max: CONCURRENCY });
   return {
     handle,
     kind: 'Postgres',
-    drop: async () => {
-      const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-      await sql.end();
-    },
+    drop: scratch.drop,
   };
 }
 

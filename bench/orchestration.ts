@@ -15,10 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import postgres from 'postgres';
 import { startFetcherRun } from '../api/run-starter.js';
 import { createConnection } from '../db/connections.js';
 import { openDatabase } from '../db/database.js';
+import { createScratchDatabase, LOCAL_POSTGRES_URL } from '../db/scratch-database.js';
 import { createFetcher } from '../db/fetchers.js';
 import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
 import { CACHE_DIR, PROJECT_ROOT } from '../runtime/paths.js';
@@ -35,7 +35,6 @@ const RESULTS_OFF = { show_results: 0 };
 /** The worker process's memory settings, as `npm run worker` sets them (see the README). */
 const WORKER_NODE_FLAGS = ['--max-semi-space-size=2'];
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
 
@@ -44,28 +43,6 @@ async function peakRssOf(pid: number): Promise<number> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return Math.round(kb / 102.4) / 10;
-}
-
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `qec_bench_${Date.now()}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } catch (err) {
-    throw new Error(`the orchestration benchmark needs Postgres (DATABASE_URL=${ADMIN_URL}): ${(err as Error).message}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-      await sql.end();
-    },
-  };
 }
 
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
@@ -109,7 +86,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const filters = { extraParams: { ...RESULTS_OFF, ids: `1-${all.pageIdMins[PAGES - 1]! - 1}` } };
     const temporal = await startTemporalDevServer({ binary: await ensureTemporalCli(), uiPort: null });
     cleanups.push(() => temporal.stop());
-    const database = await createDatabase();
+    const database = await createScratchDatabase(process.env.DATABASE_URL || LOCAL_POSTGRES_URL, 'qec_bench');
     cleanups.push(() => database.drop());
     const db = await openDatabase({ url: database.url, max: 2 });
     cleanups.push(() => db.close());

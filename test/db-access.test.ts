@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import postgres from 'postgres';
 import { countActiveApiKeys, createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../db/api-keys.js';
 import {
   attachEvidence,
@@ -26,6 +25,7 @@ import {
 } from '../db/connections.js';
 import { FRAMEWORKS } from '../db/control-catalog.js';
 import { findControl, listControls, listControlsWithLatestEvidence } from '../db/controls.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/database.js';
 import { ConnectionDisconnectedError, UnknownReferenceError } from '../db/errors.js';
 import { getEvidence, getEvidenceForRun, insertEvidence, listEvidence, type NewEvidence } from '../db/evidence.js';
@@ -81,21 +81,13 @@ interface Backend {
 
 /** A Postgres database of our own: other test files attach evidence to the same catalog controls. */
 async function openScratchPostgres() {
-  const shared = new URL(inject('databaseUrl'));
-  const admin = new URL(shared);
-  admin.pathname = '/postgres';
-  const name = `qec_dbaccess_${randomUUID().replaceAll('-', '')}`;
-  const adminSql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-  await adminSql.unsafe(`create database ${name}`);
-  const url = new URL(shared);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString() });
+  const scratch = await createScratchDatabase(inject('databaseUrl'), 'qec_dbaccess');
+  const handle = await openDatabase({ url: scratch.url, max: 2 });
   return {
     handle,
     cleanup: async () => {
       await handle.close();
-      await adminSql.unsafe(`drop database if exists ${name} with (force)`);
-      await adminSql.end();
+      await scratch.drop();
     },
   };
 }

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import postgres from 'postgres';
 import { attachmentTargetsForFetcher } from '../db/attachments.js';
 import { createConnection } from '../db/connections.js';
 import { FRAMEWORKS } from '../db/control-catalog.js';
 import { findControl } from '../db/controls.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/database.js';
 import { UnknownReferenceError } from '../db/errors.js';
 import {
@@ -34,21 +34,13 @@ interface Backend {
 }
 
 async function openScratchPostgres() {
-  const shared = new URL(inject('databaseUrl'));
-  const admin = new URL(shared);
-  admin.pathname = '/postgres';
-  const name = `qec_fetcherreq_${randomUUID().replaceAll('-', '')}`;
-  const adminSql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-  await adminSql.unsafe(`create database ${name}`);
-  const url = new URL(shared);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString(), max: 2 });
+  const scratch = await createScratchDatabase(inject('databaseUrl'), 'qec_fetcherreq');
+  const handle = await openDatabase({ url: scratch.url, max: 2 });
   return {
     handle,
     cleanup: async () => {
       await handle.close();
-      await adminSql.unsafe(`drop database if exists ${name} with (force)`);
-      await adminSql.end();
+      await scratch.drop();
     },
   };
 }

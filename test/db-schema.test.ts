@@ -2,42 +2,23 @@
  * Opening the database: migrations (applied repeatedly, and concurrently on
  * Postgres) and the seeded control catalog, on Postgres and on PGlite.
  */
-import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { CONTROL_CATALOG, FRAMEWORKS, seedControls } from '../db/control-catalog.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { controls } from '../db/schema.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import journal from '../db/migrations/meta/_journal.json' with { type: 'json' };
 
 /** Every generated migration, each applied exactly once. */
 const MIGRATIONS = journal.entries.length;
 
 /** A database of our own, so migrations really start from nothing and nothing else writes to it. */
-async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const shared = new URL(inject('databaseUrl'));
-  const admin = new URL(shared);
-  admin.pathname = '/postgres';
-  const name = `qec_dbschema_${randomUUID().replaceAll('-', '')}`;
-  const sqlAdmin = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-  await sqlAdmin.unsafe(`create database ${name}`);
-  await sqlAdmin.end();
-  const url = new URL(shared);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const s = postgres(admin.toString(), { max: 1, onnotice: () => {} });
-      await s.unsafe(`drop database if exists ${name} with (force)`);
-      await s.end();
-    },
-  };
-}
+const scratchDatabase = () => createScratchDatabase(inject('databaseUrl'), 'qec_dbschema');
 
 async function migrationCount(h: DatabaseHandle): Promise<number> {
   const rows = await h.db
@@ -123,7 +104,7 @@ describe('control catalog data', () => {
 describe('Postgres', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
   beforeAll(async () => {
-    scratch = await createScratchDatabase();
+    scratch = await scratchDatabase();
   });
   afterAll(async () => {
     await scratch?.drop();

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import postgres from 'postgres';
+import { createScratchDatabase, LOCAL_POSTGRES_URL, type ScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer, type DevServer } from '../runtime/temporal-dev-server.js';
 
@@ -20,30 +20,6 @@ declare module 'vitest' {
     /** The workflows bundled once for the whole run; every test worker loads this file. */
     workflowBundlePath: string;
   }
-}
-
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `qec_test_${Date.now()}_${process.pid}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } catch (e) {
-    await admin.end();
-    throw new Error(`cannot create the test database through DATABASE_URL=${ADMIN_URL}: ${(e as Error).message}`);
-  }
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-      await sql.end();
-    },
-  };
 }
 
 async function bundleWorkflows(dir: string): Promise<string> {
@@ -59,9 +35,9 @@ async function bundleWorkflows(dir: string): Promise<string> {
 export default async function setup(project: TestProject) {
   const binary = await ensureTemporalCli();
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-test-'));
-  const [temporal, database, bundlePath]: [DevServer, Awaited<ReturnType<typeof createTestDatabase>>, string] = await Promise.all([
+  const [temporal, database, bundlePath]: [DevServer, ScratchDatabase, string] = await Promise.all([
     startTemporalDevServer({ binary, uiPort: null }),
-    createTestDatabase(),
+    createScratchDatabase(process.env.DATABASE_URL || LOCAL_POSTGRES_URL, 'qec_test'),
     bundleWorkflows(tmp),
   ]);
   project.provide('temporalAddress', temporal.address);

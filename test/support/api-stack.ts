@@ -30,6 +30,24 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
+/** Calls the API as the tests do: JSON in and out, bearer token (the given default unless overridden). */
+export function jsonRequester(baseUrl: string, defaultToken: string): ApiStack['request'] {
+  return async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? defaultToken : opts.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    const parsed: unknown = /json/.test(res.headers.get('content-type') ?? '') && text ? JSON.parse(text) : text;
+    return { status: res.status, headers: res.headers, body: parsed as never, text };
+  };
+}
+
 export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number } = {}): Promise<ApiStack> {
   const run = await startRunStack(options);
   const logLines: string[] = [];
@@ -57,21 +75,7 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     auditorToken: auditor.token,
     logLines,
     deps,
-    async request(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      const token = opts.token === undefined ? admin.token : opts.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      let body: string | undefined = opts.rawBody;
-      if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      if (/json/.test(res.headers.get('content-type') ?? '') && text) parsed = JSON.parse(text);
-      return { status: res.status, headers: res.headers, body: parsed as never, text };
-    },
+    request: jsonRequester(baseUrl, admin.token),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await run.close();

@@ -4,15 +4,14 @@
  * state of the whole database, like "no admin key left", which other test
  * files running at the same time would disturb in the shared database.
  */
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
-import postgres from 'postgres';
+import { createScratchDatabase } from '../../db/scratch-database.js';
 import { createApp } from '../../api/app.js';
 import { createApiKey } from '../../db/api-keys.js';
 import { openDatabase, type DatabaseHandle } from '../../db/database.js';
-import type { ApiStack } from './api-stack.js';
+import { jsonRequester, type ApiStack } from './api-stack.js';
 
 export interface ScratchApi {
   baseUrl: string;
@@ -24,15 +23,8 @@ export interface ScratchApi {
 }
 
 export async function startScratchApi(stack: ApiStack): Promise<ScratchApi> {
-  const shared = new URL(inject('databaseUrl'));
-  const adminUrl = new URL(shared);
-  adminUrl.pathname = '/postgres';
-  const name = `qec_scratch_${randomUUID().replaceAll('-', '')}`;
-  const adminSql = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
-  await adminSql.unsafe(`create database ${name}`);
-  const url = new URL(shared);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), max: 4 });
+  const scratch = await createScratchDatabase(inject('databaseUrl'), 'qec_scratch');
+  const database = await openDatabase({ url: scratch.url, max: 4 });
   const app = createApp({ ...stack.deps, db: database.db });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
@@ -46,25 +38,11 @@ export async function startScratchApi(stack: ApiStack): Promise<ScratchApi> {
     database,
     adminToken: admin.token,
     auditorToken: auditor.token,
-    async request(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      const token = opts.token === undefined ? admin.token : opts.token;
-      if (token) headers.authorization = `Bearer ${token}`;
-      let body: string | undefined = opts.rawBody;
-      if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await res.text();
-      const parsed: unknown = /json/.test(res.headers.get('content-type') ?? '') && text ? JSON.parse(text) : text;
-      return { status: res.status, headers: res.headers, body: parsed as never, text };
-    },
+    request: jsonRequester(baseUrl, admin.token),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await database.close();
-      await adminSql.unsafe(`drop database if exists ${name} with (force)`);
-      await adminSql.end();
+      await scratch.drop();
     },
   };
 }
