@@ -14,7 +14,6 @@ import { createSchedule } from '../db/schedules.js';
 import { connections } from '../db/schema.js';
 import { DEFAULT_EXTRA_USERS } from '../simulator/server.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
-import { startScratchApi, type ScratchApi } from './support/scratch-api.js';
 
 const PASSWORD = `Initial-${randomUUID()}`;
 const ROTATED = `Rotated-${randomUUID()}`;
@@ -22,21 +21,20 @@ const USERNAME = 'api_manager';
 
 let stack: ApiStack;
 /** The API on a database of its own, so row counts see only this file's writes. */
-let scratch: ScratchApi;
 /** Every response body of this file, checked at the end for the passwords. */
 const bodies: string[] = [];
 
 async function api(method: string, path: string, options: Parameters<ApiStack['request']>[2] = {}) {
-  const res = await scratch.request(method, path, options);
+  const res = await stack.request(method, path, options);
   bodies.push(res.text);
   return res;
 }
 
-const connectionCount = async () => (await scratch.database.db.select({ n: count() }).from(connections))[0]!.n;
+const connectionCount = async () => (await stack.run.database.db.select({ n: count() }).from(connections))[0]!.n;
 
 /** A connection stored without a check, as if its password had changed at Qualys since. */
 const storedConnection = (password: string) =>
-  createConnection(scratch.database.db, stack.run.secretBox, { name: 'stale', apiBaseUrl: stack.run.sim.url, username: USERNAME, password });
+  createConnection(stack.run.database.db, stack.run.secretBox, { name: 'stale', apiBaseUrl: stack.run.sim.url, username: USERNAME, password });
 
 const newConnectionBody = (overrides: Record<string, unknown> = {}) => ({
   name: 'Simulator',
@@ -64,11 +62,9 @@ beforeAll(async () => {
       ],
     },
   });
-  scratch = await startScratchApi(stack);
 });
 
 afterAll(async () => {
-  await scratch?.close();
   await stack?.close();
 });
 
@@ -96,10 +92,10 @@ describe('creating a connection', () => {
     expect((stack.run.sim.stats().byEndpoint.detection ?? 0) - before).toBe(1);
     expect(stack.run.sim.stats().log.at(-1)!.path).toBe('/api/4.0/fo/asset/host/vm/detection/');
 
-    const stored = await getConnectionCredentials(scratch.database.db, stack.run.secretBox, res.body.id);
+    const stored = await getConnectionCredentials(stack.run.database.db, stack.run.secretBox, res.body.id);
     expect(stored!.password).toBe(PASSWORD);
 
-    const got = await api('GET', `/v1/connections/${res.body.id}`, { token: scratch.auditorToken });
+    const got = await api('GET', `/v1/connections/${res.body.id}`, { token: stack.auditorToken });
     expect(got.status).toBe(200);
     expect(got.body).toEqual(res.body);
     const list = await api('GET', '/v1/connections?limit=500');
@@ -169,7 +165,7 @@ describe('creating a connection', () => {
   });
 
   it('needs an admin key', async () => {
-    expectProblem(await api('POST', '/v1/connections', { token: scratch.auditorToken, body: newConnectionBody() }), 403, 'forbidden');
+    expectProblem(await api('POST', '/v1/connections', { token: stack.auditorToken, body: newConnectionBody() }), 403, 'forbidden');
     expectProblem(await api('POST', '/v1/connections', { token: null, body: newConnectionBody() }), 401, 'unauthenticated');
   });
 });
@@ -193,7 +189,7 @@ describe('changing a connection', () => {
     const res = await api('PATCH', `/v1/connections/${id}`, { body: { password: ROTATED } });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('valid');
-    expect((await getConnectionCredentials(scratch.database.db, stack.run.secretBox, id))!.password).toBe(ROTATED);
+    expect((await getConnectionCredentials(stack.run.database.db, stack.run.secretBox, id))!.password).toBe(ROTATED);
   });
 
   it('changes nothing when Qualys refuses the new credentials', async () => {
@@ -202,7 +198,7 @@ describe('changing a connection', () => {
     expectProblem(res, 422, 'qualys-rejected');
     expect(res.body.reason).toBe('bad_credentials');
     expect((await api('GET', `/v1/connections/${id}`)).body).toEqual(before);
-    expect((await getConnectionCredentials(scratch.database.db, stack.run.secretBox, id))!.password).toBe(ROTATED);
+    expect((await getConnectionCredentials(stack.run.database.db, stack.run.secretBox, id))!.password).toBe(ROTATED);
   });
 
   it('re-checks a version change with the stored password', async () => {
@@ -235,7 +231,7 @@ describe('changing a connection', () => {
   });
 
   it('is for admins only and 404s for unknown ids', async () => {
-    expectProblem(await api('PATCH', `/v1/connections/${id}`, { token: scratch.auditorToken, body: { name: 'x' } }), 403, 'forbidden');
+    expectProblem(await api('PATCH', `/v1/connections/${id}`, { token: stack.auditorToken, body: { name: 'x' } }), 403, 'forbidden');
     expectProblem(await api('PATCH', `/v1/connections/${randomUUID()}`, { body: { name: 'x' } }), 404, 'not-found');
   });
 });
@@ -261,7 +257,7 @@ describe('checking a stored connection', () => {
 
   it('is for admins only and 404s for unknown ids', async () => {
     const { id } = (await api('GET', '/v1/connections?limit=1')).body.items[0];
-    expectProblem(await api('POST', `/v1/connections/${id}/check`, { token: scratch.auditorToken }), 403, 'forbidden');
+    expectProblem(await api('POST', `/v1/connections/${id}/check`, { token: stack.auditorToken }), 403, 'forbidden');
     expectProblem(await api('POST', `/v1/connections/${randomUUID()}/check`), 404, 'not-found');
   });
 });
@@ -274,11 +270,11 @@ describe('picker lists', () => {
   });
 
   it('lists every asset group and search list of the account, for auditors too', async () => {
-    const groups = await api('GET', `/v1/connections/${id}/asset-groups`, { token: scratch.auditorToken });
+    const groups = await api('GET', `/v1/connections/${id}/asset-groups`, { token: stack.auditorToken });
     expect(groups.status).toBe(200);
     expect(groups.body.items).toEqual(stack.run.sim.dataset.assetGroups.map((g) => ({ id: g.id, title: g.title })));
     expect(Date.parse(groups.body.fetchedAt)).toBeGreaterThan(0);
-    const lists = await api('GET', `/v1/connections/${id}/search-lists`, { token: scratch.auditorToken });
+    const lists = await api('GET', `/v1/connections/${id}/search-lists`, { token: stack.auditorToken });
     expect(lists.status).toBe(200);
     expect(lists.body.items).toEqual(stack.run.sim.dataset.searchLists.map((l) => ({ id: l.id, title: l.title })));
   });
@@ -314,9 +310,9 @@ describe('disconnecting', () => {
       spec: { intervals: [{ every: '1 day' }] },
       action: { type: 'startWorkflow', workflowType: 'fetcherRun', taskQueue: stack.run.taskQueue, args: [{ fetcherId: fetcher.id, trigger: 'schedule' }] },
     });
-    await createSchedule(scratch.database.db, { fetcherId: fetcher.id, temporalScheduleId: scheduleId, spec: { intervals: ['1 day'] } });
+    await createSchedule(stack.run.database.db, { fetcherId: fetcher.id, temporalScheduleId: scheduleId, spec: { intervals: ['1 day'] } });
     // A mirror row whose Temporal schedule is already gone must not stop the disconnect.
-    await createSchedule(scratch.database.db, { fetcherId: fetcher.id, temporalScheduleId: `gone-${randomUUID()}`, spec: {} });
+    await createSchedule(stack.run.database.db, { fetcherId: fetcher.id, temporalScheduleId: `gone-${randomUUID()}`, spec: {} });
 
     const res = await api('DELETE', `/v1/connections/${id}`);
     expect(res.status).toBe(200);
@@ -324,8 +320,8 @@ describe('disconnecting', () => {
     const described = await stack.run.client.schedule.getHandle(scheduleId).describe();
     expect(described.state.paused).toBe(true);
     expect(described.state.note).toBe('connection disconnected');
-    expect((await getFetcher(scratch.database.db, fetcher.id))!.enabled).toBe(false);
-    await expect(getConnectionCredentials(scratch.database.db, stack.run.secretBox, id)).rejects.toBeInstanceOf(ConnectionDisconnectedError);
+    expect((await getFetcher(stack.run.database.db, fetcher.id))!.enabled).toBe(false);
+    await expect(getConnectionCredentials(stack.run.database.db, stack.run.secretBox, id)).rejects.toBeInstanceOf(ConnectionDisconnectedError);
 
     expect((await api('DELETE', `/v1/connections/${id}`)).status).toBe(200);
     expectProblem(await api('GET', `/v1/connections/${id}/asset-groups`), 409, 'conflict');
@@ -341,7 +337,7 @@ describe('disconnecting', () => {
 
   it('is for admins only and 404s for unknown ids', async () => {
     const { id } = (await api('GET', '/v1/connections?limit=1')).body.items[0];
-    expectProblem(await api('DELETE', `/v1/connections/${id}`, { token: scratch.auditorToken }), 403, 'forbidden');
+    expectProblem(await api('DELETE', `/v1/connections/${id}`, { token: stack.auditorToken }), 403, 'forbidden');
     expectProblem(await api('DELETE', `/v1/connections/${randomUUID()}`), 404, 'not-found');
     expectProblem(await api('GET', `/v1/connections/${randomUUID()}`), 404, 'not-found');
   });

@@ -13,11 +13,9 @@ import { findControl } from '../db/controls.js';
 import { createSchedule } from '../db/schedules.js';
 import { fetcherControls, fetcherRequests, fetchers, type ControlRow } from '../db/schema.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
-import { startScratchApi, type ScratchApi } from './support/scratch-api.js';
 
 let stack: ApiStack;
 /** The API on a database of its own, so row counts see only this file's writes. */
-let scratch: ScratchApi;
 let connectionId: string;
 let v2ConnectionId: string;
 let pci112: ControlRow;
@@ -26,7 +24,7 @@ let requestId: string;
 let groupIds: number[];
 let searchListId: number;
 
-const api = (method: string, path: string, options: Parameters<ApiStack['request']>[2] = {}) => scratch.request(method, path, options);
+const api = (method: string, path: string, options: Parameters<ApiStack['request']>[2] = {}) => stack.request(method, path, options);
 
 function expectProblem(res: Awaited<ReturnType<typeof api>>, status: number, type: string, field?: string) {
   expect(res.status).toBe(status);
@@ -36,7 +34,7 @@ function expectProblem(res: Awaited<ReturnType<typeof api>>, status: number, typ
 }
 
 async function rowCounts() {
-  const db = scratch.database.db;
+  const db = stack.run.database.db;
   const n = async (table: typeof fetchers | typeof fetcherControls | typeof fetcherRequests) => (await db.select({ n: count() }).from(table))[0]!.n;
   return { fetchers: await n(fetchers), fetcherControls: await n(fetcherControls), fetcherRequests: await n(fetcherRequests) };
 }
@@ -52,20 +50,18 @@ const custom = (overrides: Record<string, unknown> = {}) => ({
 
 beforeAll(async () => {
   stack = await startApiStack({ startWorker: false });
-  scratch = await startScratchApi(stack);
   const newConnection = async (apiVersion: string) =>
     (await api('POST', '/v1/connections', { body: { name: `sim ${apiVersion}`, apiBaseUrl: stack.run.sim.url, apiVersion, username: 'demo', password: 'demo-pass' } })).body.id as string;
   connectionId = await newConnection('5.0');
   v2ConnectionId = await newConnection('2.0');
-  pci112 = (await findControl(scratch.database.db, FRAMEWORKS.PCI_DSS, '11.2'))!;
-  fedrampRa5 = (await findControl(scratch.database.db, FRAMEWORKS.FEDRAMP_MODERATE, 'RA-5'))!;
+  pci112 = (await findControl(stack.run.database.db, FRAMEWORKS.PCI_DSS, '11.2'))!;
+  fedrampRa5 = (await findControl(stack.run.database.db, FRAMEWORKS.FEDRAMP_MODERATE, 'RA-5'))!;
   requestId = (await api('POST', '/v1/requests', { body: { title: 'PCI Q4', periodStart: '2026-10-01', periodEnd: '2026-12-31' } })).body.id;
   groupIds = stack.run.sim.dataset.assetGroups.slice(0, 2).map((g) => g.id);
   searchListId = stack.run.sim.dataset.searchLists[1]!.id;
 });
 
 afterAll(async () => {
-  await scratch?.close();
   await stack?.close();
 });
 
@@ -120,7 +116,7 @@ describe('creating Host List Detection fetchers', () => {
       show_igs: '1',
       qids: '38170,38173',
     });
-    const got = await api('GET', `/v1/fetchers/${res.body.id}`, { token: scratch.auditorToken });
+    const got = await api('GET', `/v1/fetchers/${res.body.id}`, { token: stack.auditorToken });
     expect(got.status).toBe(200);
     expect(got.body).toEqual(res.body);
   });
@@ -188,7 +184,7 @@ describe('creating Host List Detection fetchers', () => {
   });
 
   it('needs an admin key', async () => {
-    expectProblem(await api('POST', '/v1/fetchers', { token: scratch.auditorToken, body: hld() }), 403, 'forbidden');
+    expectProblem(await api('POST', '/v1/fetchers', { token: stack.auditorToken, body: hld() }), 403, 'forbidden');
     expectProblem(await api('POST', '/v1/fetchers', { token: null, body: hld() }), 401, 'unauthenticated');
   });
 });
@@ -231,7 +227,7 @@ describe('creating custom fetchers', () => {
 
 describe('reading, changing and deleting fetchers', () => {
   it('lists with filters and pages', async () => {
-    const all = await api('GET', `/v1/fetchers?connectionId=${connectionId}&limit=500`, { token: scratch.auditorToken });
+    const all = await api('GET', `/v1/fetchers?connectionId=${connectionId}&limit=500`, { token: stack.auditorToken });
     expect(all.status).toBe(200);
     expect(all.body.items.length).toBeGreaterThan(3);
     expect(all.body.items.every((f: { connectionId: string }) => f.connectionId === connectionId)).toBe(true);
@@ -282,8 +278,8 @@ describe('reading, changing and deleting fetchers', () => {
       spec: { intervals: [{ every: '1 day' }] },
       action: { type: 'startWorkflow', workflowType: 'fetcherRun', taskQueue: stack.run.taskQueue, args: [{ fetcherId: id, trigger: 'schedule' }] },
     });
-    await createSchedule(scratch.database.db, { fetcherId: id, temporalScheduleId: scheduleId, spec: {} });
-    await createSchedule(scratch.database.db, { fetcherId: id, temporalScheduleId: `gone-${randomUUID()}`, spec: {} });
+    await createSchedule(stack.run.database.db, { fetcherId: id, temporalScheduleId: scheduleId, spec: {} });
+    await createSchedule(stack.run.database.db, { fetcherId: id, temporalScheduleId: `gone-${randomUUID()}`, spec: {} });
 
     expect((await api('DELETE', `/v1/fetchers/${id}`)).status).toBe(204);
     await expect(stack.run.client.schedule.getHandle(scheduleId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
@@ -297,8 +293,8 @@ describe('reading, changing and deleting fetchers', () => {
     expectProblem(await api('GET', `/v1/fetchers/${unknown}`), 404, 'not-found');
     expectProblem(await api('PATCH', `/v1/fetchers/${unknown}`, { body: { name: 'x' } }), 404, 'not-found');
     const { id } = (await api('GET', '/v1/fetchers?limit=1')).body.items[0];
-    expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { token: scratch.auditorToken, body: { name: 'x' } }), 403, 'forbidden');
-    expectProblem(await api('DELETE', `/v1/fetchers/${id}`, { token: scratch.auditorToken }), 403, 'forbidden');
+    expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { token: stack.auditorToken, body: { name: 'x' } }), 403, 'forbidden');
+    expectProblem(await api('DELETE', `/v1/fetchers/${id}`, { token: stack.auditorToken }), 403, 'forbidden');
   });
 });
 
@@ -330,8 +326,8 @@ describe('mapping fetchers', () => {
   });
 
   it('is for admins only and 404s for unknown fetchers', async () => {
-    expectProblem(await api('PUT', `/v1/fetchers/${id}/controls`, { token: scratch.auditorToken, body: { controlIds: [] } }), 403, 'forbidden');
-    expectProblem(await api('PUT', `/v1/fetchers/${id}/requests`, { token: scratch.auditorToken, body: { requestIds: [] } }), 403, 'forbidden');
+    expectProblem(await api('PUT', `/v1/fetchers/${id}/controls`, { token: stack.auditorToken, body: { controlIds: [] } }), 403, 'forbidden');
+    expectProblem(await api('PUT', `/v1/fetchers/${id}/requests`, { token: stack.auditorToken, body: { requestIds: [] } }), 403, 'forbidden');
     expectProblem(await api('PUT', `/v1/fetchers/${randomUUID()}/controls`, { body: { controlIds: [] } }), 404, 'not-found');
     expectProblem(await api('PUT', `/v1/fetchers/${randomUUID()}/requests`, { body: { requestIds: [] } }), 404, 'not-found');
   });

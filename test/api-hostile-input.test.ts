@@ -10,19 +10,17 @@ import { FRAMEWORKS } from '../db/control-catalog.js';
 import { findControl } from '../db/controls.js';
 import { connections, fetcherControls, fetcherRequests, fetchers, requestControls, requests } from '../db/schema.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
-import { startScratchApi, type ScratchApi } from './support/scratch-api.js';
 
 let stack: ApiStack;
-let scratch: ScratchApi;
 let connectionId: string;
 let fetcherId: string;
 let requestId: string;
 let controlId: string;
 
-const api = (method: string, path: string, options: Parameters<ApiStack['request']>[2] = {}) => scratch.request(method, path, options);
+const api = (method: string, path: string, options: Parameters<ApiStack['request']>[2] = {}) => stack.request(method, path, options);
 
 async function rowCounts() {
-  const db = scratch.database.db;
+  const db = stack.run.database.db;
   const tables = { connections, fetchers, requests, fetcherControls, fetcherRequests, requestControls };
   const counts: Record<string, number> = {};
   for (const [name, table] of Object.entries(tables)) counts[name] = (await db.select({ n: count() }).from(table))[0]!.n;
@@ -55,9 +53,9 @@ function postLarge(path: string, body: unknown): Promise<{ status: number; conte
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = http.request(
-      `${scratch.baseUrl}${path}`,
+      `${stack.baseUrl}${path}`,
       // A connection of its own: the server closes it after refusing the body, so it must not be reused.
-      { method: 'POST', agent: false, headers: { authorization: `Bearer ${scratch.adminToken}`, 'content-type': 'application/json' } },
+      { method: 'POST', agent: false, headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' } },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -169,8 +167,7 @@ const CASES: HostileCase[] = [
 
 beforeAll(async () => {
   stack = await startApiStack({ startWorker: false });
-  scratch = await startScratchApi(stack);
-  controlId = (await findControl(scratch.database.db, FRAMEWORKS.PCI_DSS, '11.2'))!.id;
+  controlId = (await findControl(stack.run.database.db, FRAMEWORKS.PCI_DSS, '11.2'))!.id;
   connectionId = (await api('POST', '/v1/connections', { body: { name: 'sim', apiBaseUrl: stack.run.sim.url, username: 'demo', password: 'demo-pass' } })).body.id;
   fetcherId = (await api('POST', '/v1/fetchers', { body: { kind: 'host_list_detection', connectionId, name: 'existing' } })).body.id;
   requestId = (await api('POST', '/v1/requests', { body: auditRequest({ title: 'existing' }) })).body.id;
@@ -178,7 +175,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scratch?.close();
   await stack?.close();
 });
 

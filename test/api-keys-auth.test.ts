@@ -15,7 +15,6 @@ import { revokeKeepingAnAdmin } from '../api/api-key-revocation.js';
 import { createApiKey } from '../db/api-keys.js';
 import { generateApiToken } from '../security/api-tokens.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
-import { startScratchApi, type ScratchApi } from './support/scratch-api.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -183,39 +182,39 @@ describe('API keys through the API', () => {
 });
 
 describe('the last admin key', () => {
-  // A database of its own: the shared one holds other files' admin keys.
-  let scratch: ScratchApi;
+  // A stack of its own: earlier tests here create more admin keys.
+  let own: ApiStack;
 
   beforeAll(async () => {
-    scratch = await startScratchApi(stack);
+    own = await startApiStack({ startWorker: false });
   });
 
   afterAll(async () => {
-    await scratch?.close();
+    await own?.close();
   });
 
   it('cannot be revoked, by itself or by another admin', async () => {
-    const [only] = (await scratch.request('GET', '/v1/api-keys')).body.items.filter((k: { role: string }) => k.role === 'admin');
-    const lonely = await scratch.request('DELETE', `/v1/api-keys/${only.id}`);
+    const [only] = (await own.request('GET', '/v1/api-keys')).body.items.filter((k: { role: string }) => k.role === 'admin');
+    const lonely = await own.request('DELETE', `/v1/api-keys/${only.id}`);
     expectProblem(lonely, 409, 'conflict');
     expect(lonely.body.detail).toMatch(/last live admin key/);
 
-    const second = await scratch.request('POST', '/v1/api-keys', { body: { name: 'second admin', role: 'admin' } });
+    const second = await own.request('POST', '/v1/api-keys', { body: { name: 'second admin', role: 'admin' } });
     expect(second.status).toBe(201);
-    expect((await scratch.request('DELETE', `/v1/api-keys/${only.id}`, { token: second.body.token })).status).toBe(200);
-    expectProblem(await scratch.request('DELETE', `/v1/api-keys/${second.body.id}`, { token: second.body.token }), 409, 'conflict');
-    expect((await scratch.request('GET', '/v1/api-keys', { token: second.body.token })).status).toBe(200);
+    expect((await own.request('DELETE', `/v1/api-keys/${only.id}`, { token: second.body.token })).status).toBe(200);
+    expectProblem(await own.request('DELETE', `/v1/api-keys/${second.body.id}`, { token: second.body.token }), 409, 'conflict');
+    expect((await own.request('GET', '/v1/api-keys', { token: second.body.token })).status).toBe(200);
   });
 
   it('survives two admins revoking each other at the same moment', async () => {
-    const db = scratch.database.db;
+    const db = own.run.database.db;
     const a = await createApiKey(db, { name: 'racer a', role: 'admin' });
     const b = await createApiKey(db, { name: 'racer b', role: 'admin' });
     // Revoke every other live admin first, so a and b are the only two.
-    const others = (await scratch.request('GET', '/v1/api-keys?limit=500', { token: a.token })).body.items.filter(
+    const others = (await own.request('GET', '/v1/api-keys?limit=500', { token: a.token })).body.items.filter(
       (k: { id: string; role: string; revokedAt: string | null }) => k.role === 'admin' && !k.revokedAt && k.id !== a.apiKey.id && k.id !== b.apiKey.id,
     );
-    for (const other of others) expect((await scratch.request('DELETE', `/v1/api-keys/${other.id}`, { token: a.token })).status).toBe(200);
+    for (const other of others) expect((await own.request('DELETE', `/v1/api-keys/${other.id}`, { token: a.token })).status).toBe(200);
     const outcomes = await Promise.all([revokeKeepingAnAdmin(db, a.apiKey.id), revokeKeepingAnAdmin(db, b.apiKey.id)]);
     expect(outcomes.map((o) => o.outcome).sort()).toEqual(['last-admin', 'revoked']);
   });

@@ -35,7 +35,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
-      DATABASE_URL: inject('databaseUrl'),
+      DATABASE_URL: stack.databaseUrl!,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
       SECRETS_KEY: stack.secretsKey.toString('base64'),

@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../db/database.js';
+import { createScratchDatabase } from '../../db/scratch-database.js';
 import { createConnection, type Connection as ConnectionRecord } from '../../db/connections.js';
 import { findControl } from '../../db/controls.js';
 import { createFetcher, setFetcherControls } from '../../db/fetchers.js';
@@ -37,6 +38,8 @@ export const FAST_TUNING: Partial<RunTuning> = {
 export interface RunStack {
   sim: SimulatorHandle;
   database: DatabaseHandle;
+  /** The Postgres URL of the stack's database (null on PGlite), for worker processes. */
+  databaseUrl: string | null;
   blobStore: BlobStore;
   blobDir: string;
   secretBox: SecretBox;
@@ -59,7 +62,11 @@ export interface RunStack {
 export interface RunStackOptions {
   simulator?: SimulatorOptions;
   startWorker?: boolean;
-  /** The shared Postgres test database (default), or an embedded PGlite one of this stack's own. */
+  /**
+   * A Postgres database of this stack's own on the test server (default), or
+   * an embedded PGlite one. Own databases keep test files from seeing each
+   * other's audit requests and evidence on the shared control catalog.
+   */
   database?: 'postgres' | 'pglite';
 }
 
@@ -67,10 +74,8 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
   const sim = await startSimulator({ hosts: 300, seed: 11, now: '2026-11-01T00:00:00Z', ...options.simulator });
   const blobDir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-blobs-'));
   const pgliteDir = `${blobDir}-pglite`;
-  const database =
-    options.database === 'pglite'
-      ? await openDatabase({ pgliteDir })
-      : await openDatabase({ url: inject('databaseUrl'), max: 4 });
+  const scratch = options.database === 'pglite' ? null : await createScratchDatabase(inject('databaseUrl'), 'qec_stack');
+  const database = scratch ? await openDatabase({ url: scratch.url, max: 4 }) : await openDatabase({ pgliteDir });
   const blobStore = createLocalBlobStore(blobDir);
   const secretsKey = randomBytes(32);
   const secretBox = createSecretBox(secretsKey);
@@ -86,6 +91,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
   const stack: RunStack = {
     sim,
     database,
+    databaseUrl: scratch?.url ?? null,
     blobStore,
     blobDir,
     secretBox,
@@ -164,6 +170,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
       await nativeConnection?.close();
       await connection.close();
       await database.close();
+      await scratch?.drop();
       await sim.close();
       await fs.rm(blobDir, { recursive: true, force: true });
       await fs.rm(pgliteDir, { recursive: true, force: true });
