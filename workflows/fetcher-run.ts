@@ -9,6 +9,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -250,6 +251,8 @@ export async function fetcherRun(input: FetcherRunInput): Promise<FetcherRunResu
     await notifyWebhooks(runId, 'run.completed');
     return { runId, status: 'succeeded', evidence, totals: state.totals, attachedTo };
   } catch (err) {
+    // continueAsNew() ends this execution by throwing; the run itself goes on.
+    if (err instanceof ContinueAsNew) throw err;
     const outcome: RunOutcome = isCancellation(err) ? 'cancelled' : 'failed';
     progress.outcome = outcome;
     progress.lastError = outcome === 'cancelled' ? 'cancelled' : describe(err);
