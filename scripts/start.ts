@@ -60,6 +60,7 @@ async function main(): Promise<void> {
 
   say(`API:         ${server.url}/v1   (send "Authorization: Bearer <key>")`);
   say(`OpenAPI:     ${server.url}/openapi.json`);
+  say(`Console:     ${server.url}/console/`);
   say(`Health:      ${server.url}/readyz`);
   say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
   if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);

@@ -56,6 +56,7 @@ describe('npm start', () => {
     await expect.poll(() => first.out.stderr, { timeout: 90_000, interval: 250 }).toContain('Ready.');
     expect(first.out.stderr).toContain(`API:         http://127.0.0.1:${port}/v1`);
     expect(first.out.stderr).toContain(`Temporal UI: http://127.0.0.1:${uiPort}`);
+    expect(first.out.stderr).toContain(`Console:     http://127.0.0.1:${port}/console/`);
     const token = first.out.stdout.trim();
     expect(token).toMatch(/^qec_[A-Za-z0-9_-]{43}$/);
 

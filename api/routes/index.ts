@@ -3,6 +3,7 @@ import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import { registerApiKeyRoutes } from './api-keys.js';
 import { registerConnectionRoutes } from './connections.js';
+import { registerConsoleRoutes } from './console.js';
 import { registerControlRoutes } from './controls.js';
 import { registerEvidenceRoutes } from './evidence.js';
 import { registerFetcherRoutes } from './fetchers.js';
@@ -21,4 +22,5 @@ export function registerRoutes(app: ApiApp, deps: ApiDeps): void {
   registerScheduleRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerConsoleRoutes(app);
 }
