@@ -30,7 +30,7 @@ afterAll(async () => {
  * environment. tsx is loaded in-process (not through its CLI, which would
  * put a wrapper process between us and the worker that SIGKILL could not pass).
  */
-async function startWorkerProcess(): Promise<ChildProcess> {
+async function startWorkerProcess(extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker.ts')], {
     cwd: PROJECT_ROOT,
     env: {
@@ -43,6 +43,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       DATA_DIR: path.join(stack.blobDir, 'worker-data'),
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,15 +63,18 @@ async function startWorkerProcess(): Promise<ChildProcess> {
   return child;
 }
 
+let reference: FetcherRunResult;
+let fetcher: Awaited<ReturnType<RunStack['addHldFetcher']>>;
+
 describe('crash recovery', () => {
   it('finishes a run whose worker was SIGKILLed mid-pull, with identical evidence and no duplicates', async () => {
     const connection = await stack.addConnection();
-    const fetcher = await stack.addHldFetcher(connection, {}, { pageSize: 10, controls: [['PCI DSS v3.2.1', '11.2.1']] });
+    fetcher = await stack.addHldFetcher(connection, {}, { pageSize: 10, controls: [['PCI DSS v3.2.1', '11.2.1']] });
     // Every page takes a moment, so the kill lands mid-run.
     stack.sim.configure({ faults: { latencyMs: 150, endpoints: ['detection'] } });
 
     let worker = await startWorkerProcess();
-    const reference = (await stack.runToEnd(fetcher)).result;
+    reference = (await stack.runToEnd(fetcher)).result;
     expect(reference.totals.pages).toBeGreaterThan(25);
 
     const run = await stack.startRun(fetcher, FAST_TUNING);
@@ -96,5 +100,27 @@ describe('crash recovery', () => {
     expect(targets.filter((t) => t.targetType === 'control')).toHaveLength(1);
     expect((await getRun(stack.database.db, run.id))!.status).toBe('succeeded');
     worker.kill('SIGTERM');
+  });
+
+  it('shuts a worker down gracefully mid-page (SIGTERM); the next worker finishes the run with identical evidence', async () => {
+    // Pages are slow enough that SIGTERM always lands while one is in flight.
+    stack.sim.configure({ faults: { latencyMs: 400, endpoints: ['detection'] } });
+    const worker = await startWorkerProcess({ WORKER_SHUTDOWN_GRACE_MS: '2000' });
+    const run = await stack.startRun(fetcher, FAST_TUNING);
+    const handle = stack.client.workflow.getHandle(runWorkflowId(run.id));
+    await expect.poll(async () => (await handle.query<RunProgress>('progress')).pages, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(3);
+    const signalled = Date.now();
+    worker.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => worker.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    // Within the grace period plus a little: in-flight work was finished or cancelled, not abandoned.
+    expect(Date.now() - signalled).toBeLessThan(15_000);
+
+    const next = await startWorkerProcess();
+    const result = (await handle.result()) as FetcherRunResult;
+    expect(result.evidence.sha256).toBe(reference.evidence.sha256);
+    const pages = await listRunPages(stack.database.db, run.id);
+    expect(pages.map((p) => p.pageNo)).toEqual(Array.from({ length: reference.totals.pages }, (_, i) => i + 1));
+    next.kill('SIGTERM');
   });
 });
