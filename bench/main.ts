@@ -4,6 +4,9 @@
  * on stdout. Benchmarks measure side by side in one run and print ratios;
  * they are never timed assertions.
  */
+import { createLogger } from '../runtime/logger.js';
+import { installTemporalRuntime } from '../runtime/temporal-runtime.js';
+
 const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: () => Promise<Record<string, unknown>> }> }> = {
   reader: { describe: 'Qualys page reader vs bare saxes, MB/s and peak RSS', load: () => import('./reader.js') },
   orchestration: { describe: 'pull through Temporal vs a plain loop, and worker RSS on a 1 GB pull', load: () => import('./orchestration.js') },
@@ -11,6 +14,8 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: 
 };
 
 async function main(): Promise<void> {
+  // The SDK's own info logs (bundling, worker states) would bury the figures.
+  installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   if (process.argv.includes('--help')) {
     process.stdout.write(`usage: npm run bench [-- <name>...]\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(14)} ${b.describe}`).join('\n')}\n`);
