@@ -2,10 +2,7 @@
  * The data-access modules, each scenario run on Postgres and on PGlite.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { countActiveApiKeys, createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../db/api-keys.js';
 import {
@@ -25,8 +22,7 @@ import {
 } from '../db/connections.js';
 import { FRAMEWORKS } from '../db/control-catalog.js';
 import { findControl, listControls, listControlsWithLatestEvidence } from '../db/controls.js';
-import { createScratchDatabase } from '../db/scratch-database.js';
-import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/database.js';
+import type { AppDatabase } from '../db/database.js';
 import { ConnectionDisconnectedError, UnknownReferenceError } from '../db/errors.js';
 import { getEvidence, getEvidenceForRun, insertEvidence, listEvidence, type NewEvidence } from '../db/evidence.js';
 import {
@@ -72,42 +68,10 @@ import {
   recordWebhookDelivery,
   updateWebhook,
 } from '../db/webhooks.js';
+import { databaseBackends } from './support/db-backends.js';
 import { createSecretBox, SecretBoxError } from '../security/secret-box.js';
 
-interface Backend {
-  name: 'postgres' | 'pglite';
-  open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }>;
-}
-
-/** A Postgres database of our own: other test files attach evidence to the same catalog controls. */
-async function openScratchPostgres() {
-  const scratch = await createScratchDatabase(inject('databaseUrl'), 'qec_dbaccess');
-  const handle = await openDatabase({ url: scratch.url, max: 2 });
-  return {
-    handle,
-    cleanup: async () => {
-      await handle.close();
-      await scratch.drop();
-    },
-  };
-}
-
-async function openScratchPglite() {
-  const dir = await mkdtemp(path.join(tmpdir(), 'qec-dbaccess-'));
-  const handle = await openDatabase({ pgliteDir: dir });
-  return {
-    handle,
-    cleanup: async () => {
-      await handle.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const BACKENDS: Backend[] = [
-  { name: 'postgres', open: openScratchPostgres },
-  { name: 'pglite', open: openScratchPglite },
-];
+const BACKENDS = databaseBackends('qec_dbaccess');
 
 const box = createSecretBox(randomBytes(32));
 const PASSWORD = `Qualys-pa55-${randomUUID()}`;

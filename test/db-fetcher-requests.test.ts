@@ -3,17 +3,13 @@
  * evidence attaches, on Postgres and on PGlite.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { attachmentTargetsForFetcher } from '../db/attachments.js';
 import { createConnection } from '../db/connections.js';
 import { FRAMEWORKS } from '../db/control-catalog.js';
 import { findControl } from '../db/controls.js';
-import { createScratchDatabase } from '../db/scratch-database.js';
-import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/database.js';
+import type { AppDatabase } from '../db/database.js';
 import { UnknownReferenceError } from '../db/errors.js';
 import {
   createFetcher,
@@ -26,41 +22,10 @@ import {
 } from '../db/fetchers.js';
 import { closeRequest, createRequest, deleteRequest } from '../db/requests.js';
 import { fetcherRequests, type ControlRow } from '../db/schema.js';
+import { databaseBackends } from './support/db-backends.js';
 import { createSecretBox } from '../security/secret-box.js';
 
-interface Backend {
-  name: 'postgres' | 'pglite';
-  open(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }>;
-}
-
-async function openScratchPostgres() {
-  const scratch = await createScratchDatabase(inject('databaseUrl'), 'qec_fetcherreq');
-  const handle = await openDatabase({ url: scratch.url, max: 2 });
-  return {
-    handle,
-    cleanup: async () => {
-      await handle.close();
-      await scratch.drop();
-    },
-  };
-}
-
-async function openScratchPglite() {
-  const dir = await mkdtemp(path.join(tmpdir(), 'qec-fetcherreq-'));
-  const handle = await openDatabase({ pgliteDir: dir });
-  return {
-    handle,
-    cleanup: async () => {
-      await handle.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const BACKENDS: Backend[] = [
-  { name: 'postgres', open: openScratchPostgres },
-  { name: 'pglite', open: openScratchPglite },
-];
+const BACKENDS = databaseBackends('qec_fetcherreq');
 
 const box = createSecretBox(randomBytes(32));
 
