@@ -118,7 +118,8 @@ async function run(command: Exclude<Command, { name: 'help' }>, handle: Database
     case 'create': {
       const { apiKey, token } = await createApiKey(handle.db, { name: command.keyName, role: command.role });
       console.error(`Created ${apiKey.role} key "${apiKey.name}" (${apiKey.id}). Store the token below now: it is shown only once.`);
-      console.log(token);
+      // The one place a token is ever shown: alone on stdout, so scripts can capture it.
+      process.stdout.write(`${token}\n`);
       return 0;
     }
     case 'list': {

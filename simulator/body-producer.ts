@@ -30,3 +30,34 @@ export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
 export function xmlHead(root: string, dtdUrl: string): string {
   return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n<${root}>\n`;
 }
+
+/**
+ * A document written as a head, a body in pieces (each piece at most a
+ * chunk, so the server can apply backpressure between them), and a tail.
+ */
+export abstract class SectionedProducer implements BodyProducer {
+  private phase: 'head' | 'body' | 'tail' | 'done' = 'head';
+
+  protected abstract head(w: ChunkWriter): void;
+  /** Writes the next piece of the body; returns false once the body is complete. */
+  protected abstract body(w: ChunkWriter): boolean;
+  protected abstract tail(w: ChunkWriter): void;
+
+  step(w: ChunkWriter): boolean {
+    switch (this.phase) {
+      case 'head':
+        this.head(w);
+        this.phase = 'body';
+        return true;
+      case 'body':
+        if (!this.body(w)) this.phase = 'tail';
+        return true;
+      case 'tail':
+        this.tail(w);
+        this.phase = 'done';
+        return false;
+      case 'done':
+        return false;
+    }
+  }
+}

@@ -3,7 +3,7 @@
  * one row per detection (RESULTS spans lines), and the truncation footer
  * carrying the next ID and URL. CSV_NO_METADATA is the body alone.
  */
-import { CSV_GARBAGE, type BodyProducer, type RenderContext } from './body-producer.js';
+import { CSV_GARBAGE, type RenderContext, SectionedProducer } from './body-producer.js';
 import type { ChunkWriter } from './chunk-writer.js';
 import { formatEpochSeconds } from './clock.js';
 import type { Dataset } from './dataset.js';
@@ -29,10 +29,8 @@ const HOST_COLUMNS = 14;
 const HEADER_ROW = HLD_CSV_COLUMNS.map((c) => `"${c}"`).join(',') + '\n';
 const BLANK_HOST = ','.repeat(HOST_COLUMNS);
 
-type Phase = 'head' | 'rows' | 'tail' | 'done';
 
-export class HldCsvProducer implements BodyProducer {
-  private phase: Phase = 'head';
+export class HldCsvProducer extends SectionedProducer {
   private readonly matcher: HldMatcher;
   private readonly metadata: boolean;
   private emitted = 0;
@@ -45,40 +43,25 @@ export class HldCsvProducer implements BodyProducer {
     private readonly query: HldQuery,
     private readonly ctx: RenderContext,
   ) {
+    super();
     this.matcher = new HldMatcher(dataset, query);
     this.metadata = query.format === 'CSV';
   }
 
-  step(w: ChunkWriter): boolean {
-    switch (this.phase) {
-      case 'head':
-        if (this.metadata) w.ascii('----BEGIN_RESPONSE_HEADER_CSV\n----END_RESPONSE_HEADER_CSV\n----BEGIN_RESPONSE_BODY_CSV\n');
-        this.phase = 'rows';
-        return true;
-      case 'rows':
-        this.rows(w);
-        return true;
-      case 'tail':
-        this.tail(w);
-        this.phase = 'done';
-        return false;
-      case 'done':
-        return false;
-    }
+  protected head(w: ChunkWriter): void {
+    if (this.metadata) w.ascii('----BEGIN_RESPONSE_HEADER_CSV\n----END_RESPONSE_HEADER_CSV\n----BEGIN_RESPONSE_BODY_CSV\n');
   }
 
-  private rows(w: ChunkWriter): void {
+  protected body(w: ChunkWriter): boolean {
     const limit = this.query.truncationLimit;
     const startPending = w.pending;
     while (w.pending === startPending) {
       if (!this.matcher.next()) {
-        this.phase = 'tail';
-        return;
+        return false;
       }
       if (limit > 0 && this.emitted === limit) {
         this.nextIdMin = this.matcher.host.id;
-        this.phase = 'tail';
-        return;
+        return false;
       }
       if (!this.headerRowWritten) {
         w.ascii(HEADER_ROW);
@@ -91,9 +74,10 @@ export class HldCsvProducer implements BodyProducer {
         this.garbageWritten = true;
       }
     }
+    return true;
   }
 
-  private tail(w: ChunkWriter): void {
+  protected tail(w: ChunkWriter): void {
     if (this.ctx.malformed && !this.garbageWritten) w.ascii(CSV_GARBAGE);
     if (!this.metadata) return;
     w.ascii('----END_RESPONSE_BODY_CSV\n----BEGIN_RESPONSE_FOOTER_CSV\n');

@@ -7,7 +7,7 @@ import {
   XML_GARBAGE,
   XML_TRAILER,
   xmlHead,
-  type BodyProducer,
+  SectionedProducer,
   type RenderContext,
 } from './body-producer.js';
 import type { ChunkWriter } from './chunk-writer.js';
@@ -45,10 +45,8 @@ const STATUS_PARTS = DETECTION_STATUSES.map((s) => `${D}<STATUS>${s}</STATUS>`);
 const QDS_LEVELS = ['LOW', 'LOW', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 const QDS_BASE = [0, 5, 15, 40, 70, 90];
 
-type Phase = 'head' | 'hosts' | 'tail' | 'done';
 
-export class HldXmlProducer implements BodyProducer {
-  private phase: Phase = 'head';
+export class HldXmlProducer extends SectionedProducer {
   private readonly matcher: HldMatcher;
   private emitted = 0;
   private listOpen = false;
@@ -61,29 +59,13 @@ export class HldXmlProducer implements BodyProducer {
     private readonly query: HldQuery,
     private readonly ctx: RenderContext,
   ) {
+    super();
     this.matcher = new HldMatcher(dataset, query);
     this.qidStrings = qidParts(dataset.catalog);
   }
 
-  step(w: ChunkWriter): boolean {
-    switch (this.phase) {
-      case 'head':
-        this.head(w);
-        this.phase = 'hosts';
-        return true;
-      case 'hosts':
-        this.hosts(w);
-        return true;
-      case 'tail':
-        this.tail(w);
-        this.phase = 'done';
-        return false;
-      case 'done':
-        return false;
-    }
-  }
 
-  private head(w: ChunkWriter): void {
+  protected head(w: ChunkWriter): void {
     const { ctx, query } = this;
     w.ascii(xmlHead('HOST_LIST_VM_DETECTION_OUTPUT', `${ctx.baseUrl}/api/${query.version}/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd`));
     if (query.echoRequest) w.utf8(echoRequestXml(ctx, query.params));
@@ -91,18 +73,16 @@ export class HldXmlProducer implements BodyProducer {
   }
 
   /** Renders hosts until a chunk is full, so the server can apply backpressure between chunks. */
-  private hosts(w: ChunkWriter): void {
+  protected body(w: ChunkWriter): boolean {
     const limit = this.query.truncationLimit;
     const startPending = w.pending;
     while (w.pending === startPending) {
       if (!this.matcher.next()) {
-        this.phase = 'tail';
-        return;
+        return false;
       }
       if (limit > 0 && this.emitted === limit) {
         this.nextIdMin = this.matcher.host.id;
-        this.phase = 'tail';
-        return;
+        return false;
       }
       if (!this.listOpen) {
         w.ascii('    <HOST_LIST>');
@@ -115,9 +95,10 @@ export class HldXmlProducer implements BodyProducer {
         this.garbageWritten = true;
       }
     }
+    return true;
   }
 
-  private tail(w: ChunkWriter): void {
+  protected tail(w: ChunkWriter): void {
     if (this.ctx.malformed && !this.garbageWritten) w.ascii(XML_GARBAGE);
     if (this.listOpen) w.ascii('\n    </HOST_LIST>\n');
     if (this.nextIdMin !== null) {

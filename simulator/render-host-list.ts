@@ -3,7 +3,7 @@
  * `ID` and `ID_RANGE` items, the cheap way to learn the host population;
  * otherwise basic host records. Paged by truncation_limit/id_min.
  */
-import { XML_GARBAGE, XML_TRAILER, xmlHead, type BodyProducer, type RenderContext } from './body-producer.js';
+import { XML_GARBAGE, XML_TRAILER, xmlHead, type RenderContext, SectionedProducer } from './body-producer.js';
 import type { ChunkWriter } from './chunk-writer.js';
 import { formatEpochSeconds } from './clock.js';
 import type { Dataset } from './dataset.js';
@@ -27,15 +27,13 @@ export const HOST_LIST_PARAMS: ReadonlySet<string> = new Set([
 const DETAILS = ['Basic', 'Basic/AGs', 'All', 'All/AGs', 'None'];
 const BATCH = 4096;
 
-type Phase = 'head' | 'items' | 'tail' | 'done';
 
-export class HostListProducer implements BodyProducer {
+export class HostListProducer extends SectionedProducer {
   private readonly filter: HostFilter;
   private readonly idsOnly: boolean;
   private readonly limit: number;
   private readonly host = new HostRecord();
   private readonly rng = new Rng(0);
-  private phase: Phase = 'head';
   private index: number;
   private emitted = 0;
   private opened = false;
@@ -49,6 +47,7 @@ export class HostListProducer implements BodyProducer {
     private readonly params: Params,
     private readonly ctx: RenderContext,
   ) {
+    super();
     params.requireListAction(HOST_LIST_PARAMS);
     const details = params.get('details') || 'Basic';
     if (!DETAILS.includes(details)) throw invalidValue('details', details, `expected one of ${DETAILS.join(', ')}`);
@@ -59,39 +58,23 @@ export class HostListProducer implements BodyProducer {
     this.index = this.filter.startIndex;
   }
 
-  step(w: ChunkWriter): boolean {
-    switch (this.phase) {
-      case 'head':
-        w.ascii(xmlHead('HOST_LIST_OUTPUT', `${this.ctx.baseUrl}/api/2.0/fo/asset/host/host_list_output.dtd`));
-        if (this.params.flag('echo_request', false)) w.utf8(echoRequestXml(this.ctx, this.params));
-        w.ascii(`  <RESPONSE>\n    <DATETIME>${this.ctx.datetime}</DATETIME>\n`);
-        this.phase = 'items';
-        return true;
-      case 'items':
-        this.items(w);
-        return true;
-      case 'tail':
-        this.tail(w);
-        this.phase = 'done';
-        return false;
-      case 'done':
-        return false;
-    }
+  protected head(w: ChunkWriter): void {
+    w.ascii(xmlHead('HOST_LIST_OUTPUT', `${this.ctx.baseUrl}/api/2.0/fo/asset/host/host_list_output.dtd`));
+    if (this.params.flag('echo_request', false)) w.utf8(echoRequestXml(this.ctx, this.params));
+    w.ascii(`  <RESPONSE>\n    <DATETIME>${this.ctx.datetime}</DATETIME>\n`);
   }
 
-  private items(w: ChunkWriter): void {
+  protected body(w: ChunkWriter): boolean {
     const end = this.filter.endIndex;
     for (let n = 0; n < BATCH; n++) {
       if (this.index >= end) {
-        this.phase = 'tail';
-        return;
+        return false;
       }
       const index = this.index++;
       if (!hostMatches(this.filter, this.dataset, index, this.rng, this.host)) continue;
       if (this.limit > 0 && this.emitted === this.limit) {
         this.nextIdMin = this.host.id;
-        this.phase = 'tail';
-        return;
+        return false;
       }
       if (!this.opened) {
         w.ascii(this.idsOnly ? '    <ID_SET>\n' : '    <HOST_LIST>\n');
@@ -101,6 +84,7 @@ export class HostListProducer implements BodyProducer {
       else w.utf8(basicHost(this.host, this.dataset.anchorSec));
       this.emitted++;
     }
+    return true;
   }
 
   private addId(w: ChunkWriter, id: number): void {
@@ -118,7 +102,7 @@ export class HostListProducer implements BodyProducer {
     this.runStart = -1;
   }
 
-  private tail(w: ChunkWriter): void {
+  protected tail(w: ChunkWriter): void {
     this.flushRun(w);
     if (this.opened) w.ascii(this.idsOnly ? '    </ID_SET>\n' : '    </HOST_LIST>\n');
     if (this.ctx.malformed) w.ascii(XML_GARBAGE);
