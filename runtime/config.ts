@@ -32,14 +32,12 @@ const envSchema = z.object({
 
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
-  PUBLIC_URL: optionalString.pipe(z.url().optional()),
 
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 1000).default(8),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
 
-  QUALYS_PAGE_SIZE: int(1, 1_000_000).default(1000),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
@@ -66,9 +64,9 @@ export interface AppConfig {
     namespace: string;
     taskQueue: string;
     uiUrl: string | null;
-    dev: { port: number; uiPort: number; dbFile: string; logFile: string; stateFile: string };
+    dev: { port: number; uiPort: number; dbFile: string; logFile: string };
   };
-  api: { host: string; port: number; publicUrl: string | null };
+  api: { host: string; port: number };
   worker: {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
@@ -77,7 +75,6 @@ export interface AppConfig {
     workflowBundlePath: string | null;
   };
   qualys: {
-    pageSize: number;
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   };
   webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
@@ -111,10 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         uiPort: e.TEMPORAL_DEV_UI_PORT,
         dbFile: path.join(dataDir, 'temporal', 'dev-server.sqlite'),
         logFile: path.join(dataDir, 'temporal', 'dev-server.log'),
-        stateFile: path.join(dataDir, 'temporal', 'dev-server.json'),
       },
     },
-    api: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL ?? null },
+    api: { host: e.HOST, port: e.PORT },
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -122,7 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
     },
     qualys: {
-      pageSize: e.QUALYS_PAGE_SIZE,
       timeouts: {
         connectMs: e.QUALYS_CONNECT_TIMEOUT_MS,
         firstByteMs: e.QUALYS_FIRST_BYTE_TIMEOUT_MS,
