@@ -7,6 +7,7 @@ import { checkConnection } from './check-connection.js';
 import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
+import { listRunHosts } from './list-run-hosts.js';
 import { prepareRun } from './prepare-run.js';
 import { pullPage } from './pull-page.js';
 import { createQualysClientPool } from './qualys-clients.js';
@@ -21,7 +22,8 @@ export function createActivities(deps: ActivityDeps) {
     prepareRun: prepareRun(deps),
     checkConnection: checkConnection(deps, pool),
     pullPage: pullPage(deps, pool),
-    sealEvidence: sealEvidence(deps),
+    listRunHosts: listRunHosts(deps, pool),
+    sealEvidence: sealEvidence(deps, pool),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),
     listWebhookSubscribers: listWebhookSubscribers(deps),

@@ -17,6 +17,17 @@ export interface PrepareRunInput {
   workflowId: string;
 }
 
+/** Temporal appends the schedule's action time to the workflow id of each scheduled start (`run-sched-…-2026-01-01T02:00:00Z`). */
+const ACTION_TIME_SUFFIX = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/;
+
+/** The action time a scheduled run was due at, or null for runs no schedule started. */
+export function scheduledForOf(input: Pick<PrepareRunInput, 'scheduleId' | 'workflowId'>): Date | null {
+  if (input.scheduleId === null) return null;
+  const match = ACTION_TIME_SUFFIX.exec(input.workflowId);
+  const at = match ? new Date(match[1]!) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
+}
+
 /**
  * Loads the fetcher and its connection, makes sure the run's row exists
  * (scheduled runs have none yet) and marks it running, and returns the plan.
@@ -38,6 +49,7 @@ export function prepareRun({ db, logger }: ActivityDeps) {
       trigger: input.trigger,
       triggeredBy: input.triggeredBy,
       scheduleId: input.scheduleId,
+      scheduledFor: scheduledForOf(input),
     });
     const running = await updateRunProgress(db, run.id, { status: 'running', step: 'prepare' });
     if (!running) throw invalidState(`run ${run.id} has already finished (${run.status})`);

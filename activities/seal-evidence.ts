@@ -1,16 +1,22 @@
 import { Context } from '@temporalio/activity';
+import { Readable, Writable } from 'node:stream';
 import type { ActivityDeps } from './deps.js';
+import type { QualysClientPool } from './qualys-clients.js';
 import { PRODUCT } from '../qualys/product.js';
 import { invalidState, notFound } from './failures.js';
+import { checkPageChain, completenessOf, type ChainPage, type Completeness, type ReconciliationOutcome } from '../audit/completeness.js';
+import { hostListFiltersFor } from '../audit/host-list-filters.js';
+import { formatIdRanges, reconcileHosts, type HostIdListDocument } from '../audit/reconcile-hosts.js';
 import { getConnection } from '../db/connections.js';
 import { insertEvidence } from '../db/evidence.js';
 import { getFetcher } from '../db/fetchers.js';
 import { listRunPages } from '../db/run-pages.js';
-import { updateRunProgress } from '../db/runs.js';
+import { getRun, setRunCollectedAt, updateRunProgress } from '../db/runs.js';
 import type { RunPageRow } from '../db/schema.js';
+import type { BlobStore } from '../evidence/blob-store.js';
 import { evidenceFilename } from '../evidence/filename.js';
 import { evidenceContentType, type EvidenceFormat } from '../evidence/format.js';
-import { buildManifest } from '../evidence/manifest.js';
+import { buildManifest, manifestBytes } from '../evidence/manifest.js';
 import { sealPages } from '../evidence/seal.js';
 import { addSummaries, summaryToJson, type CsvLayout, type PageSummary, type XmlLayout } from '../qualys/page-summary.js';
 import type { GenericPageSummary } from '../qualys/generic-page-reader.js';
@@ -23,7 +29,15 @@ export interface SealEvidenceInput {
   workflowId: string;
   refusals: Refusals;
   retries: number;
+  /**
+   * The host ID list taken before the pull (listRunHosts' result). Optional:
+   * without it sealing uses the key recorded on the run, if any.
+   */
+  hostIdList?: { blobKey: string | null } | null;
 }
+
+/** Hours after its action time past which a scheduled run counts as a backfill: longer than any jitter a schedule allows (24 h). */
+const BACKFILL_AFTER_MS = 25 * 60 * 60_000;
 
 type StoredSummary = (PageSummary | GenericPageSummary) & { layout: XmlLayout | CsvLayout | null; contentType?: string | null };
 
@@ -62,16 +76,18 @@ function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
  * stays flat), writes its manifest and records it. The evidence row is unique
  * per run: a retried seal returns the first record.
  */
-export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
+export function sealEvidence({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
   return async (input: SealEvidenceInput): Promise<SealedEvidence> => {
     const { plan } = input;
     const ctx = Context.current();
     await updateRunProgress(db, plan.runId, { step: 'seal' });
-    const [fetcher, connection, pages] = await Promise.all([
+    const [fetcher, connection, pages, run] = await Promise.all([
       getFetcher(db, plan.fetcherId, { includeDeleted: true }),
       getConnection(db, plan.connectionId),
       listRunPages(db, plan.runId),
+      getRun(db, plan.runId),
     ]);
+    if (!run) throw notFound('run', plan.runId);
     if (!fetcher) throw notFound('fetcher', plan.fetcherId);
     if (!connection) throw notFound('connection', plan.connectionId);
     if (pages.length === 0) throw invalidState(`run ${plan.runId} has no pages to seal`);
@@ -93,7 +109,11 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
       clearInterval(heartbeat);
     }
 
+    const completeness = await assessCompleteness({ plan, pages, format, blobStore, hostIdListKey: input.hostIdList?.blobKey ?? run.hostIdListKey, pool, heartbeat: () => ctx.heartbeat({ step: 'seal' }) });
     const finishedAt = new Date();
+    const collectedAt = new Date(Math.max(...pages.map((p) => p.fetchedAt.getTime())));
+    const scheduledFor = run.scheduledFor;
+    const backfill = input.trigger === 'backfill' || (scheduledFor !== null && new Date(plan.startedAt).getTime() - scheduledFor.getTime() > BACKFILL_AFTER_MS);
     const upstreamType = storedSummary(pages[0]!).contentType ?? null;
     const contentType = evidenceContentType(format, upstreamType);
     const filename = evidenceFilename({ fetcherName: fetcher.name, createdAt: finishedAt, format, contentType });
@@ -117,6 +137,9 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
         workflowId: input.workflowId,
         startedAt: plan.startedAt,
         finishedAt,
+        scheduledFor,
+        collectedAt,
+        backfill,
       },
       pages: pages.map((p) => {
         const s = storedSummary(p);
@@ -129,6 +152,11 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
           qualysDatetime: p.qualysDatetime,
           attempts: p.attempts,
           ...('hosts' in s ? { hosts: s.hosts, detections: s.detections } : { records: s.records }),
+          idMax: null,
+          firstHostId: 'minHostId' in s ? s.minHostId : null,
+          lastHostId: 'maxHostId' in s ? s.maxHostId : null,
+          truncated: s.truncated,
+          nextIdMin: s.nextIdMin,
         };
       }),
       waits: input.refusals.waits,
@@ -137,7 +165,10 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
       evidence: { blobKey: sealed.key, sha256: sealed.sha256, bytes: sealed.bytes, format, contentType, filename },
       // The loop only reaches sealing when the last page carried no truncation notice.
       complete: !last.truncated,
+      completeness,
     });
+    // Stored as a blob too: content-addressed, so the manifest as sealed can always be told from a changed copy.
+    const manifestBlob = await blobStore.put(Readable.from([manifestBytes(manifest)]));
     const { evidence } = await insertEvidence(db, {
       runId: plan.runId,
       fetcherId: plan.fetcherId,
@@ -150,8 +181,88 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
       summary,
       manifest,
       complete: manifest.complete,
+      completeness: completeness.verdict,
+      manifestSha256: manifestBlob.sha256,
+      manifestBlobKey: manifestBlob.key,
+      collectedAt,
+      scheduledFor,
     });
-    logger.info({ runId: plan.runId, evidenceId: evidence.id, sha256: evidence.sha256, bytes: evidence.bytes, format, pages: pages.length }, 'evidence sealed');
+    await setRunCollectedAt(db, plan.runId, collectedAt);
+    logger.info(
+      { runId: plan.runId, evidenceId: evidence.id, sha256: evidence.sha256, bytes: evidence.bytes, format, pages: pages.length, completeness: completeness.verdict },
+      'evidence sealed',
+    );
     return { evidenceId: evidence.id, blobKey: evidence.blobKey, sha256: evidence.sha256, bytes: evidence.bytes, format: evidence.format };
   };
+}
+
+interface CompletenessInput {
+  plan: RunPlan;
+  pages: RunPageRow[];
+  format: EvidenceFormat;
+  blobStore: BlobStore;
+  hostIdListKey: string | null;
+  pool: QualysClientPool;
+  heartbeat: () => void;
+}
+
+/** The completeness verdict of the pull (see audit/completeness.ts for the rules). */
+async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKey, pool, heartbeat }: CompletenessInput): Promise<Completeness> {
+  const chainPages: ChainPage[] = pages.map((p) => {
+    const s = storedSummary(p);
+    return {
+      pageNo: p.pageNo,
+      idMin: p.idMin,
+      firstHostId: 'minHostId' in s ? s.minHostId : null,
+      lastHostId: 'maxHostId' in s ? s.maxHostId : null,
+      truncated: s.truncated,
+      nextIdMin: s.nextIdMin,
+    };
+  });
+  const isHld = plan.fetcherKind === 'host_list_detection';
+  const chain = checkPageChain(chainPages, { hostIds: isHld });
+  let outcome: ReconciliationOutcome;
+  const filters = isHld ? hostListFiltersFor(plan.params, new Date()) : null;
+  if (!filters) outcome = { kind: 'not-applicable', reason: 'a custom endpoint answer has no host ID list to reconcile with' };
+  else if (!filters.applies) outcome = { kind: 'not-applicable', reason: filters.reason };
+  else if (!hostIdListKey) outcome = { kind: 'not-performed', reason: 'no host ID list was taken before the pull' };
+  else {
+    const list = await readJsonBlob<HostIdListDocument>(blobStore, hostIdListKey);
+    const timer = setInterval(heartbeat, 10_000);
+    try {
+      const reconciliation = await reconcileHosts({
+        list,
+        hostIdListKey,
+        detectionFilters: filters.detectionFilters,
+        format: format === 'CSV' ? 'CSV' : 'XML',
+        pages: pages.map((p) => () => blobStore.get(p.blobKey)),
+        confirmAbsent: async (ranges) => {
+          const { client } = await pool.get(plan.connectionId);
+          const found: number[] = [];
+          const answer = await client.fetchDetectionPage({
+            params: { ...plan.params, ids: formatIdRanges(ranges), truncation_limit: '100', show_results: '0' },
+            sink: discard(),
+          });
+          if (answer.summary.minHostId !== null) found.push(answer.summary.minHostId);
+          // A truncated answer means at least its page of hosts: enough to tell the evidence lacks them.
+          return { hostsWithMatchingDetections: answer.summary.hosts, firstHostIds: found };
+        },
+      });
+      outcome = { kind: 'performed', reconciliation };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+  return completenessOf(chain, outcome);
+}
+
+/** A sink for answers read only for their summary. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+async function readJsonBlob<T>(store: BlobStore, key: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }

@@ -6,7 +6,7 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
-import { evidence, toJsonRecord, type EvidenceFormat, type EvidenceRow, type JsonRecordInput } from './schema.js';
+import { evidence, toJsonRecord, type CompletenessVerdict, type EvidenceFormat, type EvidenceRow, type JsonRecordInput } from './schema.js';
 
 export interface NewEvidence {
   runId: string;
@@ -20,6 +20,12 @@ export interface NewEvidence {
   summary: JsonRecordInput;
   manifest: JsonRecordInput;
   complete: boolean;
+  completeness?: CompletenessVerdict;
+  manifestSha256?: string | null;
+  manifestBlobKey?: string | null;
+  /** When the data was collected; periods and coverage go by it. */
+  collectedAt: Date;
+  scheduledFor?: Date | null;
 }
 
 export interface InsertEvidenceResult {

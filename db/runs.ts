@@ -19,6 +19,8 @@ export interface NewRun {
   triggeredBy?: string | null;
   scheduleId?: string | null;
   idempotencyKey?: string | null;
+  /** The action time of a scheduled run (from its workflow id). */
+  scheduledFor?: Date | null;
 }
 
 export interface CreateRunResult {
@@ -142,4 +144,14 @@ export async function finishRun(db: AppDatabase, id: string, outcome: RunOutcome
     .where(eq(runs.id, id))
     .returning();
   return row ?? null;
+}
+
+/** Records the blob key of the host ID list taken for the run (see activities/list-run-hosts.ts). */
+export async function setRunHostIdList(db: AppDatabase, id: string, hostIdListKey: string): Promise<void> {
+  await db.update(runs).set({ hostIdListKey }).where(eq(runs.id, id));
+}
+
+/** Records when the run's data was collected (its last page), set when the evidence is sealed. */
+export async function setRunCollectedAt(db: AppDatabase, id: string, collectedAt: Date): Promise<void> {
+  await db.update(runs).set({ collectedAt }).where(eq(runs.id, id));
 }

@@ -67,6 +67,9 @@ export const runTrigger = pgEnum('run_trigger', ['api', 'schedule', 'backfill', 
 export const runStatus = pgEnum('run_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export const attachmentTarget = pgEnum('attachment_target', ['control', 'request']);
 export const apiKeyRole = pgEnum('api_key_role', ['admin', 'auditor']);
+export const completenessVerdict = pgEnum('completeness_verdict', ['complete', 'incomplete', 'unknown']);
+export const attachmentAction = pgEnum('attachment_action', ['attach', 'detach']);
+export const attachmentSource = pgEnum('attachment_source', ['run', 'api']);
 
 export const WEBHOOK_EVENTS = ['run.completed', 'run.failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -80,6 +83,9 @@ export type RunTrigger = (typeof runTrigger.enumValues)[number];
 export type RunStatus = (typeof runStatus.enumValues)[number];
 export type AttachmentTargetType = (typeof attachmentTarget.enumValues)[number];
 export type ApiKeyRole = (typeof apiKeyRole.enumValues)[number];
+export type CompletenessVerdict = (typeof completenessVerdict.enumValues)[number];
+export type AttachmentAction = (typeof attachmentAction.enumValues)[number];
+export type AttachmentSource = (typeof attachmentSource.enumValues)[number];
 
 /**
  * Live progress of a run, mirrored from the workflow for readers of the
@@ -161,8 +167,10 @@ export const controls = pgTable(
     name: text('name').notNull(),
     description: text('description').notNull(),
     cadence: controlCadence('cadence'),
+    /** The control of an earlier framework version this one replaces (PCI DSS v4.0.1 11.3.1 succeeds v3.2.1 11.2.1). */
+    succeeds: text('succeeds').references((): AnyPgColumn => controls.id),
   },
-  (t) => [uniqueIndex('controls_framework_code_uq').on(t.framework, t.code)],
+  (t) => [uniqueIndex('controls_framework_code_uq').on(t.framework, t.code), index('controls_succeeds_idx').on(t.succeeds)],
 );
 
 export const requests = pgTable(
@@ -270,6 +278,12 @@ export const runs = pgTable(
     progress: jsonb('progress').$type<RunProgress>(),
     error: jsonb('error').$type<RunError>(),
     evidenceId: text('evidence_id').references((): AnyPgColumn => evidence.id),
+    /** For scheduled runs: the action time Temporal appended to the workflow id (a backfill's is in the past). */
+    scheduledFor: timestamptz('scheduled_for'),
+    /** When the last page arrived: the moment the pulled data describes. */
+    collectedAt: timestamptz('collected_at'),
+    /** Blob key of the host ID list taken before pulling (`{count, ranges}` JSON), for completeness. */
+    hostIdListKey: text('host_id_list_key'),
     createdAt: createdAt(),
     startedAt: timestamptz('started_at'),
     finishedAt: timestamptz('finished_at'),
@@ -324,10 +338,24 @@ export const evidence = pgTable(
     filename: text('filename').notNull(),
     summary: jsonb('summary').$type<JsonRecord>().notNull(),
     manifest: jsonb('manifest').$type<JsonRecord>().notNull(),
+    /** SHA-256 of the manifest's canonical JSON, stored as a blob under `manifestBlobKey`; null before manifest version 2. */
+    manifestSha256: text('manifest_sha256'),
+    manifestBlobKey: text('manifest_blob_key'),
+    /** The pull ended without a truncation warning (manifest `complete`). */
     complete: boolean('complete').notNull(),
+    /** The completeness verdict of the manifest (page chain, cursors, host ID list); `unknown` before version 2. */
+    completeness: completenessVerdict('completeness').notNull().default('unknown'),
+    /** When the data was collected (the run's last page); periods and coverage go by this, never by a schedule's time. */
+    collectedAt: timestamptz('collected_at').notNull(),
+    /** The scheduled action time of the run, when a schedule started it. */
+    scheduledFor: timestamptz('scheduled_for'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('evidence_run_uq').on(t.runId), index('evidence_fetcher_created_idx').on(t.fetcherId, t.createdAt)],
+  (t) => [
+    uniqueIndex('evidence_run_uq').on(t.runId),
+    index('evidence_fetcher_created_idx').on(t.fetcherId, t.createdAt),
+    index('evidence_collected_idx').on(t.collectedAt),
+  ],
 );
 
 export const attachments = pgTable(
@@ -339,12 +367,37 @@ export const attachments = pgTable(
     targetType: attachmentTarget('target_type').notNull(),
     /** A control id or an audit request id, depending on `targetType`. */
     targetId: text('target_id').notNull(),
+    /** When it was (last) attached. */
     createdAt: createdAt(),
+    /** Set by a detach: the link stays on record; `attachment_events` holds the whole history. */
+    detachedAt: timestamptz('detached_at'),
   },
   (t) => [
     primaryKey({ columns: [t.evidenceId, t.targetType, t.targetId] }),
     index('attachments_target_idx').on(t.targetType, t.targetId, t.createdAt),
   ],
+);
+
+/** Every attach and detach, by a run or by a person through the API; rows are only ever added. */
+export const attachmentEvents = pgTable(
+  'attachment_events',
+  {
+    id: id(),
+    evidenceId: text('evidence_id')
+      .notNull()
+      .references(() => evidence.id),
+    targetType: attachmentTarget('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    action: attachmentAction('action').notNull(),
+    source: attachmentSource('source').notNull(),
+    /** The API key's name for `api`, the run id for `run`. */
+    actor: text('actor').notNull(),
+    reason: text('reason'),
+    at: timestamptz('at')
+      .notNull()
+      .$defaultFn(() => new Date()),
+  },
+  (t) => [index('attachment_events_target_idx').on(t.targetType, t.targetId, t.at), index('attachment_events_evidence_idx').on(t.evidenceId, t.at)],
 );
 
 export const apiKeys = pgTable(
@@ -409,6 +462,7 @@ export type RunRow = typeof runs.$inferSelect;
 export type RunPageRow = typeof runPages.$inferSelect;
 export type EvidenceRow = typeof evidence.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
+export type AttachmentEventRow = typeof attachmentEvents.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

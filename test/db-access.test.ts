@@ -138,6 +138,7 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
     summary: { hosts: 3, detections: 10 },
     manifest: { pages: [] },
     complete: true,
+    collectedAt: new Date('2024-01-01T00:00:00Z'),
   });
 
   async function newRunWithEvidence(fetcherId: string, connectionId: string, sha?: string) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { evidenceFilename } from '../evidence/filename.js';
 import { evidenceContentType } from '../evidence/format.js';
-import { buildManifest, canonicalJson, ManifestValidationError, type ManifestInput } from '../evidence/manifest.js';
+import { buildManifest, canonicalJson, ManifestValidationError, readManifest, type ManifestInput } from '../evidence/manifest.js';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 const keyOf = (sha: string) => `sha256/${sha.slice(0, 2)}/${sha}`;
@@ -32,10 +32,13 @@ function validInput(): ManifestInput {
       workflowId: 'run-r-1',
       startedAt: new Date('2026-11-28T10:00:00Z'),
       finishedAt: '2026-11-28T11:30:00+01:00',
+      scheduledFor: '2026-10-01T00:00:00Z',
+      collectedAt: '2026-11-28T10:02:11Z',
+      backfill: true,
     },
     pages: [
-      { pageNo: 1, idMin: null, blobKey: keyOf(page1), bytes: 1000, sha256: page1, qualysDatetime: '2026-11-28T10:00:05Z', attempts: 1, hosts: 1000, detections: 21000 },
-      { pageNo: 2, idMin: 5012, blobKey: keyOf(page2), bytes: 800, sha256: page2, qualysDatetime: '2026-11-28T10:02:11Z', attempts: 3, hosts: 17, detections: 301 },
+      { pageNo: 1, idMin: null, idMax: null, blobKey: keyOf(page1), bytes: 1000, sha256: page1, qualysDatetime: '2026-11-28T10:00:05Z', attempts: 1, hosts: 1000, detections: 21000, firstHostId: 11, lastHostId: 5011, truncated: true, nextIdMin: 5012 },
+      { pageNo: 2, idMin: 5012, idMax: null, blobKey: keyOf(page2), bytes: 800, sha256: page2, qualysDatetime: '2026-11-28T10:02:11Z', attempts: 3, hosts: 17, detections: 301, firstHostId: 5012, lastHostId: 5100, truncated: false, nextIdMin: null },
     ],
     waits: [{ reason: 'rate_limit', seconds: 42, at: '2026-11-28T10:01:00Z' }],
     retries: 2,
@@ -49,19 +52,37 @@ function validInput(): ManifestInput {
       filename: 'qualys-pci-quarterly-scan-2026-11-28.xml',
     },
     complete: true,
+    completeness: { verdict: 'unknown', reason: 'host-id-list: not performed', checks: [{ name: 'no-truncation', ok: true, detail: 'x' }], reconciliation: null },
   };
 }
 
 describe('the evidence manifest', () => {
   it('builds a versioned manifest with timestamps normalised to UTC', () => {
     const manifest = buildManifest(validInput());
-    expect(manifest.manifestVersion).toBe(1);
+    expect(manifest.manifestVersion).toBe(2);
     expect(manifest.run.startedAt).toBe('2026-11-28T10:00:00.000Z');
     expect(manifest.run.finishedAt).toBe('2026-11-28T10:30:00.000Z');
     expect(manifest.waits[0]!.at).toBe('2026-11-28T10:01:00.000Z');
     expect(manifest.pages.map((p) => p.pageNo)).toEqual([1, 2]);
     // What comes out is plain JSON and builds the same manifest again.
     expect(buildManifest(JSON.parse(JSON.stringify(manifest)))).toEqual(manifest);
+  });
+
+  it('still reads version 1 manifests, which have no cursors, collection time or completeness', () => {
+    const v2 = buildManifest(validInput());
+    const { completeness: _c, ...rest } = v2;
+    const v1 = {
+      ...rest,
+      manifestVersion: 1,
+      run: { id: v2.run.id, trigger: v2.run.trigger, triggeredBy: v2.run.triggeredBy, workflowId: v2.run.workflowId, startedAt: v2.run.startedAt, finishedAt: v2.run.finishedAt },
+      pages: v2.pages.map(({ idMax: _a, firstHostId: _b, lastHostId: _d, truncated: _e, nextIdMin: _f, ...page }) => page),
+    };
+    const read = readManifest(JSON.parse(JSON.stringify(v1)));
+    expect(read.ok && read.manifest.manifestVersion).toBe(1);
+    const broken = readManifest({ ...v1, pages: [] });
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.issues[0]!.path).toBe('pages');
+    expect(readManifest(JSON.parse(JSON.stringify(v2)))).toEqual({ ok: true, manifest: v2 });
   });
 
   const invalid: Array<[string, (m: ManifestInput & Record<string, unknown>) => void, RegExp]> = [
