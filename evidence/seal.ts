@@ -9,7 +9,7 @@ import { sha256OfBlobKey } from './blob-key.js';
 import type { BlobStat, BlobStore } from './blob-store.js';
 import type { EvidenceFormat } from './format.js';
 import { planCsvSeal } from './seal-csv.js';
-import { readRangeFrom, SealError, type PageLayout, type SealPage, type Segment } from './seal-plan.js';
+import { readRangeFrom, SealError, type PageLayout, type ReadRange, type SealPage, type Segment } from './seal-plan.js';
 import { planXmlSeal } from './seal-xml.js';
 
 export { SealError } from './seal-plan.js';
@@ -39,15 +39,27 @@ export async function sealPages({ store, format, pages, signal }: SealInput): Pr
       const { blobKey, bytes } = stored[0]!;
       return { key: blobKey, bytes, sha256: sha256OfBlobKey(blobKey) };
     }
-    case 'XML': {
-      const plan = await planXmlSeal(stored.map((p) => requireLayout<XmlLayout>(p, 'xml')), readRangeFrom(store));
-      return store.put(streamSegments(store, plan), { signal });
-    }
+    case 'XML':
     case 'CSV': {
-      const plan = await planCsvSeal(stored.map((p) => requireLayout<CsvLayout>(p, 'csv')), readRangeFrom(store));
+      const plan = await planSeal(format, stored, readRangeFrom(store));
       return store.put(streamSegments(store, plan), { signal });
     }
   }
+}
+
+/**
+ * The byte segments a sealed file is made of, for pages of known size and
+ * layout: what sealing streams into the store, and what verification
+ * re-derives to compare with a sealed file.
+ */
+export async function planSeal(
+  format: 'XML' | 'CSV',
+  pages: ReadonlyArray<{ pageNo: number; blobKey: string; bytes: number; layout: PageLayout | null }>,
+  read: ReadRange,
+): Promise<Segment[]> {
+  return format === 'XML'
+    ? planXmlSeal(pages.map((p) => requireLayout<XmlLayout>(p, 'xml')), read)
+    : planCsvSeal(pages.map((p) => requireLayout<CsvLayout>(p, 'csv')), read);
 }
 
 type StoredPage = Omit<SealPage<PageLayout>, 'layout'> & { layout: PageLayout | null };

@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, type ApiKey } from '../db/api-keys.js';
-import { EmbeddedDatabaseBusyError, openDatabase, type DatabaseHandle } from '../db/database.js';
+import type { DatabaseHandle } from '../db/database.js';
+import { openConfiguredDatabase } from './configured-database.js';
 import { revokeKeepingAnAdmin } from '../api/api-key-revocation.js';
 import { apiKeyCreateSchema } from '../api/schemas/api-key.js';
 import { loadConfig, type AppConfig } from '../runtime/config.js';
@@ -72,18 +73,6 @@ function parseCommand(argv: string[]): Command {
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
-  }
-}
-
-async function openConfiguredDatabase(config: AppConfig): Promise<DatabaseHandle> {
-  if (config.database.url) return openDatabase({ url: config.database.url, max: 1 });
-  try {
-    return await openDatabase({ pgliteDir: config.database.pgliteDir });
-  } catch (err) {
-    if (err instanceof EmbeddedDatabaseBusyError) {
-      throw new Error(`${err.message}; keys can also be created through the running API (POST /v1/api-keys)`);
-    }
-    throw new Error(`cannot open the embedded database in ${config.database.pgliteDir}: ${(err as Error).message}`);
   }
 }
 
@@ -157,7 +146,7 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const handle = await openConfiguredDatabase(loadConfig());
+  const handle = await openConfiguredDatabase(loadConfig(), 'keys can also be created through the running API (POST /v1/api-keys)');
   try {
     return await run(command, handle);
   } finally {
