@@ -90,7 +90,7 @@ export async function folderEvidenceSource(target: string): Promise<EvidenceSour
   const resolved = path.resolve(target);
   const stat = await fs.stat(resolved);
   const dir = stat.isDirectory() ? resolved : path.dirname(resolved);
-  let sealedFile = stat.isDirectory() ? null : resolved;
+  const sealedFile = stat.isDirectory() ? null : resolved;
   const manifestPath = path.join(dir, 'manifest.json');
   const pagesDir = path.join(dir, 'pages');
   let pageFiles: string[] | null = null;

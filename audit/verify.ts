@@ -26,7 +26,7 @@
  * byte comparison with the pages re-sealed): flat memory whatever the size.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createDetectionPageParser, pageSummaryOf } from '../qualys/detection-page-reader.js';
 import { createGenericPageParser, genericSummaryOf, type GenericPageSummary } from '../qualys/generic-page-reader.js';
 import { ingestIterable, PageIngest } from '../qualys/page-ingest.js';

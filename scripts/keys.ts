@@ -13,7 +13,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { openConfiguredDatabase } from './configured-database.js';
 import { revokeKeepingAnAdmin } from '../api/api-key-revocation.js';
 import { apiKeyCreateSchema } from '../api/schemas/api-key.js';
-import { loadConfig, type AppConfig } from '../runtime/config.js';
+import { loadConfig } from '../runtime/config.js';
 
 const HELP = `Manage API keys
 
