@@ -3,7 +3,7 @@
  * the evidence most recently attached to it: what freshness against the
  * control's cadence is judged on.
  */
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { UnknownReferenceError } from './errors.js';
 import { attachments, controls, evidence, type ControlRow, type EvidenceFormat } from './schema.js';
@@ -73,7 +73,7 @@ export async function listControlsWithLatestEvidence(db: AppDatabase): Promise<C
     })
     .from(attachments)
     .innerJoin(evidence, eq(evidence.id, attachments.evidenceId))
-    .where(eq(attachments.targetType, 'control'))
+    .where(and(eq(attachments.targetType, 'control'), isNull(attachments.detachedAt)))
     .orderBy(attachments.targetId, desc(evidence.createdAt), desc(evidence.id))
     .as('latest');
   const rows = await db

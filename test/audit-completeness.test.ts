@@ -15,7 +15,8 @@ import { getRun } from '../db/runs.js';
 import type { FetcherRow } from '../db/schema.js';
 import { readManifest, type Manifest } from '../evidence/manifest.js';
 import { intToIp, ipToInt } from '../simulator/ipv4.js';
-import type { PullTotals, RunPlan } from '../workflows/contracts.js';
+import type { ListRunHostsResult } from '../activities/list-run-hosts.js';
+import type { PageRecord, PullTotals, RunPlan, SealedEvidence } from '../workflows/contracts.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
 
 function chain(pages: Array<Partial<ChainPage> & { pageNo: number }>): ChainPage[] {
@@ -118,28 +119,28 @@ describe('completeness through the activities', () => {
   /** prepare → list hosts → every page (pulled with `pullPlan`, default the run's own) → seal; returns the manifest. */
   async function pullAndSeal(fetcher: FetcherRow, adjust: (plan: RunPlan) => RunPlan = (p) => p): Promise<Manifest> {
     const runId = randomUUID();
-    const plan = await env.run(activities.prepareRun, { runId, fetcherId: fetcher.id, trigger: 'api', triggeredBy: 'test', scheduleId: null, workflowId: `run-${runId}` });
-    const listed = await env.run(activities.listRunHosts, { plan });
+    const plan: RunPlan = await env.run(activities.prepareRun, { runId, fetcherId: fetcher.id, trigger: 'api' as const, triggeredBy: 'test', scheduleId: null, workflowId: `run-${runId}` });
+    const listed = (await env.run(activities.listRunHosts, { plan })) as ListRunHostsResult;
     expect(listed.blobKey).not.toBeNull();
     expect((await getRun(stack.database.db, runId))!.hostIdListKey).toBe(listed.blobKey);
     const pullPlan = adjust(plan);
     let totals: PullTotals = { pages: 0, hosts: 0, detections: 0, records: 0, bytes: 0 };
     let idMin: number | null = null;
     for (let pageNo = 1; ; pageNo++) {
-      const page = await env.run(activities.pullPage, { plan: pullPlan, pageNo, idMin, totalsBefore: totals });
+      const page = (await env.run(activities.pullPage, { plan: pullPlan, pageNo, idMin, totalsBefore: totals })) as PageRecord;
       totals = { pages: pageNo, hosts: totals.hosts + page.hosts, detections: totals.detections + page.detections, records: 0, bytes: totals.bytes + page.bytes };
       if (!page.truncated) break;
       idMin = page.nextIdMin;
     }
-    const sealed = await env.run(activities.sealEvidence, {
+    const sealed = (await env.run(activities.sealEvidence, {
       plan,
-      trigger: 'api',
+      trigger: 'api' as const,
       triggeredBy: 'test',
       workflowId: `run-${runId}`,
       refusals: { waits: [], waitCount: 0, waitedMs: 0 },
       retries: 0,
       hostIdList: { blobKey: listed.blobKey },
-    });
+    })) as SealedEvidence;
     const row = (await getEvidence(stack.database.db, sealed.evidenceId))!;
     const read = readManifest(row.manifest);
     if (!read.ok || read.manifest.manifestVersion !== 2) throw new Error('expected a version 2 manifest');

@@ -72,6 +72,7 @@ import { databaseBackends } from './support/db-backends.js';
 import { createSecretBox, SecretBoxError } from '../security/secret-box.js';
 
 const BACKENDS = databaseBackends('qec_dbaccess');
+const BY_RUN = { source: 'run' as const, actor: 'test-run' };
 
 const box = createSecretBox(randomBytes(32));
 const PASSWORD = `Qualys-pa55-${randomUUID()}`;
@@ -465,7 +466,7 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       await closeRequest(db, closedReq.id);
       await createRequest(db, { title: 'CIS only', periodStart: '2024-01-01', periodEnd: '2024-01-31', controlIds: [cis41.id] });
 
-      const targets = await attachmentTargetsForFetcher(db, f.id);
+      const targets = await attachmentTargetsForFetcher(db, f.id, new Date('2024-02-15T10:00:00Z'));
       expect(targets).toEqual(
         expect.arrayContaining([
           { targetType: 'control', targetId: pci112.id },
@@ -476,16 +477,16 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       expect(targets).toHaveLength(3);
 
       const { evidence } = await newRunWithEvidence(f.id, conn.id);
-      const firstAttach = await attachEvidence(db, evidence.id, targets);
+      const firstAttach = await attachEvidence(db, evidence.id, targets, BY_RUN);
       expect(firstAttach).toHaveLength(3);
       const [secondAttach, thirdAttach] = await Promise.all([
-        attachEvidence(db, evidence.id, targets),
-        attachEvidence(db, evidence.id, targets),
+        attachEvidence(db, evidence.id, targets, BY_RUN),
+        attachEvidence(db, evidence.id, targets, BY_RUN),
       ]);
       expect(secondAttach).toEqual([]);
       expect(thirdAttach).toEqual([]);
       expect(await db.select().from(attachments).where(eq(attachments.evidenceId, evidence.id))).toHaveLength(3);
-      expect(await attachEvidence(db, evidence.id, [])).toEqual([]);
+      expect(await attachEvidence(db, evidence.id, [], BY_RUN)).toEqual([]);
 
       expect((await listEvidenceTargets(db, evidence.id)).map((a) => [a.targetType, a.targetId])).toEqual(
         expect.arrayContaining([
@@ -496,7 +497,7 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       const forRequest = await listAttachmentsFor(db, { targetType: 'request', targetId: openReq.id });
       expect(forRequest.items.map((a) => a.evidence.id)).toEqual([evidence.id]);
       expect(forRequest.items[0]!.attachedAt).toBeInstanceOf(Date);
-      expect(await attachmentTargetsForFetcher(db, (await newFetcher(conn.id, 'unmapped')).id)).toEqual([]);
+      expect(await attachmentTargetsForFetcher(db, (await newFetcher(conn.id, 'unmapped')).id, new Date('2024-02-15T10:00:00Z'))).toEqual([]);
     });
 
     it('pages through a control history and reports the latest evidence per control', async () => {
@@ -505,7 +506,7 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       const sealed = [];
       for (const sha of ['1', '2', '3', '4', '5']) {
         const { evidence } = await newRunWithEvidence(f.id, conn.id, sha.repeat(64));
-        await attachEvidence(db, evidence.id, [{ targetType: 'control', targetId: cis41.id }]);
+        await attachEvidence(db, evidence.id, [{ targetType: 'control', targetId: cis41.id }], BY_RUN);
         sealed.push(evidence);
       }
       const history = await collectPages((cursor) =>

@@ -89,7 +89,7 @@ describe.each(BACKENDS)('fetcher ↔ request mappings on $name', (backend) => {
     await closeRequest(db, explicitClosed.id);
     await setFetcherRequests(db, fetcher.id, [both.id, explicitOnly.id, explicitClosed.id]);
 
-    const targets = await attachmentTargetsForFetcher(db, fetcher.id);
+    const targets = await attachmentTargetsForFetcher(db, fetcher.id, new Date('2026-02-01T00:00:00Z'));
     expect(targets).toEqual([
       { targetType: 'control', targetId: pci112.id },
       { targetType: 'request', targetId: viaControl.id },
@@ -102,7 +102,7 @@ describe.each(BACKENDS)('fetcher ↔ request mappings on $name', (backend) => {
     const fetcher = await newFetcher();
     const request = await newRequest('Ad hoc');
     await setFetcherRequests(db, fetcher.id, [request.id]);
-    expect(await attachmentTargetsForFetcher(db, fetcher.id)).toEqual([{ targetType: 'request', targetId: request.id }]);
+    expect(await attachmentTargetsForFetcher(db, fetcher.id, new Date('2026-02-01T00:00:00Z'))).toEqual([{ targetType: 'request', targetId: request.id }]);
   });
 
   it('reads the mappings of many fetchers at once and the live fetchers of a control', async () => {
