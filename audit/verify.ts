@@ -53,7 +53,7 @@ export interface VerificationReport {
   evidenceId: string | null;
   manifestVersion: number | null;
   /** The completeness verdict the manifest records (version 2), for reference. */
-  completeness: string | null;
+  completeness: 'complete' | 'incomplete' | 'unknown' | null;
 }
 
 interface PageRead {

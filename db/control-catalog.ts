@@ -10,6 +10,10 @@
  * names one: PCI DSS 11.2.x quarterly, FedRAMP RA-5 monthly, CIS 4.1 (v6.1)
  * and 3.1 (v7) weekly. Other controls leave the frequency to the organisation.
  *
+ * Current framework versions follow the product's list, each linked to the
+ * control it succeeds (`succeeds`), so a fetcher mapped to an old control
+ * can be moved to the new ones in one call (POST /v1/fetchers/{id}/controls/upgrade).
+ *
  * `openDatabase` seeds the catalog after migrating, so every database has it;
  * `seedControls` is idempotent and also exported for tools that need it.
  */
@@ -32,6 +36,12 @@ export const FRAMEWORKS = {
   FFIEC: "FFIEC",
   MITRE_ATTACK: "MITRE ATT&CK",
   HIPAA: "HIPAA",
+  PCI_DSS_4: "PCI DSS v4.0.1",
+  NIST_800_53_R5: "NIST SP 800-53 r5",
+  NIST_800_171_R3: "NIST SP 800-171 r3",
+  NIST_CSF_2: "NIST CSF 2.0",
+  CIS_V8_1: "CIS Controls v8.1",
+  FEDRAMP_REV5: "FedRAMP Rev 5",
 } as const;
 
 export type Framework = (typeof FRAMEWORKS)[keyof typeof FRAMEWORKS];
@@ -42,6 +52,8 @@ export interface CatalogControl {
   name: string;
   description: string;
   cadence: ControlCadence | null;
+  /** The control of an earlier framework version this one replaces, as [framework, code]. */
+  succeeds?: readonly [Framework, string];
 }
 
 const paragraphs = (...parts: string[]) => parts.join('\n\n');
@@ -225,6 +237,121 @@ export const CONTROL_CATALOG: readonly CatalogControl[] = [
     description: "Conduct an accurate and thorough assessment of the potential risks and vulnerabilities to the confidentiality, integrity, and availability of electronic protected health information held by the covered entity or business associate.",
     cadence: null,
   },
+
+  // Current versions of the frameworks above, each linked to the control it succeeds. Descriptions
+  // summarise the requirement; the framework documents hold the authoritative text.
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.1",
+    name: "Internal vulnerability scans",
+    description: "Internal vulnerability scans are performed at least once every three months; high-risk and critical vulnerabilities (per the entity's risk rankings, requirement 6.3.1) are resolved and rescans confirm it; scans are performed by qualified personnel with organizational independence.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.1"],
+  },
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.1.1",
+    name: "Other applicable vulnerabilities",
+    description: "All other applicable vulnerabilities (those not ranked high-risk or critical) are managed based on the risk defined in the entity's targeted risk analysis, and rescans are conducted as needed.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.1"],
+  },
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.1.2",
+    name: "Authenticated internal scans",
+    description: "Internal vulnerability scans are performed via authenticated scanning, with sufficient privileges; systems that cannot accept credentials are documented, and credentials are protected.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.1"],
+  },
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.1.3",
+    name: "Internal scans after significant change",
+    description: "Internal vulnerability scans are performed after any significant change; high-risk and critical vulnerabilities are resolved and rescans confirm it.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.3"],
+  },
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.2",
+    name: "External vulnerability scans",
+    description: "External vulnerability scans are performed at least once every three months by a PCI SSC Approved Scanning Vendor (ASV); vulnerabilities are resolved and ASV Program Guide requirements for a passing scan are met, with rescans as needed.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.2"],
+  },
+  {
+    framework: FRAMEWORKS.PCI_DSS_4,
+    code: "11.3.2.1",
+    name: "External scans after significant change",
+    description: "External vulnerability scans are performed after any significant change; vulnerabilities scored 4.0 or higher by the CVSS are resolved and rescans are conducted as needed.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.PCI_DSS, "11.2.3"],
+  },
+  {
+    framework: FRAMEWORKS.NIST_800_53_R5,
+    code: "RA-5",
+    name: "Vulnerability Monitoring and Scanning",
+    description: "Monitor and scan for vulnerabilities in the system and hosted applications at an organization-defined frequency and when new vulnerabilities are identified; analyze scan reports; remediate legitimate vulnerabilities in organization-defined response times; share information; employ tools that can update the vulnerabilities scanned.",
+    cadence: null,
+    succeeds: [FRAMEWORKS.NIST_800_53, "RA-5"],
+  },
+  {
+    framework: FRAMEWORKS.NIST_800_53_R5,
+    code: "RA-5(2)",
+    name: "Update Vulnerabilities to Be Scanned",
+    description: "Update the system vulnerabilities to be scanned at an organization-defined frequency, prior to a new scan, and when new vulnerabilities are identified and reported.",
+    cadence: null,
+    succeeds: [FRAMEWORKS.NIST_800_53, "RA-5"],
+  },
+  {
+    framework: FRAMEWORKS.NIST_800_53_R5,
+    code: "RA-5(5)",
+    name: "Privileged Access",
+    description: "Implement privileged access authorization to organization-defined system components for organization-defined vulnerability scanning activities.",
+    cadence: null,
+    succeeds: [FRAMEWORKS.NIST_800_53, "RA-5"],
+  },
+  {
+    framework: FRAMEWORKS.NIST_800_171_R3,
+    code: "03.11.02",
+    name: "Vulnerability Monitoring and Scanning",
+    description: "Monitor and scan the system for vulnerabilities periodically and when new vulnerabilities affecting it are identified; remediate system vulnerabilities within organization-defined response times; update the vulnerabilities to be scanned. Incorporates r1 3.11.2 and 3.11.3.",
+    cadence: null,
+    succeeds: [FRAMEWORKS.NIST_800_171, "3.11.2"],
+  },
+  {
+    framework: FRAMEWORKS.NIST_CSF_2,
+    code: "ID.RA-01",
+    name: "Risk Assessment",
+    description: "Vulnerabilities in assets are identified, validated, and recorded (takes over v1.1 DE.CM-8, vulnerability scans are performed).",
+    cadence: null,
+    succeeds: [FRAMEWORKS.NIST_CSF, "DE.CM-8"],
+  },
+  {
+    framework: FRAMEWORKS.CIS_V8_1,
+    code: "7.5",
+    name: "Perform Automated Vulnerability Scans of Internal Enterprise Assets",
+    description: "Perform automated vulnerability scans of internal enterprise assets on a quarterly, or more frequent, basis, both authenticated and unauthenticated, using a SCAP-compliant tool.",
+    cadence: "quarterly",
+    succeeds: [FRAMEWORKS.CIS_V7, "3.1"],
+  },
+  {
+    framework: FRAMEWORKS.CIS_V8_1,
+    code: "7.6",
+    name: "Perform Automated Vulnerability Scans of Externally-Exposed Enterprise Assets",
+    description: "Perform automated vulnerability scans of externally-exposed enterprise assets on a monthly, or more frequent, basis, using a SCAP-compliant tool.",
+    cadence: "monthly",
+    succeeds: [FRAMEWORKS.CIS_V7, "3.1"],
+  },
+  {
+    framework: FRAMEWORKS.FEDRAMP_REV5,
+    code: "RA-5",
+    name: "Vulnerability Monitoring and Scanning",
+    description: "NIST SP 800-53 r5 RA-5 with the FedRAMP Rev 5 baselines' parameters: operating systems, web applications and databases scanned at least monthly; high-risk vulnerabilities remediated within thirty days, moderate within ninety, low within one hundred eighty, from discovery.",
+    cadence: "monthly",
+    succeeds: [FRAMEWORKS.FEDRAMP_MODERATE, "RA-5"],
+  },
 ];
 
 /**
@@ -250,14 +377,17 @@ export function controlId(framework: string, code: string): string {
 export async function seedControls(db: AppDatabase): Promise<void> {
   await db
     .insert(controls)
-    .values(CONTROL_CATALOG.map((c) => ({ id: controlId(c.framework, c.code), ...c })))
+    .values(
+      CONTROL_CATALOG.map(({ succeeds, ...c }) => ({ id: controlId(c.framework, c.code), ...c, succeeds: succeeds ? controlId(...succeeds) : null })),
+    )
     .onConflictDoUpdate({
       target: [controls.framework, controls.code],
       set: {
         name: sql`excluded.name`,
         description: sql`excluded.description`,
         cadence: sql`excluded.cadence`,
+        succeeds: sql`excluded.succeeds`,
       },
-      setWhere: sql`(${controls.name}, ${controls.description}, ${controls.cadence}) is distinct from (excluded.name, excluded.description, excluded.cadence)`,
+      setWhere: sql`(${controls.name}, ${controls.description}, ${controls.cadence}, ${controls.succeeds}) is distinct from (excluded.name, excluded.description, excluded.cadence, excluded.succeeds)`,
     });
 }

@@ -110,3 +110,9 @@ export async function listControlsWithLatestEvidence(db: AppDatabase): Promise<C
           },
   }));
 }
+
+/** The controls that succeed any of `ids` (current framework versions of them). */
+export async function listSuccessors(db: AppDatabase, ids: string[]): Promise<ControlRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(controls).where(inArray(controls.succeeds, ids)).orderBy(asc(controls.framework), asc(controls.code));
+}

@@ -59,3 +59,9 @@ export function assessFreshness(input: { cadence: Cadence | null; latestEvidence
 function requireValidDate(field: string, value: Date): void {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new TypeError(`${field} must be a valid Date`);
 }
+
+/** The rolling rule in words, for reports that show it beside the calendar one. */
+export function freshnessRule(cadence: Cadence | null): string {
+  if (cadence === null) return `rolling: fresh for ${NO_CADENCE_MAX_AGE_DAYS} days after the latest evidence (no framework cadence)`;
+  return `rolling: fresh for ${PERIOD_DAYS[cadence]} days after the latest evidence, due in the last ${CLOSING_WINDOW_DAYS[cadence]}, stale after`;
+}

@@ -12,6 +12,7 @@ import { findControl } from '../db/controls.js';
 import { getFetcher } from '../db/fetchers.js';
 import { evidence, type ControlRow } from '../db/schema.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { currentPeriod } from './support/period.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -36,8 +37,7 @@ function expectProblem(res: Awaited<ReturnType<typeof api>>, status: number, typ
 
 const requestBody = (overrides: Record<string, unknown> = {}) => ({
   title: `Request ${randomUUID().slice(0, 8)}`,
-  periodStart: '2026-01-01',
-  periodEnd: '2026-12-31',
+  ...currentPeriod(),
   ...overrides,
 });
 
@@ -159,7 +159,7 @@ describe('audit requests', () => {
 
   it('creates a request with its controls', async () => {
     const res = await api('POST', '/v1/requests', {
-      body: requestBody({ title: 'FY26 vulnerability management', description: 'All scans', dueDate: '2027-01-15', controlIds: [weekly.id, unmapped.id] }),
+      body: requestBody({ title: 'FY26 vulnerability management', description: 'All scans', dueDate: '2027-01-15', periodStart: '2026-01-01', periodEnd: '2026-12-31', controlIds: [weekly.id, unmapped.id] }),
     });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/v1/requests/${res.body.id}`);
@@ -214,7 +214,7 @@ describe('audit requests', () => {
   });
 
   it('changes a request and checks the resulting period as a whole', async () => {
-    const { id } = (await api('POST', '/v1/requests', { body: requestBody({ dueDate: '2027-01-31' }) })).body;
+    const { id } = (await api('POST', '/v1/requests', { body: requestBody({ dueDate: '2027-01-31', periodStart: '2026-01-01', periodEnd: '2026-12-31' }) })).body;
     const res = await api('PATCH', `/v1/requests/${id}`, { body: { title: 'Renamed', dueDate: null, periodEnd: '2026-06-30' } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ title: 'Renamed', dueDate: null, periodStart: '2026-01-01', periodEnd: '2026-06-30' });

@@ -10,6 +10,7 @@ import { createRequest } from '../db/requests.js';
 import type { EvidenceListItem, EvidenceView } from '../api/schemas/evidence.js';
 import type { Manifest } from '../evidence/manifest.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { currentPeriod } from './support/period.js';
 
 let stack: ApiStack;
 let evidenceId: string;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   const connection = await stack.run.addConnection();
   const fetcher = await stack.run.addHldFetcher(connection, {}, { pageSize: 25, controls: [['PCI DSS v3.2.1', '11.2']], name: 'Quarterly PCI scan' });
   const pci = (await findControl(stack.run.database.db, 'PCI DSS v3.2.1', '11.2'))!;
-  const request = await createRequest(stack.run.database.db, { title: 'FY26 PCI', periodStart: '2026-01-01', periodEnd: '2026-12-31', controlIds: [pci.id] });
+  const request = await createRequest(stack.run.database.db, { title: 'FY26 PCI', ...currentPeriod(), controlIds: [pci.id] });
   requestId = request.id;
   const { result } = await stack.run.runToEnd(fetcher);
   evidenceId = result.evidence.evidenceId;

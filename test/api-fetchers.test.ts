@@ -13,6 +13,7 @@ import { findControl } from '../db/controls.js';
 import { createSchedule } from '../db/schedules.js';
 import { fetcherControls, fetcherRequests, fetchers, type ControlRow } from '../db/schema.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { currentPeriod } from './support/period.js';
 
 let stack: ApiStack;
 /** The API on a database of its own, so row counts see only this file's writes. */
@@ -56,7 +57,7 @@ beforeAll(async () => {
   v2ConnectionId = await newConnection('2.0');
   pci112 = (await findControl(stack.run.database.db, FRAMEWORKS.PCI_DSS, '11.2'))!;
   fedrampRa5 = (await findControl(stack.run.database.db, FRAMEWORKS.FEDRAMP_MODERATE, 'RA-5'))!;
-  requestId = (await api('POST', '/v1/requests', { body: { title: 'PCI Q4', periodStart: '2026-10-01', periodEnd: '2026-12-31' } })).body.id;
+  requestId = (await api('POST', '/v1/requests', { body: { title: 'PCI Q4', ...currentPeriod() } })).body.id;
   groupIds = stack.run.sim.dataset.assetGroups.slice(0, 2).map((g) => g.id);
   searchListId = stack.run.sim.dataset.searchLists[1]!.id;
 });

@@ -46,6 +46,13 @@ const EXPECTED_CODES: Record<string, string[]> = {
   [FRAMEWORKS.FFIEC]: ['Category 17'],
   [FRAMEWORKS.MITRE_ATTACK]: ['M1016'],
   [FRAMEWORKS.HIPAA]: ['164.308(a)(1)(ii)(A)'],
+  // The current versions, beside the product's.
+  [FRAMEWORKS.PCI_DSS_4]: ['11.3.1', '11.3.1.1', '11.3.1.2', '11.3.1.3', '11.3.2', '11.3.2.1'],
+  [FRAMEWORKS.NIST_800_53_R5]: ['RA-5', 'RA-5(2)', 'RA-5(5)'],
+  [FRAMEWORKS.NIST_800_171_R3]: ['03.11.02'],
+  [FRAMEWORKS.NIST_CSF_2]: ['ID.RA-01'],
+  [FRAMEWORKS.CIS_V8_1]: ['7.5', '7.6'],
+  [FRAMEWORKS.FEDRAMP_REV5]: ['RA-5'],
 };
 
 const EXPECTED_CADENCES: Record<string, string> = {
@@ -56,10 +63,14 @@ const EXPECTED_CADENCES: Record<string, string> = {
   [`${FRAMEWORKS.FEDRAMP_MODERATE}|RA-5`]: 'monthly',
   [`${FRAMEWORKS.CIS_V6_1}|4.1`]: 'weekly',
   [`${FRAMEWORKS.CIS_V7}|3.1`]: 'weekly',
+  ...Object.fromEntries(['11.3.1', '11.3.1.1', '11.3.1.2', '11.3.1.3', '11.3.2', '11.3.2.1'].map((code) => [`${FRAMEWORKS.PCI_DSS_4}|${code}`, 'quarterly'])),
+  [`${FRAMEWORKS.CIS_V8_1}|7.5`]: 'quarterly',
+  [`${FRAMEWORKS.CIS_V8_1}|7.6`]: 'monthly',
+  [`${FRAMEWORKS.FEDRAMP_REV5}|RA-5`]: 'monthly',
 };
 
 function expectFullCatalog(rows: Awaited<ReturnType<typeof catalogRows>>) {
-  expect(rows).toHaveLength(22);
+  expect(rows).toHaveLength(22 + 14);
   const byFramework: Record<string, string[]> = {};
   for (const r of rows) (byFramework[r.framework] ??= []).push(r.code);
   for (const codes of Object.values(byFramework)) codes.sort();
@@ -98,6 +109,32 @@ describe('control catalog data', () => {
     for (const c of CONTROL_CATALOG) {
       for (const text of [c.framework, c.code, c.name, c.description]) expect(text).toBe(text.trim());
     }
+  });
+});
+
+describe('current framework versions', () => {
+  it('adds each successor the audit issue lists, linked to a catalog control it succeeds, with its cadence', () => {
+    const key = (f: string, code: string) => `${f}|${code}`;
+    const all = new Set(CONTROL_CATALOG.map((c) => key(c.framework, c.code)));
+    const successors = CONTROL_CATALOG.filter((c) => c.succeeds);
+    for (const c of successors) expect(all.has(key(...c.succeeds!))).toBe(true);
+    const cadence = Object.fromEntries(successors.map((c) => [key(c.framework, c.code), c.cadence]));
+    expect(cadence).toEqual({
+      'PCI DSS v4.0.1|11.3.1': 'quarterly',
+      'PCI DSS v4.0.1|11.3.1.1': 'quarterly',
+      'PCI DSS v4.0.1|11.3.1.2': 'quarterly',
+      'PCI DSS v4.0.1|11.3.1.3': 'quarterly',
+      'PCI DSS v4.0.1|11.3.2': 'quarterly',
+      'PCI DSS v4.0.1|11.3.2.1': 'quarterly',
+      'NIST SP 800-53 r5|RA-5': null,
+      'NIST SP 800-53 r5|RA-5(2)': null,
+      'NIST SP 800-53 r5|RA-5(5)': null,
+      'NIST SP 800-171 r3|03.11.02': null,
+      'NIST CSF 2.0|ID.RA-01': null,
+      'CIS Controls v8.1|7.5': 'quarterly',
+      'CIS Controls v8.1|7.6': 'monthly',
+      'FedRAMP Rev 5|RA-5': 'monthly',
+    });
   });
 });
 

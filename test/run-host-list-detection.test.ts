@@ -13,6 +13,7 @@ import { getRun } from '../db/runs.js';
 import { createRequest } from '../db/requests.js';
 import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
+import { currentPeriod } from './support/period.js';
 
 let stack: RunStack;
 
@@ -67,8 +68,7 @@ describe('Host List Detection runs', () => {
     const pci = (await findControl(stack.database.db, 'PCI DSS v3.2.1', '11.2'))!;
     const request = await createRequest(stack.database.db, {
       title: 'Q4 PCI evidence',
-      periodStart: '2026-10-01',
-      periodEnd: '2026-12-31',
+      ...currentPeriod(),
       dueDate: '2027-01-15',
       controlIds: [pci.id],
     });

@@ -4,12 +4,15 @@
  * its framework demands.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { listAttachmentsFor } from '../../db/attachments.js';
+import { CALENDAR_RULE, cadenceWindows, coverWindows } from '../../audit/coverage.js';
+import { listAttachmentsFor, listControlEvidenceCollectedBetween } from '../../db/attachments.js';
+import { assessFreshness, freshnessRule } from '../../evidence/freshness.js';
 import { getControl, listControlsWithLatestEvidence } from '../../db/controls.js';
 import { listFetchersForControl } from '../../db/fetchers.js';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
-import { notFound } from '../problem.js';
+import { fieldError, notFound } from '../problem.js';
+import { coverageQuerySchema, coverageSchema } from '../schemas/audit.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
 import { pathId } from '../schemas/fields.js';
 import {
@@ -60,7 +63,53 @@ const controlEvidenceRoute = createRoute({
   responses: { 200: jsonResponse(attachedEvidencePageSchema, 'A page of evidence'), ...errorResponses },
 });
 
+const coverageRoute = createRoute({
+  method: 'get',
+  path: '/v1/controls/{id}/coverage',
+  tags: [TAG],
+  summary: 'Evidence per cadence window over a period',
+  description:
+    "Cuts [from, to] into the control's cadence windows (calendar quarters, months, or ISO weeks; UTC) and lists the evidence collected " +
+    'in each, by collection time (a backfill counts for when it collected, never for the time it was scheduled for). A window is ' +
+    '`covered` by complete evidence, `unverified` with only incomplete or unknown evidence, `missing` with none; the windows not covered ' +
+    'are named. The rolling freshness state is shown beside it, with its rule.',
+  request: { params: controlId, query: coverageQuerySchema },
+  responses: { 200: jsonResponse(coverageSchema, 'The coverage'), ...errorResponses },
+});
+
+/** Longer periods would list thousands of weekly windows; audits cover a year or a few. */
+const MAX_COVERAGE_DAYS = 3660;
+
 export function registerControlRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(coverageRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { from, to, cadence: override } = c.req.valid('query');
+    const control = await getControl(deps.db, id);
+    if (!control) throw notFound('control', id);
+    if (to < from) throw fieldError('to', 'must not be before from');
+    if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_COVERAGE_DAYS) throw fieldError('to', `the period may span at most ${MAX_COVERAGE_DAYS} days`);
+    const cadence = override ?? control.cadence;
+    if (!cadence) throw fieldError('cadence', `control ${id} has no cadence of its own: give one (weekly, monthly or quarterly)`);
+    const windows = cadenceWindows(cadence, from, to);
+    const evidence = await listControlEvidenceCollectedBetween(deps.db, id, new Date(windows[0]!.startMs), new Date(windows.at(-1)!.endMs));
+    const covered = coverWindows(windows, evidence);
+    const latest = (await listControlsWithLatestEvidence(deps.db)).find((row) => row.id === id)?.latestEvidence ?? null;
+    const freshness = assessFreshness({ cadence: control.cadence, latestEvidenceAt: latest?.createdAt ?? null, now: new Date() });
+    return c.json(
+      {
+        controlId: id,
+        cadence,
+        rule: CALENDAR_RULE[cadence],
+        from,
+        to,
+        windows: covered,
+        windowsWithoutCompleteEvidence: covered.filter((w) => w.status !== 'covered').map((w) => w.label),
+        freshness: { rule: freshnessRule(control.cadence), state: freshness.state, latestEvidenceAt: latest?.createdAt.toISOString() ?? null },
+      },
+      200,
+    );
+  });
+
   app.openapi(listControlsRoute, async (c) => {
     const { framework, freshness } = c.req.valid('query');
     const now = new Date();

@@ -16,11 +16,18 @@ const evidenceFields = {
   bytes: z.number().int(),
   sha256,
   complete: z.boolean().openapi({ description: 'False when the pull stopped before Qualys said the list was complete' }),
+  completeness: z.enum(['complete', 'incomplete', 'unknown']).openapi({
+    description: 'The completeness verdict: page chain, cursors and the host ID list (see `manifest.completeness` for the checks and reason)',
+  }),
+  collectedAt: isoTime.openapi({ description: 'When the data was collected (the last page); audit periods go by it' }),
+  scheduledFor: isoTime.nullable().openapi({ description: "A scheduled run's action time; earlier than collectedAt for a backfill" }),
+  manifestSha256: z.string().nullable().openapi({ description: "SHA-256 of the manifest's canonical JSON as sealed (null before manifest version 2)" }),
   summary: json.openapi({ description: 'Totals over all pages: hosts, detections, per severity/status/type counts, host id range' }),
   createdAt: isoTime,
 };
 
-const links = (extra: Record<string, z.ZodTypeAny> = {}) => z.object({ self: z.string(), content: z.string(), pages: z.string(), run: z.string(), ...extra });
+const links = (extra: Record<string, z.ZodTypeAny> = {}) =>
+  z.object({ self: z.string(), content: z.string(), pages: z.string(), run: z.string(), verification: z.string(), sla: z.string(), ...extra });
 
 export const evidenceListItemSchema = z.object({ ...evidenceFields, links: links() }).openapi('EvidenceListItem');
 
@@ -80,7 +87,14 @@ export type EvidenceAttachments = EvidenceView['attachedTo'];
 
 function evidenceLinks(row: EvidenceRow) {
   const self = `/v1/evidence/${row.id}`;
-  return { self, content: `${self}/content`, pages: `${self}/pages`, run: `/v1/runs/${encodeURIComponent(row.runId)}` };
+  return {
+    self,
+    content: `${self}/content`,
+    pages: `${self}/pages`,
+    run: `/v1/runs/${encodeURIComponent(row.runId)}`,
+    verification: `${self}/verification`,
+    sla: `${self}/sla?asOf=${row.collectedAt.toISOString().slice(0, 10)}&policy=commercial`,
+  };
 }
 
 function baseView(row: EvidenceRow) {
@@ -94,6 +108,10 @@ function baseView(row: EvidenceRow) {
     bytes: row.bytes,
     sha256: row.sha256,
     complete: row.complete,
+    completeness: row.completeness,
+    collectedAt: iso(row.collectedAt)!,
+    scheduledFor: iso(row.scheduledFor),
+    manifestSha256: row.manifestSha256,
     summary: row.summary,
     createdAt: iso(row.createdAt)!,
   };
