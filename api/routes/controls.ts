@@ -86,10 +86,10 @@ export function registerControlRoutes(app: ApiApp, deps: ApiDeps): void {
     const { from, to, cadence: override } = c.req.valid('query');
     const control = await getControl(deps.db, id);
     if (!control) throw notFound('control', id);
-    if (to < from) throw fieldError('to', 'must not be before from');
-    if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_COVERAGE_DAYS) throw fieldError('to', `the period may span at most ${MAX_COVERAGE_DAYS} days`);
+    if (to < from) throw fieldError('query.to', 'must not be before from');
+    if ((Date.parse(to) - Date.parse(from)) / 86_400_000 > MAX_COVERAGE_DAYS) throw fieldError('query.to', `the period may span at most ${MAX_COVERAGE_DAYS} days`);
     const cadence = override ?? control.cadence;
-    if (!cadence) throw fieldError('cadence', `control ${id} has no cadence of its own: give one (weekly, monthly or quarterly)`);
+    if (!cadence) throw fieldError('query.cadence', `control ${id} has no cadence of its own: give one (weekly, monthly or quarterly)`);
     const windows = cadenceWindows(cadence, from, to);
     const evidence = await listControlEvidenceCollectedBetween(deps.db, id, new Date(windows[0]!.startMs), new Date(windows.at(-1)!.endMs));
     const covered = coverWindows(windows, evidence);

@@ -113,10 +113,10 @@ export function registerEvidenceAuditRoutes(app: ApiApp, deps: ApiDeps): void {
     try {
       policy = parsePolicy(query.policy);
     } catch (err) {
-      if (err instanceof SlaPolicyError) throw fieldError('policy', err.message);
+      if (err instanceof SlaPolicyError) throw fieldError('query.policy', err.message);
       throw err;
     }
-    const { hosts, manifest } = await hostsOf(deps, row, 'id');
+    const { hosts, manifest } = await hostsOf(deps, row, 'param.id');
     const warning = fixedDetectionsWarning(manifest.qualys.params);
     const format = query.format ?? 'json';
     const options = { asOf: query.asOf, policy, strict: query.strict === 'true' };
@@ -127,8 +127,8 @@ export function registerEvidenceAuditRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(diffRoute, async (c) => {
     const { id, other } = c.req.valid('param');
     const [a, b] = [await loadEvidence(deps, id), await loadEvidence(deps, other)];
-    const left = await hostsOf(deps, a, 'id');
-    const right = await hostsOf(deps, b, 'other');
+    const left = await hostsOf(deps, a, 'param.id');
+    const right = await hostsOf(deps, b, 'param.other');
     const warnings: string[] = [];
     if (a.fetcherId !== b.fetcherId) warnings.push('the two pulls come from different fetchers: differences may come from their filters, not from changes');
     else if (JSON.stringify(left.manifest.qualys.params) !== JSON.stringify(right.manifest.qualys.params)) warnings.push('the fetcher\'s filters changed between the two pulls');
