@@ -12,11 +12,17 @@ import { checkPageChain, completenessOf, HostIdReconciler, type ChainPage } from
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
 import { getEvidence } from '../db/evidence.js';
 import { getRun } from '../db/runs.js';
-import type { FetcherRow } from '../db/schema.js';
+import { attachmentTargetsForFetcher } from '../db/attachments.js';
+import { createRequest } from '../db/requests.js';
+import { createSchedule } from '../db/schedules.js';
+import { setFetcherRequests } from '../db/fetchers.js';
+import type { EvidenceRow, FetcherRow } from '../db/schema.js';
+import { scheduledForOf } from '../activities/prepare-run.js';
 import { readManifest, type Manifest } from '../evidence/manifest.js';
 import { intToIp, ipToInt } from '../simulator/ipv4.js';
 import type { ListRunHostsResult } from '../activities/list-run-hosts.js';
 import type { PageRecord, PullTotals, RunPlan, SealedEvidence } from '../workflows/contracts.js';
+import { currentPeriod } from './support/period.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
 
 function chain(pages: Array<Partial<ChainPage> & { pageNo: number }>): ChainPage[] {
@@ -107,6 +113,7 @@ describe('completeness through the activities', () => {
   let stack: RunStack;
   const env = new MockActivityEnvironment();
   let activities: ReturnType<typeof createActivities>;
+  let lastEvidence: EvidenceRow;
 
   beforeAll(async () => {
     stack = await startRunStack({ simulator: { hosts: 300 }, startWorker: false });
@@ -117,9 +124,20 @@ describe('completeness through the activities', () => {
   });
 
   /** prepare → list hosts → every page (pulled with `pullPlan`, default the run's own) → seal; returns the manifest. */
-  async function pullAndSeal(fetcher: FetcherRow, adjust: (plan: RunPlan) => RunPlan = (p) => p): Promise<Manifest> {
-    const runId = randomUUID();
-    const plan: RunPlan = await env.run(activities.prepareRun, { runId, fetcherId: fetcher.id, trigger: 'api' as const, triggeredBy: 'test', scheduleId: null, workflowId: `run-${runId}` });
+  async function pullAndSeal(
+    fetcher: FetcherRow,
+    adjust: (plan: RunPlan) => RunPlan = (p) => p,
+    start: { runId?: string; scheduleId?: string; workflowId?: string } = {},
+  ): Promise<Manifest> {
+    const runId = start.runId ?? randomUUID();
+    const plan: RunPlan = await env.run(activities.prepareRun, {
+      runId,
+      fetcherId: fetcher.id,
+      trigger: start.scheduleId ? ('schedule' as const) : ('api' as const),
+      triggeredBy: 'test',
+      scheduleId: start.scheduleId ?? null,
+      workflowId: start.workflowId ?? `run-${runId}`,
+    });
     const listed = (await env.run(activities.listRunHosts, { plan })) as ListRunHostsResult;
     expect(listed.blobKey).not.toBeNull();
     expect((await getRun(stack.database.db, runId))!.hostIdListKey).toBe(listed.blobKey);
@@ -134,9 +152,9 @@ describe('completeness through the activities', () => {
     }
     const sealed = (await env.run(activities.sealEvidence, {
       plan,
-      trigger: 'api' as const,
+      trigger: start.scheduleId ? ('schedule' as const) : ('api' as const),
       triggeredBy: 'test',
-      workflowId: `run-${runId}`,
+      workflowId: start.workflowId ?? `run-${runId}`,
       refusals: { waits: [], waitCount: 0, waitedMs: 0 },
       retries: 0,
       hostIdList: { blobKey: listed.blobKey },
@@ -145,6 +163,8 @@ describe('completeness through the activities', () => {
     const read = readManifest(row.manifest);
     if (!read.ok || read.manifest.manifestVersion !== 2) throw new Error('expected a version 2 manifest');
     expect(row.completeness).toBe(read.manifest.completeness.verdict);
+    expect(row.collectedAt.toISOString()).toBe(read.manifest.run.collectedAt);
+    lastEvidence = row;
     return read.manifest;
   }
 
@@ -182,5 +202,26 @@ describe('completeness through the activities', () => {
     expect(check.detail).toContain(`at least 1 listed host(s) missing from the evidence do have matching detections (first: ${missing})`);
     expect(completeness.reason).toContain(String(missing));
     expect(completeness.reconciliation!.absentConfirmation).toMatchObject({ hostsWithMatchingDetections: 1, firstHostIds: [missing] });
+  });
+
+  it('marks a backfilled scheduled run, and files it by when it collected, never by the period it was due in', async () => {
+    const connection = await stack.addConnection();
+    const fetcher = await stack.addHldFetcher(connection, { severities: [5] }, { pageSize: 100 });
+    const schedule = await createSchedule(stack.database.db, { fetcherId: fetcher.id, temporalScheduleId: `sched-${randomUUID()}`, spec: {} });
+    const due = '2026-01-01T02:00:00Z';
+    const workflowId = `run-${schedule.temporalScheduleId}-${due}`;
+    const manifest = await pullAndSeal(fetcher, undefined, { runId: workflowId.slice(4), scheduleId: schedule.id, workflowId });
+    expect(manifest.run).toMatchObject({ scheduledFor: '2026-01-01T02:00:00.000Z', backfill: true });
+    expect(lastEvidence.scheduledFor?.toISOString()).toBe('2026-01-01T02:00:00.000Z');
+    const earlier = await createRequest(stack.database.db, { title: 'Q1', periodStart: '2026-01-01', periodEnd: '2026-03-31' });
+    const current = await createRequest(stack.database.db, { title: 'now', ...currentPeriod() });
+    await setFetcherRequests(stack.database.db, fetcher.id, [earlier.id, current.id]);
+    expect(await attachmentTargetsForFetcher(stack.database.db, fetcher.id, lastEvidence.collectedAt)).toEqual([{ targetType: 'request', targetId: current.id }]);
+  });
+
+  it('reads the action time Temporal appends to a scheduled workflow id, only for scheduled runs', () => {
+    expect(scheduledForOf({ scheduleId: 's', workflowId: 'run-sched-1b2c-2026-03-31T23:00:00Z' })?.toISOString()).toBe('2026-03-31T23:00:00.000Z');
+    expect(scheduledForOf({ scheduleId: null, workflowId: 'run-sched-1b2c-2026-03-31T23:00:00Z' })).toBeNull();
+    expect(scheduledForOf({ scheduleId: 's', workflowId: 'run-abc' })).toBeNull();
   });
 });
