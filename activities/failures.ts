@@ -9,7 +9,7 @@ import {
   QualysError,
   QualysRateLimitError,
 } from '../qualys/errors.js';
-import { ERROR_TYPES, type LimitFailureDetails } from '../workflows/contracts.js';
+import { ERROR_TYPES, type LimitFailureDetails } from '../shared/contracts.js';
 
 export function notFound(what: string, id: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `${what} ${id} does not exist`, type: ERROR_TYPES.notFound, nonRetryable: true });

@@ -4,7 +4,7 @@ import { invalidState, toFailure } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { upsertRunPage } from '../db/run-pages.js';
 import { updateRunProgress } from '../db/runs.js';
-import type { PageRecord, PullTotals, RunPlan } from '../workflows/contracts.js';
+import type { PageRecord, PullTotals, RunPlan } from '../shared/contracts.js';
 
 export interface PullPageInput {
   plan: RunPlan;

@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type CalendarSpec, type Client } from '@temporalio/client';
 import { msToTs, tsToDate } from '@temporalio/common/lib/time.js';
 import type { FetcherRow } from '../db/schema.js';
-import { FETCHER_RUN_WORKFLOW, RUN_WORKFLOW_ID_PREFIX, type FetcherRunInput } from '../workflows/contracts.js';
-import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, RUN_OUTCOME } from '../workflows/search-attributes.js';
+import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, FETCHER_RUN_WORKFLOW, RUN_OUTCOME, RUN_WORKFLOW_ID_PREFIX, runIdOfWorkflowId, type FetcherRunInput } from '../shared/contracts.js';
 import type { ScheduleTemporalState } from './schemas/schedule.js';
 import { parseDuration } from './schedule-specs.js';
 
@@ -73,10 +72,6 @@ export async function createTemporalSchedule(client: Client, def: TemporalSchedu
   });
 }
 
-function runIdOfWorkflow(workflowId: string): string {
-  return workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX) ? workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length) : workflowId;
-}
-
 /** Temporal's view of the schedule, or null when Temporal no longer has it. */
 export async function readTemporalState(client: Client, temporalScheduleId: string): Promise<ScheduleTemporalState | null> {
   let description;
@@ -92,7 +87,7 @@ export async function readTemporalState(client: Client, temporalScheduleId: stri
     note: state.note ?? null,
     nextActionTimes: info.nextActionTimes.slice(0, NEXT_ACTION_TIMES).map((d) => d.toISOString()),
     recentActions: info.recentActions.map((a) => {
-      const runId = runIdOfWorkflow(a.action.workflow.workflowId);
+      const runId = runIdOfWorkflowId(a.action.workflow.workflowId);
       return {
         scheduledAt: a.scheduledAt.toISOString(),
         takenAt: a.takenAt.toISOString(),
@@ -101,7 +96,7 @@ export async function readTemporalState(client: Client, temporalScheduleId: stri
         links: { run: `/v1/runs/${encodeURIComponent(runId)}` },
       };
     }),
-    runningRunIds: info.runningActions.map((a) => runIdOfWorkflow(a.workflow.workflowId)),
+    runningRunIds: info.runningActions.map((a) => runIdOfWorkflowId(a.workflow.workflowId)),
     actionsTaken: info.numActionsTaken,
     actionsSkippedOverlap: info.numActionsSkippedOverlap,
     actionsMissedCatchupWindow: info.numActionsMissedCatchupWindow,

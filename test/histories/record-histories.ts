@@ -9,15 +9,13 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createWebhook } from '../../db/webhooks.js';
 import { PROJECT_ROOT } from '../../runtime/paths.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
-import { runWorkflowId } from '../../workflows/contracts.js';
-import { webhookDeliveryWorkflowId } from '../../workflows/webhook-contracts.js';
+import { runWorkflowId, webhookDeliveryWorkflowId } from '../../shared/contracts.js';
 import { FAST_TUNING, startRunStack, type RunStack } from '../support/run-stack.js';
 
 const label = process.env.HISTORY_LABEL;

@@ -23,7 +23,7 @@ import { createSecretBox, type SecretBox } from '../../security/secret-box.js';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/server.js';
 import { startFetcherRun } from '../../api/run-starter.js';
 import type { RunRow } from '../../db/schema.js';
-import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../workflows/contracts.js';
+import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../shared/contracts.js';
 import type { HostListDetectionFiltersInput } from '../../qualys/hld-params.js';
 import type { CustomRequestInput } from '../../qualys/custom-request.js';
 import { createRunWorker } from '../../worker.js';
