@@ -28,6 +28,8 @@ export interface RunWorkerOptions {
   maxConcurrentWorkflowTasks?: number;
   /** How long in-flight pages may finish on shutdown before they are cancelled. */
   shutdownGraceMs?: number;
+  /** How soon other workers take over the runs a crashed worker had cached. */
+  stickyQueueTimeoutMs?: number;
 }
 
 export async function createRunWorker(options: RunWorkerOptions): Promise<Worker> {
@@ -43,6 +45,7 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<Worker
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     shutdownGraceTime: options.shutdownGraceMs,
+    ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
     // Cancellation reaches an activity with its next heartbeat; keep that prompt
     // even when the heartbeat timeout is long.
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
@@ -68,6 +71,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks,
     shutdownGraceMs: config.worker.shutdownGraceMs,
+    stickyQueueTimeoutMs: config.worker.stickyQueueTimeoutMs,
   });
 }
 
