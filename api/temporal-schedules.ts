@@ -8,11 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type CalendarSpec, type Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { msToTs, tsToDate } from '@temporalio/common/lib/time.js';
 import type { FetcherRow } from '../db/schema.js';
 import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, FETCHER_RUN_WORKFLOW, RUN_OUTCOME, RUN_WORKFLOW_ID_PREFIX, runIdOfWorkflowId, type FetcherRunInput } from '../shared/contracts.js';
 import type { ScheduleTemporalState } from './schemas/schedule.js';
-import { parseDuration } from './schedule-specs.js';
 
 /** `describe` lists more upcoming times than a person reads. */
 const NEXT_ACTION_TIMES = 5;
@@ -47,7 +47,7 @@ export async function createTemporalSchedule(client: Client, def: TemporalSchedu
   };
   await client.schedule.create({
     scheduleId: def.temporalScheduleId,
-    spec: { calendars: def.calendars, timezone: def.timezone, jitter: parseDuration(def.jitter) ?? 0 },
+    spec: { calendars: def.calendars, timezone: def.timezone, jitter: def.jitter as Duration },
     action: {
       type: 'startWorkflow',
       workflowType: FETCHER_RUN_WORKFLOW,
@@ -64,7 +64,7 @@ export async function createTemporalSchedule(client: Client, def: TemporalSchedu
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,
-      catchupWindow: parseDuration(def.catchupWindow) ?? undefined,
+      catchupWindow: def.catchupWindow as Duration,
       pauseOnFailure: false,
     },
     typedSearchAttributes: [{ key: FETCHER_ID, value: def.fetcher.id }],
