@@ -233,14 +233,30 @@ export function planHostListDetection(filters: HostListDetectionFilters, opts: B
   return { params, addressLookups, postFilter };
 }
 
+type IdRanges = ReadonlyArray<readonly [number, number]>;
+
+/** The union of host ID range lists, as ascending, merged [first, last] ranges. */
+export function unionHostIdRanges(lists: readonly IdRanges[]): Array<[number, number]> {
+  const all = lists.flatMap((list) => list.map(([lo, hi]) => [lo, hi] as [number, number])).sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [lo, hi] of all) {
+    const last = merged[merged.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else merged.push([lo, hi]);
+  }
+  return merged;
+}
+
 /**
  * The plan's parameters with the looked-up hosts in place of the mixed
- * address list: `ids` with the merged ranges. When no host matched any
- * address, the IPv4 part alone is sent, so Qualys still answers the (empty)
- * result itself instead of an unfiltered one.
+ * address list: `ids` with the union of what each lookup found (one range
+ * list per `addressLookups` entry, e.g. `client.listHostIds(lookup).ranges`).
+ * When no host matched any address, the IPv4 part alone is sent, so Qualys
+ * still answers the (empty) result itself instead of an unfiltered one.
  */
-export function withResolvedHostIds(plan: HostListDetectionPlan, ranges: ReadonlyArray<readonly [number, number]>): Record<string, string> {
+export function withResolvedHostIds(plan: HostListDetectionPlan, found: readonly IdRanges[]): Record<string, string> {
   if (plan.addressLookups.length === 0) return plan.params;
+  const ranges = unionHostIdRanges(found);
   const params = { ...plan.params };
   if (ranges.length === 0) {
     Object.assign(params, plan.addressLookups[0]);

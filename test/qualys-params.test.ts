@@ -47,10 +47,11 @@ describe('Host List Detection plans (what makes every field work on every API ve
     expect(p.addressLookups).toEqual([{ ips: '10.0.0.1-10.0.0.5,10.0.1.7' }, { ipv6: '2001:db8::1,2001:db8::a' }]);
     expect(p.params.ips).toBeUndefined();
     expect(p.params.ipv6).toBeUndefined();
-    expect(withResolvedHostIds(p, [[7, 7], [10, 12]])).toEqual({ ...p.params, ids: '7,10-12' });
+    // One range list per lookup; a host found by both appears once.
+    expect(withResolvedHostIds(p, [[[7, 7], [10, 12]], [[11, 11], [13, 13], [40, 41]]])).toEqual({ ...p.params, ids: '7,10-13,40-41' });
     // No host matched: the IPv4 part alone, so Qualys itself answers the empty result (never an unfiltered one).
-    expect(withResolvedHostIds(p, [])).toEqual({ ...p.params, ips: '10.0.0.1-10.0.0.5,10.0.1.7' });
-    expect(withResolvedHostIds(plan({}), [[1, 2]])).toEqual(plan({}).params);
+    expect(withResolvedHostIds(p, [[], []])).toEqual({ ...p.params, ips: '10.0.0.1-10.0.0.5,10.0.1.7' });
+    expect(withResolvedHostIds(plan({}), [[[1, 2]]])).toEqual(plan({}).params);
   });
 });
 
