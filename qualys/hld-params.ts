@@ -8,13 +8,13 @@
  *   real parameter); IP addresses → `ips`, IPv6 singles → `ipv6` (the
  *   product text's `ids` means host IDs).
  * - Running kernels (0–4): API 2.0 takes `arf_kernel_filter` as is. From 3.0
- *   on that parameter is gone and `show_arf_data=1` prints AFFECT_RUNNING_KERNEL
- *   on kernel detections: 1 (drop kernel vulnerabilities on non-running
- *   kernels) → `arf_filter_keys=non-running-kernel`; 2 and 3 (only those on
- *   non-running / only those on running kernels) → `active_kernels_only` with
- *   the same number; 4 (only kernel-related vulnerabilities) has no Qualys
- *   parameter, so the plan asks the client to keep only detections that carry
- *   AFFECT_RUNNING_KERNEL (kernel-filter.ts).
+ *   on that parameter is gone: 1 (drop kernel vulnerabilities on non-running
+ *   kernels) → `show_arf_data=1&arf_filter_keys=non-running-kernel`; 2 and 3
+ *   (only those on non-running / only those on running kernels) →
+ *   `active_kernels_only` with the same number; 4 (only kernel-related
+ *   vulnerabilities) has no Qualys parameter, so the plan sends
+ *   `show_arf_data=1` (AFFECT_RUNNING_KERNEL on every kernel detection) and
+ *   asks the client to keep only the detections that carry it (kernel-filter.ts).
  * - IPv4 and IPv6 together: Qualys ANDs `ips` and `ipv6` like every other
  *   filter, so a list mixing both would select only hosts matching one of
  *   each. The plan instead looks the hosts up in the host list (one call per
@@ -306,9 +306,11 @@ function buildParams(filters: HostListDetectionFilters, opts: BuildOptions, plan
           `runningKernelFilter: 4 (only kernel-related vulnerabilities) on Qualys API ${opts.apiVersion} needs the connector's client-side kernel filter; exists only on Qualys API 2.0 as a parameter`,
         );
       }
-      params.show_arf_data = '1';
-      if (kernel === 1) params.arf_filter_keys = 'non-running-kernel';
-      else if (kernel <= 3) params.active_kernels_only = String(kernel);
+      if (kernel === 2 || kernel === 3) params.active_kernels_only = String(kernel);
+      else {
+        params.show_arf_data = '1';
+        if (kernel === 1) params.arf_filter_keys = 'non-running-kernel';
+      }
     }
   }
   const { v4, v6 } = splitAddresses(filters.ips);

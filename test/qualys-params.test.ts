@@ -95,7 +95,7 @@ describe('Host List Detection parameters', () => {
     expect(build({ runningKernelFilter: 4 }, '2.0')).toMatchObject({ arf_kernel_filter: '4' });
     expect(build({ runningKernelFilter: 1 }, '5.0')).toEqual({ action: 'list', output_format: 'XML', show_arf_data: '1', arf_filter_keys: 'non-running-kernel' });
     for (const mode of [2, 3]) {
-      expect(build({ runningKernelFilter: mode }, '5.0')).toEqual({ action: 'list', output_format: 'XML', show_arf_data: '1', active_kernels_only: String(mode) });
+      expect(build({ runningKernelFilter: mode }, '5.0')).toEqual({ action: 'list', output_format: 'XML', active_kernels_only: String(mode) });
     }
     // Option 4 needs the client-side filter, which only the plan carries.
     expect(() => build({ runningKernelFilter: 4 }, '3.0')).toThrow(HostListDetectionParamsError);
