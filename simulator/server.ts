@@ -182,6 +182,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = certificate
     ? https.createServer({ highWaterMark: 1024 * 1024, cert: certificate.cert, key: certificate.key }, onRequest)
     : http.createServer({ highWaterMark: 1024 * 1024 }, onRequest);
+  // Node's 5 s default closes idle keep-alive sockets just as a client (often in the same process, its event
+  // loop busy computing expected totals) reuses them, which surfaces as ECONNRESET; a minute avoids the race.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
