@@ -3,8 +3,8 @@ import { attachEvidence as link, attachmentTargetsForFetcher } from '../db/attac
 import { getEvidence } from '../db/evidence.js';
 import { listFetcherControls } from '../db/fetchers.js';
 import { notFound } from './failures.js';
-import { updateRunProgress } from '../db/runs.js';
-import type { AttachResult } from '../workflows/contracts.js';
+import { recordStep } from '../db/run-activity.js';
+import type { AttachResult } from '../shared/contracts.js';
 
 export interface AttachEvidenceInput {
   runId: string;
@@ -18,9 +18,9 @@ export interface AttachEvidenceInput {
  * unique, so a retried attach adds nothing; each new link is an event
  * recorded with the run as its actor.
  */
-export function attachEvidence({ db }: ActivityDeps) {
+export function attachEvidence({ db, workerIdentity }: ActivityDeps) {
   return async ({ runId, evidenceId, fetcherId }: AttachEvidenceInput): Promise<AttachResult> => {
-    await updateRunProgress(db, runId, { step: 'attach' });
+    await recordStep(db, runId, 'attach', workerIdentity ?? null);
     const evidence = await getEvidence(db, evidenceId);
     if (!evidence) throw notFound('evidence', evidenceId);
     const targets = await attachmentTargetsForFetcher(db, fetcherId, evidence.collectedAt);

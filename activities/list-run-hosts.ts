@@ -1,12 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { Readable } from 'node:stream';
 import type { ActivityDeps } from './deps.js';
 import { toFailure } from './failures.js';
+import { storeHostIdList } from './host-id-list-blob.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
-import type { HostIdListDocument } from '../audit/reconcile-hosts.js';
-import { setRunHostIdList, updateRunProgress } from '../db/runs.js';
-import type { RunPlan } from '../workflows/contracts.js';
+import type { RunPlan } from '../shared/contracts.js';
 
 export interface ListRunHostsInput {
   plan: RunPlan;
@@ -17,27 +15,24 @@ export type ListRunHostsResult = { blobKey: string; count: number } | { blobKey:
 
 /**
  * Before pulling: asks Qualys for the host ID list (`details=None`) with the
- * run's host-level filters, stores it as a blob (`{count, ranges, params,
- * listedAt}` JSON) and records its key on the run. Sealing reconciles the
- * evidence with it; range-parallel pulls can split on it.
+ * run's host-level filters, stores it and records its key on the run, for
+ * sealing to reconcile the evidence with. planRanges does the same when it
+ * lists hosts to split a run into ranges; this serves runs it does not split.
  */
-export function listRunHosts({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
+export function listRunHosts(deps: ActivityDeps, pool: QualysClientPool) {
   return async ({ plan }: ListRunHostsInput): Promise<ListRunHostsResult> => {
     if (plan.fetcherKind !== 'host_list_detection') return { blobKey: null, count: null, reason: 'a custom fetcher has no host-level filters' };
     const listedAt = new Date();
     const filters = hostListFiltersFor(plan.params, listedAt);
     if (!filters.applies) return { blobKey: null, count: null, reason: filters.reason };
-    await updateRunProgress(db, plan.runId, { step: 'list_hosts' });
     const { client } = await pool.get(plan.connectionId);
     const ctx = Context.current();
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'list_hosts' }), 10_000);
     try {
       const list = await client.listHostIds(filters.params, ctx.cancellationSignal);
-      const document: HostIdListDocument = { count: list.count, ranges: list.ranges, params: filters.params, listedAt: listedAt.toISOString() };
-      const blob = await blobStore.put(Readable.from([Buffer.from(JSON.stringify(document), 'utf8')]));
-      await setRunHostIdList(db, plan.runId, blob.key);
-      logger.info({ runId: plan.runId, hosts: list.count, ranges: list.ranges.length, blobKey: blob.key }, 'host ID list stored');
-      return { blobKey: blob.key, count: list.count };
+      const blobKey = await storeHostIdList(deps, plan.runId, list, filters.params, listedAt);
+      deps.logger.info({ runId: plan.runId, hosts: list.count, ranges: list.ranges.length, blobKey }, 'host ID list stored');
+      return { blobKey, count: list.count };
     } catch (err) {
       throw toFailure(err);
     } finally {

@@ -4,9 +4,10 @@ import { invalidState, notFound } from './failures.js';
 import { buildRunPlan } from './run-plan.js';
 import { getConnection } from '../db/connections.js';
 import { getFetcher } from '../db/fetchers.js';
+import { recordStep } from '../db/run-activity.js';
 import { createRun, updateRunProgress } from '../db/runs.js';
 import { HostListDetectionParamsError } from '../qualys/hld-params.js';
-import type { RunPlan, RunTrigger } from '../workflows/contracts.js';
+import { scheduledTimeOfWorkflowId, type RunPlan, type RunTrigger } from '../shared/contracts.js';
 
 export interface PrepareRunInput {
   runId: string;
@@ -17,23 +18,12 @@ export interface PrepareRunInput {
   workflowId: string;
 }
 
-/** Temporal appends the schedule's action time to the workflow id of each scheduled start (`run-sched-…-2026-01-01T02:00:00Z`). */
-const ACTION_TIME_SUFFIX = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/;
-
-/** The action time a scheduled run was due at, or null for runs no schedule started. */
-export function scheduledForOf(input: Pick<PrepareRunInput, 'scheduleId' | 'workflowId'>): Date | null {
-  if (input.scheduleId === null) return null;
-  const match = ACTION_TIME_SUFFIX.exec(input.workflowId);
-  const at = match ? new Date(match[1]!) : null;
-  return at && !Number.isNaN(at.getTime()) ? at : null;
-}
-
 /**
  * Loads the fetcher and its connection, makes sure the run's row exists
  * (scheduled runs have none yet) and marks it running, and returns the plan.
  * No secret leaves this activity.
  */
-export function prepareRun({ db, logger }: ActivityDeps) {
+export function prepareRun({ db, logger, workerIdentity }: ActivityDeps) {
   return async (input: PrepareRunInput): Promise<RunPlan> => {
     const fetcher = await getFetcher(db, input.fetcherId);
     if (!fetcher) throw notFound('fetcher', input.fetcherId);
@@ -49,10 +39,11 @@ export function prepareRun({ db, logger }: ActivityDeps) {
       trigger: input.trigger,
       triggeredBy: input.triggeredBy,
       scheduleId: input.scheduleId,
-      scheduledFor: scheduledForOf(input),
+      scheduledFor: input.scheduleId === null ? null : scheduledTimeOfWorkflowId(input.workflowId),
     });
     const running = await updateRunProgress(db, run.id, { status: 'running', step: 'prepare' });
     if (!running) throw invalidState(`run ${run.id} has already finished (${run.status})`);
+    await recordStep(db, run.id, 'prepare', workerIdentity ?? null);
     try {
       const plan = buildRunPlan(run.id, fetcher, connection, running.startedAt ?? new Date());
       logger.info({ runId: run.id, fetcherId: fetcher.id, kind: fetcher.kind, endpoint: plan.endpoint, trigger: input.trigger }, 'run prepared');

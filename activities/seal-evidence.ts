@@ -2,25 +2,27 @@ import { Context } from '@temporalio/activity';
 import { Readable, Writable } from 'node:stream';
 import type { ActivityDeps } from './deps.js';
 import type { QualysClientPool } from './qualys-clients.js';
-import { PRODUCT } from '../qualys/product.js';
-import { invalidState, notFound } from './failures.js';
 import { checkPageChain, completenessOf, type ChainPage, type Completeness, type ReconciliationOutcome } from '../audit/completeness.js';
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
 import { formatIdRanges, reconcileHosts, type HostIdListDocument } from '../audit/reconcile-hosts.js';
+import { getRun, setRunCollectedAt } from '../db/runs.js';
+import type { BlobStore } from '../evidence/blob-store.js';
+import { PRODUCT } from '../qualys/product.js';
+import { invalidState, notFound } from './failures.js';
 import { getConnection } from '../db/connections.js';
 import { insertEvidence } from '../db/evidence.js';
 import { getFetcher } from '../db/fetchers.js';
+import { listRunRanges, recordStep } from '../db/run-activity.js';
+import { chainOfCustody } from './chain-of-custody.js';
 import { listRunPages } from '../db/run-pages.js';
-import { getRun, setRunCollectedAt, updateRunProgress } from '../db/runs.js';
 import type { RunPageRow } from '../db/schema.js';
-import type { BlobStore } from '../evidence/blob-store.js';
 import { evidenceFilename } from '../evidence/filename.js';
-import { evidenceContentType, type EvidenceFormat } from '../evidence/format.js';
+import { evidenceContentType } from '../evidence/format.js';
 import { buildManifest, manifestBytes } from '../evidence/manifest.js';
-import { sealPages } from '../evidence/seal.js';
+import { CURRENT_SEAL_VERSION, sealPages } from '../evidence/seal.js';
 import { addSummaries, summaryToJson, type CsvLayout, type PageSummary, type XmlLayout } from '../qualys/page-summary.js';
 import type { GenericPageSummary } from '../qualys/generic-page-reader.js';
-import type { Refusals, RunPlan, RunTrigger, SealedEvidence } from '../workflows/contracts.js';
+import { scheduledTimeOfWorkflowId, type EvidenceFormat, type Refusals, type RunPlan, type RunTrigger, type SealedEvidence } from '../shared/contracts.js';
 
 export interface SealEvidenceInput {
   plan: RunPlan;
@@ -30,13 +32,14 @@ export interface SealEvidenceInput {
   refusals: Refusals;
   retries: number;
   /**
-   * The host ID list taken before the pull (listRunHosts' result). Optional:
-   * without it sealing uses the key recorded on the run, if any.
+   * The host ID list taken before the pull (listRunHosts' result), for the
+   * completeness reconciliation. Optional: without it sealing uses the list
+   * recorded on the run (planRanges records the one it splits), if any.
    */
   hostIdList?: { blobKey: string | null } | null;
 }
 
-/** Hours after its action time past which a scheduled run counts as a backfill: longer than any jitter a schedule allows (24 h). */
+/** After its action time, a scheduled run that starts later than any jitter a schedule allows (24 h) is a backfill. */
 const BACKFILL_AFTER_MS = 25 * 60 * 60_000;
 
 type StoredSummary = (PageSummary | GenericPageSummary) & { layout: XmlLayout | CsvLayout | null; contentType?: string | null };
@@ -71,29 +74,49 @@ function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
   };
 }
 
+function lastPagesOfRanges(pages: RunPageRow[]): RunPageRow[] {
+  return pages.filter((page, i) => pages[i + 1]?.rangeNo !== page.rangeNo);
+}
+
+/**
+ * Every range's pages run 1, 2, 3… without a gap (pages come sorted by range,
+ * then page); a range the plan named that has no page at all is missing too.
+ */
+function checkPageChains(runId: string, pages: RunPageRow[], plannedRanges: number[]): void {
+  const counts = new Map<number, number>();
+  for (const page of pages) {
+    const expected = (counts.get(page.rangeNo) ?? 0) + 1;
+    if (page.pageNo !== expected) throw invalidState(`run ${runId} is missing page ${expected} of range ${page.rangeNo}`);
+    counts.set(page.rangeNo, expected);
+  }
+  for (const rangeNo of plannedRanges) {
+    if (!counts.has(rangeNo)) throw invalidState(`run ${runId} has no page of range ${rangeNo}`);
+  }
+}
+
 /**
  * Merges the run's stored pages into one evidence file (streamed, so memory
  * stays flat), writes its manifest and records it. The evidence row is unique
  * per run: a retried seal returns the first record.
  */
-export function sealEvidence({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
+export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool) {
+  const { db, blobStore, logger } = deps;
   return async (input: SealEvidenceInput): Promise<SealedEvidence> => {
     const { plan } = input;
     const ctx = Context.current();
-    await updateRunProgress(db, plan.runId, { step: 'seal' });
-    const [fetcher, connection, pages, run] = await Promise.all([
+    await recordStep(db, plan.runId, 'seal', deps.workerIdentity ?? null);
+    const [fetcher, connection, pages, ranges, run] = await Promise.all([
       getFetcher(db, plan.fetcherId, { includeDeleted: true }),
       getConnection(db, plan.connectionId),
       listRunPages(db, plan.runId),
+      listRunRanges(db, plan.runId),
       getRun(db, plan.runId),
     ]);
     if (!run) throw notFound('run', plan.runId);
     if (!fetcher) throw notFound('fetcher', plan.fetcherId);
     if (!connection) throw notFound('connection', plan.connectionId);
     if (pages.length === 0) throw invalidState(`run ${plan.runId} has no pages to seal`);
-    pages.forEach((page, i) => {
-      if (page.pageNo !== i + 1) throw invalidState(`run ${plan.runId} is missing page ${i + 1}`);
-    });
+    checkPageChains(plan.runId, pages, ranges.map((r) => r.rangeNo));
 
     const format = evidenceFormatOf(plan, pages);
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'seal' }), 10_000);
@@ -109,16 +132,23 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps, pool: Qual
       clearInterval(heartbeat);
     }
 
-    const completeness = await assessCompleteness({ plan, pages, format, blobStore, hostIdListKey: input.hostIdList?.blobKey ?? run.hostIdListKey, pool, heartbeat: () => ctx.heartbeat({ step: 'seal' }) });
+    const completeness = await assessCompleteness({
+      plan,
+      pages,
+      format,
+      blobStore,
+      hostIdListKey: input.hostIdList?.blobKey ?? run.hostIdListKey,
+      pool,
+      heartbeat: () => ctx.heartbeat({ step: 'seal' }),
+    });
     const finishedAt = new Date();
     const collectedAt = new Date(Math.max(...pages.map((p) => p.fetchedAt.getTime())));
-    const scheduledFor = run.scheduledFor;
+    const scheduledFor = run.scheduleId ? scheduledTimeOfWorkflowId(run.workflowId) : null;
     const backfill = input.trigger === 'backfill' || (scheduledFor !== null && new Date(plan.startedAt).getTime() - scheduledFor.getTime() > BACKFILL_AFTER_MS);
     const upstreamType = storedSummary(pages[0]!).contentType ?? null;
     const contentType = evidenceContentType(format, upstreamType);
     const filename = evidenceFilename({ fetcherName: fetcher.name, createdAt: finishedAt, format, contentType });
     const summary = totalsOf(plan, pages);
-    const last = storedSummary(pages.at(-1)!);
     const manifest = buildManifest({
       product: PRODUCT,
       fetcher: { id: fetcher.id, name: fetcher.name, kind: fetcher.kind, definition: fetcher.config as Record<string, never> },
@@ -137,37 +167,40 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps, pool: Qual
         workflowId: input.workflowId,
         startedAt: plan.startedAt,
         finishedAt,
-        scheduledFor,
         collectedAt,
         backfill,
       },
-      pages: pages.map((p) => {
+      pages: pages.map((p, i) => {
         const s = storedSummary(p);
         return {
-          pageNo: p.pageNo,
+          pageNo: i + 1,
+          rangeNo: p.rangeNo,
+          rangePageNo: p.pageNo,
           idMin: p.idMin,
+          idMax: p.idMax,
           blobKey: p.blobKey,
           bytes: p.bytes,
           sha256: p.sha256,
           qualysDatetime: p.qualysDatetime,
           attempts: p.attempts,
           ...('hosts' in s ? { hosts: s.hosts, detections: s.detections } : { records: s.records }),
-          idMax: null,
           firstHostId: 'minHostId' in s ? s.minHostId : null,
           lastHostId: 'maxHostId' in s ? s.maxHostId : null,
           truncated: s.truncated,
           nextIdMin: s.nextIdMin,
         };
       }),
+      ranges: ranges.map((r) => ({ rangeNo: r.rangeNo, idMin: r.idMin, idMax: r.idMax, listedHosts: r.listedHosts })),
       waits: input.refusals.waits,
       retries: input.retries,
+      custody: await chainOfCustody(db, plan.runId, connection),
       summary: { ...summary, waitCount: input.refusals.waitCount, waitedSeconds: Math.round(input.refusals.waitedMs / 1000) },
-      evidence: { blobKey: sealed.key, sha256: sealed.sha256, bytes: sealed.bytes, format, contentType, filename },
-      // The loop only reaches sealing when the last page carried no truncation notice.
-      complete: !last.truncated,
+      evidence: { blobKey: sealed.key, sha256: sealed.sha256, bytes: sealed.bytes, format, contentType, filename, sealVersion: CURRENT_SEAL_VERSION },
+      // Every range's chain ended without a truncation notice.
+      complete: lastPagesOfRanges(pages).every((p) => !storedSummary(p).truncated),
       completeness,
     });
-    // Stored as a blob too: content-addressed, so the manifest as sealed can always be told from a changed copy.
+    // Kept as a blob too: content-addressed, so the manifest as sealed can always be told from a changed copy.
     const manifestBlob = await blobStore.put(Readable.from([manifestBytes(manifest)]));
     const { evidence } = await insertEvidence(db, {
       runId: plan.runId,
@@ -208,11 +241,13 @@ interface CompletenessInput {
 
 /** The completeness verdict of the pull (see audit/completeness.ts for the rules). */
 async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKey, pool, heartbeat }: CompletenessInput): Promise<Completeness> {
-  const chainPages: ChainPage[] = pages.map((p) => {
+  const chainPages: ChainPage[] = pages.map((p, i) => {
     const s = storedSummary(p);
     return {
-      pageNo: p.pageNo,
+      pageNo: i + 1,
+      rangeNo: p.rangeNo,
       idMin: p.idMin,
+      idMax: p.idMax,
       firstHostId: 'minHostId' in s ? s.minHostId : null,
       lastHostId: 'maxHostId' in s ? s.maxHostId : null,
       truncated: s.truncated,

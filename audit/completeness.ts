@@ -29,6 +29,8 @@ export type CompletenessVerdict = 'complete' | 'incomplete' | 'unknown';
 
 export interface ChainPage {
   pageNo: number;
+  /** Range pulls: the range the page belongs to (pages come in range order). */
+  rangeNo?: number;
   /** The cursor the page was requested with (null: from the start). */
   idMin: number | null;
   /** The upper bound of the range the page belongs to, in a range-parallel pull (null: open-ended). */
@@ -95,7 +97,7 @@ export function checkPageChain(pages: readonly ChainPage[], options: { hostIds: 
   for (let i = 1; i < pages.length; i++) {
     const prev = pages[i - 1]!;
     const page = pages[i]!;
-    const newRange = (page.idMax ?? null) !== (prev.idMax ?? null);
+    const newRange = page.rangeNo !== undefined && prev.rangeNo !== undefined ? page.rangeNo !== prev.rangeNo : (page.idMax ?? null) !== (prev.idMax ?? null);
     if (newRange) {
       if (prev.truncated) problems.push(`page ${page.pageNo} starts a new range although page ${prev.pageNo} was truncated (its range was not finished)`);
       else if (prev.idMax == null || page.idMin !== prev.idMax + 1) {

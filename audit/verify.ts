@@ -304,8 +304,9 @@ function checkChain(manifest: AnyManifest, pages: PageRead[], checks: Check[]): 
     const entry = manifest.pages[i]!;
     return {
       pageNo: entry.pageNo,
+      rangeNo: entry.rangeNo,
       idMin: entry.idMin,
-      idMax: 'idMax' in entry ? entry.idMax : null,
+      idMax: entry.idMax ?? null,
       firstHostId: p.firstHostId,
       lastHostId: p.lastHostId,
       truncated: p.truncated,
@@ -372,6 +373,8 @@ async function rederive(source: EvidenceSource, manifest: AnyManifest, pages: Pa
         for await (const chunk of (await source.openPage(page.ref, { start, end }))!) chunks.push(chunk as Buffer);
         return Buffer.concat(chunks);
       },
+      // Evidence sealed before seal versions were recorded was joined the version 1 way.
+      manifest.evidence.sealVersion ?? 1,
     );
   } catch (err) {
     checks.push(fail('sealed-file-rederived', `the pages cannot be sealed again: ${(err as Error).message}`));

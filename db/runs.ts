@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
-import { runs, type RunError, type RunProgress, type RunRow, type RunStatus, type RunTrigger } from './schema.js';
+import { FINAL_RUN_STATUSES, runWorkflowId, type FinalRunStatus } from '../shared/contracts.js';
+import { runs, type RunError, type RunRow, type RunStatus, type RunTrigger, type StoredRunProgress } from './schema.js';
 
 export interface NewRun {
   /** Given when the id is derived elsewhere (e.g. from a schedule's action time); generated otherwise. */
@@ -42,23 +43,15 @@ export interface RunFilter {
 export interface RunProgressPatch {
   status?: 'queued' | 'running';
   step?: string;
-  progress?: RunProgress;
+  progress?: StoredRunProgress;
 }
-
-export type FinalRunStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export interface RunOutcome {
   status: FinalRunStatus;
   error?: RunError | null;
   evidenceId?: string | null;
   step?: string;
-  progress?: RunProgress;
-}
-
-export const FINAL_RUN_STATUSES: readonly FinalRunStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-export function runWorkflowId(runId: string): string {
-  return `run-${runId}`;
+  progress?: StoredRunProgress;
 }
 
 export async function createRun(db: AppDatabase, input: NewRun): Promise<CreateRunResult> {
@@ -132,13 +125,16 @@ export async function updateRunProgress(db: AppDatabase, id: string, patch: RunP
 
 /**
  * Records how a run ended. Repeating it (a retried activity) rewrites the
- * outcome but keeps the first `finishedAt`.
+ * outcome but keeps the first `finishedAt`. `progress` is merged into what
+ * the row holds: the counters recorded along the way stay.
  */
 export async function finishRun(db: AppDatabase, id: string, outcome: RunOutcome): Promise<RunRow | null> {
+  const { progress, ...rest } = outcome;
   const [row] = await db
     .update(runs)
     .set({
-      ...outcome,
+      ...rest,
+      ...(progress ? { progress: sql`coalesce(${runs.progress}, '{}'::jsonb) || ${JSON.stringify(progress)}::jsonb` } : {}),
       finishedAt: sql`coalesce(${runs.finishedAt}, ${new Date().toISOString()}::timestamptz)`,
     })
     .where(eq(runs.id, id))

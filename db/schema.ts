@@ -9,6 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import {
+  EVIDENCE_FORMATS,
+  FETCHER_KINDS,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  WEBHOOK_EVENTS,
+  type RunProgress,
+  type WebhookEventName,
+} from '../shared/contracts.js';
+import {
   bigint,
   boolean,
   check,
@@ -59,20 +68,20 @@ export function toJsonRecord(value: JsonRecordInput): JsonRecord {
 }
 
 export const connectionStatus = pgEnum('connection_status', ['unchecked', 'valid', 'invalid', 'disconnected']);
-export const fetcherKind = pgEnum('fetcher_kind', ['host_list_detection', 'custom']);
-export const evidenceFormat = pgEnum('evidence_format', ['XML', 'CSV', 'RAW']);
+export const fetcherKind = pgEnum('fetcher_kind', FETCHER_KINDS);
+export const evidenceFormat = pgEnum('evidence_format', EVIDENCE_FORMATS);
 export const controlCadence = pgEnum('control_cadence', ['weekly', 'monthly', 'quarterly']);
 export const requestStatus = pgEnum('request_status', ['open', 'closed']);
-export const runTrigger = pgEnum('run_trigger', ['api', 'schedule', 'backfill', 'demo', 'cli']);
-export const runStatus = pgEnum('run_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const runTrigger = pgEnum('run_trigger', RUN_TRIGGERS);
+export const runStatus = pgEnum('run_status', RUN_STATUSES);
 export const attachmentTarget = pgEnum('attachment_target', ['control', 'request']);
 export const apiKeyRole = pgEnum('api_key_role', ['admin', 'auditor']);
 export const completenessVerdict = pgEnum('completeness_verdict', ['complete', 'incomplete', 'unknown']);
 export const attachmentAction = pgEnum('attachment_action', ['attach', 'detach']);
 export const attachmentSource = pgEnum('attachment_source', ['run', 'api']);
 
-export const WEBHOOK_EVENTS = ['run.completed', 'run.failed'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS };
+export type WebhookEvent = WebhookEventName;
 
 export type ConnectionStatus = (typeof connectionStatus.enumValues)[number];
 export type FetcherKind = (typeof fetcherKind.enumValues)[number];
@@ -87,18 +96,8 @@ export type CompletenessVerdict = (typeof completenessVerdict.enumValues)[number
 export type AttachmentAction = (typeof attachmentAction.enumValues)[number];
 export type AttachmentSource = (typeof attachmentSource.enumValues)[number];
 
-/**
- * Live progress of a run, mirrored from the workflow for readers of the
- * `runs` row. The workflow's progress object carries more (waits, retries…);
- * it is stored whole, and these are the fields every reader can rely on.
- */
-export interface RunProgress {
-  pages: number;
-  hosts: number;
-  detections: number;
-  bytes: number;
-  lastError?: string | null;
-}
+/** What the row holds of a run's progress: any part of it, as recorded so far. */
+export type StoredRunProgress = Partial<RunProgress>;
 
 export interface RunError {
   type: string;
@@ -275,7 +274,7 @@ export const runs = pgTable(
     workflowId: text('workflow_id').notNull(),
     status: runStatus('status').notNull().default('queued'),
     step: text('step'),
-    progress: jsonb('progress').$type<RunProgress>(),
+    progress: jsonb('progress').$type<StoredRunProgress>(),
     error: jsonb('error').$type<RunError>(),
     evidenceId: text('evidence_id').references((): AnyPgColumn => evidence.id),
     /** For scheduled runs: the action time Temporal appended to the workflow id (a backfill's is in the past). */
@@ -297,27 +296,87 @@ export const runs = pgTable(
   ],
 );
 
+/**
+ * The host ID ranges a run pulls in parallel, each paging on its own. A
+ * sequential pull (and every run from before ranges existed) is range 1 with
+ * no bounds.
+ */
+export const runRanges = pgTable(
+  'run_ranges',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    rangeNo: integer('range_no').notNull(),
+    /** Inclusive host ID bounds sent as id_min / id_max; null = open. */
+    idMin: bigint('id_min', { mode: 'number' }),
+    idMax: bigint('id_max', { mode: 'number' }),
+    /** Hosts the host ID list put in this range when the run was planned. */
+    listedHosts: integer('listed_hosts'),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.rangeNo] })],
+);
+
 export const runPages = pgTable(
   'run_pages',
   {
     runId: text('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
+    /** The range the page belongs to (1 for sequential pulls); pages seal in (range, page) order. */
+    rangeNo: integer('range_no').notNull().default(1),
+    /** The page's number within its range. */
     pageNo: integer('page_no').notNull(),
-    /** The truncation cursor this page was requested with (null for the first page). */
+    /** The truncation cursor this page was requested with (null for a range's first page). */
     idMin: bigint('id_min', { mode: 'number' }),
+    /** The range's upper bound sent with the page (null when open). */
+    idMax: bigint('id_max', { mode: 'number' }),
     blobKey: text('blob_key').notNull(),
     sha256: text('sha256').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     summary: jsonb('summary').$type<JsonRecord>().notNull(),
+    /** What the page added to the run's counters (hosts and detections for Host List Detection, list records otherwise). */
+    hosts: integer('hosts').notNull().default(0),
+    detections: integer('detections').notNull().default(0),
+    records: integer('records').notNull().default(0),
     /** Qualys's own `DATETIME` of the response. */
     qualysDatetime: text('qualys_datetime'),
     attempts: integer('attempts').notNull().default(1),
+    /** The worker that pulled it (Temporal worker identity). */
+    worker: text('worker'),
     fetchedAt: timestamptz('fetched_at')
       .notNull()
       .$defaultFn(() => new Date()),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.pageNo] })],
+  (t) => [primaryKey({ columns: [t.runId, t.rangeNo, t.pageNo] })],
+);
+
+export const RUN_EVENT_KINDS = ['retry', 'wait', 'step'] as const;
+export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
+
+/**
+ * The chain of custody of a run, written as it happens: every failed attempt
+ * with its cause, every wait Qualys asked for with its length, which worker
+ * did each step. The manifest quotes it; nothing here is ever updated.
+ */
+export const runEvents = pgTable(
+  'run_events',
+  {
+    id: id(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<RunEventKind>().notNull(),
+    /** The Temporal worker identity that recorded it. */
+    worker: text('worker'),
+    detail: jsonb('detail').$type<JsonRecord>().notNull(),
+    at: timestamptz('at')
+      .notNull()
+      .$defaultFn(() => new Date()),
+  },
+  (t) => [index('run_events_run_idx').on(t.runId, t.at)],
 );
 
 export const evidence = pgTable(
@@ -460,6 +519,8 @@ export type RequestRow = typeof requests.$inferSelect;
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type RunRow = typeof runs.$inferSelect;
 export type RunPageRow = typeof runPages.$inferSelect;
+export type RunRangeRow = typeof runRanges.$inferSelect;
+export type RunEventRow = typeof runEvents.$inferSelect;
 export type EvidenceRow = typeof evidence.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
 export type AttachmentEventRow = typeof attachmentEvents.$inferSelect;

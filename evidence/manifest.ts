@@ -6,16 +6,16 @@
  */
 import { z } from 'zod';
 import { isBlobKey, sha256OfBlobKey } from './blob-key.js';
-import { EVIDENCE_FORMATS } from './format.js';
+import { EVIDENCE_FORMATS } from '../shared/contracts.js';
 
 import { canonicalJson } from './canonical-json.js';
 
 export { canonicalJson };
 
 /**
- * Version 2 adds per-page cursors and host id bounds, the run's scheduled and
- * collection times, and the completeness verdict. Version 1 manifests stay
- * readable (`readManifest`) so older evidence can still be verified.
+ * Version 2 adds each page's host id bounds and cursor, the collection time,
+ * whether the run was a backfill, and the completeness verdict. Version 1
+ * manifests stay readable (`readManifest`) so older evidence can still be verified.
  */
 export const MANIFEST_VERSION = 2;
 
@@ -38,9 +38,16 @@ function keyMatchesHash(value: { blobKey: string; sha256: string }): boolean {
 }
 const KEY_HASH_MISMATCH = { message: 'sha256 does not match the hash in blobKey', path: ['sha256'] };
 
+const hostId = z.number().int().nonnegative();
+
 const pageFieldsV1 = {
+    /** The page's place in the sealed file: 1, 2, 3… in host order across ranges. */
     pageNo: z.number().int().positive(),
-    idMin: z.number().int().nonnegative().nullable(),
+    /** Range pulls: the range the page belongs to and its number within it. */
+    rangeNo: z.number().int().positive().optional(),
+    rangePageNo: z.number().int().positive().optional(),
+    idMin: hostId.nullable(),
+    idMax: hostId.nullable().optional(),
     blobKey,
     bytes: count,
     sha256,
@@ -51,14 +58,13 @@ const pageFieldsV1 = {
     records: count.optional(),
 };
 const pageSchemaV1 = z.strictObject(pageFieldsV1).refine(keyMatchesHash, KEY_HASH_MISMATCH);
-const hostId = z.number().int().nonnegative();
 const pageSchema = z
   .strictObject({
     ...pageFieldsV1,
-    /** Upper bound of the id range the page was requested for (range-parallel pulls); null: open-ended. */
-    idMax: hostId.nullable(),
+    /** Host ids of the page's first and last host (null: none, or not a Host List Detection answer). */
     firstHostId: hostId.nullable(),
     lastHostId: hostId.nullable(),
+    /** The page ended with a truncation notice naming `nextIdMin` as the next cursor. */
     truncated: z.boolean(),
     nextIdMin: hostId.nullable(),
   })
@@ -66,6 +72,7 @@ const pageSchema = z
 
 const checkSchema = z.strictObject({ name: z.string().min(1), ok: z.boolean().nullable(), detail: z.string() });
 
+/** See audit/completeness.ts for the checks and the verdict. */
 export const completenessSchema = z.strictObject({
   verdict: z.enum(['complete', 'incomplete', 'unknown']),
   reason: z.string().nullable(),
@@ -92,6 +99,57 @@ export const completenessSchema = z.strictObject({
     .nullable(),
 });
 
+const rangeSchema = z.strictObject({
+  rangeNo: z.number().int().positive(),
+  idMin: hostId.nullable(),
+  idMax: hostId.nullable(),
+  /** Hosts the host ID list put in the range when the run was planned. */
+  listedHosts: count.nullable(),
+});
+
+const custodySchema = z.strictObject({
+  startedBy: z.strictObject({
+    trigger: z.string().min(1).max(64),
+    /** The API key name, schedule id or CLI user. */
+    triggeredBy: z.string().nullable(),
+    scheduleId: z.string().nullable(),
+    /** When a scheduled run was due; a backfilled run was due long before it ran. */
+    scheduledFor: timestamp.nullable(),
+  }),
+  qualys: z.strictObject({ platform: z.string().nullable(), apiBaseUrl: z.string().min(1), apiVersion: z.string().min(1) }),
+  /** Temporal worker identities that did part of the run. */
+  workers: z.array(z.string()),
+  retryCount: count,
+  retries: z.array(
+    z.strictObject({
+      at: timestamp,
+      worker: z.string().nullable(),
+      step: z.string(),
+      rangeNo: z.number().int().nullable(),
+      pageNo: z.number().int().nullable(),
+      attempt: z.number().int().positive(),
+      willRetry: z.boolean(),
+      errorType: z.string(),
+      message: z.string(),
+    }),
+  ),
+  waitCount: count,
+  waitedSeconds: z.number().nonnegative(),
+  waits: z.array(
+    z.strictObject({
+      at: timestamp,
+      worker: z.string().nullable(),
+      reason: z.enum(['rate_limit', 'concurrency_limit']),
+      qualysCode: z.number().int(),
+      seconds: z.number().nonnegative(),
+      rangeNo: z.number().int().nullable(),
+      pageNo: z.number().int().nullable(),
+    }),
+  ),
+});
+
+export type Custody = z.input<typeof custodySchema>;
+
 const commonFields = {
     product: z.strictObject({ name: z.string().min(1), version: z.string().min(1) }),
     fetcher: z.strictObject({
@@ -115,7 +173,16 @@ const commonFields = {
         (params) => !Object.keys(params).some((name) => CREDENTIAL_PARAM.test(name)),
         'must not hold credentials',
       ),
+      /** Host list calls whose IDs, merged, selected the hosts (a list of IPv4 and IPv6 addresses), and the blob of the `ids` sent. */
+      addressLookups: z.array(z.record(z.string(), z.string())).optional(),
+      resolvedHostIds: z.strictObject({ blobKey, count }).optional(),
+      /** What the connector filtered out of every page Qualys sent (running-kernel option 4 on API 3.0+). */
+      postFilter: z.literal('kernel-related').optional(),
     }),
+    /** Range pulls: the host ID ranges the run pulled in parallel. */
+    ranges: z.array(rangeSchema).optional(),
+    /** Who started the run, every failed attempt, every wait, every worker. */
+    custody: custodySchema.optional(),
     waits: z.array(
       z.strictObject({
         reason: z.enum(['rate_limit', 'concurrency_limit']),
@@ -133,6 +200,8 @@ const commonFields = {
         format: z.enum(EVIDENCE_FORMATS),
         contentType: z.string().min(1),
         filename: z.string().regex(SAFE_FILENAME, 'expected a plain file name'),
+        /** How the pages were joined (evidence/seal-plan.ts); absent in manifests from before version 2. */
+        sealVersion: z.union([z.literal(1), z.literal(2)]).optional(),
       })
       .refine(keyMatchesHash, KEY_HASH_MISMATCH),
     complete: z.boolean(),
@@ -159,11 +228,9 @@ export const manifestSchema = z.strictObject({
   run: z
     .strictObject({
       ...runFieldsV1,
-      /** The schedule's action time for scheduled runs (a backfill's lies in the past); null otherwise. */
-      scheduledFor: timestamp.nullable(),
-      /** When the last page arrived: the moment the evidence speaks for. Periods go by this time only. */
+      /** When the last page arrived: the moment the evidence speaks for. Audit periods go by this time only. */
       collectedAt: timestamp,
-      /** A scheduled run collected well after its action time: its data is of collectedAt, not of scheduledFor. */
+      /** A scheduled run that started long after its action time (custody.startedBy.scheduledFor): its data is of collectedAt. */
       backfill: z.boolean(),
     })
     .refine((run) => run.finishedAt >= run.startedAt, runOrder),

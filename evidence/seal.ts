@@ -7,9 +7,11 @@
 import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
 import { sha256OfBlobKey } from './blob-key.js';
 import type { BlobStat, BlobStore } from './blob-store.js';
-import type { EvidenceFormat } from './format.js';
+import type { EvidenceFormat } from '../shared/contracts.js';
 import { planCsvSeal } from './seal-csv.js';
-import { readRangeFrom, SealError, type PageLayout, type ReadRange, type SealPage, type Segment } from './seal-plan.js';
+import { CURRENT_SEAL_VERSION, readRangeFrom, SealError, type PageLayout, type ReadRange, type SealPage, type SealVersion, type Segment } from './seal-plan.js';
+
+export { CURRENT_SEAL_VERSION, type SealVersion } from './seal-plan.js';
 import { planXmlSeal } from './seal-xml.js';
 
 export { SealError } from './seal-plan.js';
@@ -20,9 +22,11 @@ export interface SealInput {
   /** The run's pages in page order; raw evidence has exactly one page and needs no layout. */
   pages: ReadonlyArray<{ blobKey: string; layout: PageLayout | null }>;
   signal?: AbortSignal;
+  /** How pages are joined; the current version unless re-deriving older evidence. */
+  sealVersion?: SealVersion;
 }
 
-export async function sealPages({ store, format, pages, signal }: SealInput): Promise<BlobStat> {
+export async function sealPages({ store, format, pages, signal, sealVersion = CURRENT_SEAL_VERSION }: SealInput): Promise<BlobStat> {
   if (pages.length === 0) throw new SealError('no pages to seal');
   signal?.throwIfAborted();
   const stored: StoredPage[] = await Promise.all(
@@ -41,7 +45,7 @@ export async function sealPages({ store, format, pages, signal }: SealInput): Pr
     }
     case 'XML':
     case 'CSV': {
-      const plan = await planSeal(format, stored, readRangeFrom(store));
+      const plan = await planSeal(format, stored, readRangeFrom(store), sealVersion);
       return store.put(streamSegments(store, plan), { signal });
     }
   }
@@ -56,9 +60,10 @@ export async function planSeal(
   format: 'XML' | 'CSV',
   pages: ReadonlyArray<{ pageNo: number; blobKey: string; bytes: number; layout: PageLayout | null }>,
   read: ReadRange,
+  sealVersion: SealVersion = CURRENT_SEAL_VERSION,
 ): Promise<Segment[]> {
   return format === 'XML'
-    ? planXmlSeal(pages.map((p) => requireLayout<XmlLayout>(p, 'xml')), read)
+    ? planXmlSeal(pages.map((p) => requireLayout<XmlLayout>(p, 'xml')), read, sealVersion)
     : planCsvSeal(pages.map((p) => requireLayout<CsvLayout>(p, 'csv')), read);
 }
 

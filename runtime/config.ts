@@ -36,8 +36,11 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 1000).default(8),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+  WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
 
+  QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
+  RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
@@ -71,12 +74,18 @@ export interface AppConfig {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
     shutdownGraceMs: number;
+    /** How long a run's next step waits for the worker that cached it before any worker takes it (a crashed worker's runs resume after this). */
+    stickyQueueTimeoutMs: number;
     /** A prebuilt workflow bundle; workflows are bundled at start-up when absent. */
     workflowBundlePath: string | null;
   };
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+    /** Calls of the subscription's concurrency limit left to the customer's other tools. */
+    concurrencyReserve: number;
   };
+  /** Host ID ranges one run pulls at once, at most. */
+  runs: { maxParallelRanges: number };
   webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
@@ -115,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
     },
     qualys: {
@@ -123,7 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         firstByteMs: e.QUALYS_FIRST_BYTE_TIMEOUT_MS,
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
+      concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
     },
+    runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
     webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };

@@ -17,11 +17,10 @@ import { createRequest } from '../db/requests.js';
 import { createSchedule } from '../db/schedules.js';
 import { setFetcherRequests } from '../db/fetchers.js';
 import type { EvidenceRow, FetcherRow } from '../db/schema.js';
-import { scheduledForOf } from '../activities/prepare-run.js';
 import { readManifest, type Manifest } from '../evidence/manifest.js';
 import { intToIp, ipToInt } from '../simulator/ipv4.js';
 import type { ListRunHostsResult } from '../activities/list-run-hosts.js';
-import type { PageRecord, PullTotals, RunPlan, SealedEvidence } from '../workflows/contracts.js';
+import type { PageRecord, RunPlan, SealedEvidence } from '../shared/contracts.js';
 import { currentPeriod } from './support/period.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
 
@@ -142,11 +141,10 @@ describe('completeness through the activities', () => {
     expect(listed.blobKey).not.toBeNull();
     expect((await getRun(stack.database.db, runId))!.hostIdListKey).toBe(listed.blobKey);
     const pullPlan = adjust(plan);
-    let totals: PullTotals = { pages: 0, hosts: 0, detections: 0, records: 0, bytes: 0 };
     let idMin: number | null = null;
     for (let pageNo = 1; ; pageNo++) {
-      const page = (await env.run(activities.pullPage, { plan: pullPlan, pageNo, idMin, totalsBefore: totals })) as PageRecord;
-      totals = { pages: pageNo, hosts: totals.hosts + page.hosts, detections: totals.detections + page.detections, records: 0, bytes: totals.bytes + page.bytes };
+      const request = { plan: pullPlan, rangeNo: 1, pageNo, idMin, idMax: null, pageMaxAttempts: 3, concurrencyPauseMs: 1000 };
+      const page = (await env.run(activities.pullPage, request)) as PageRecord;
       if (!page.truncated) break;
       idMin = page.nextIdMin;
     }
@@ -211,7 +209,8 @@ describe('completeness through the activities', () => {
     const due = '2026-01-01T02:00:00Z';
     const workflowId = `run-${schedule.temporalScheduleId}-${due}`;
     const manifest = await pullAndSeal(fetcher, undefined, { runId: workflowId.slice(4), scheduleId: schedule.id, workflowId });
-    expect(manifest.run).toMatchObject({ scheduledFor: '2026-01-01T02:00:00.000Z', backfill: true });
+    expect(manifest.run).toMatchObject({ backfill: true, collectedAt: expect.any(String) });
+    expect(manifest.custody?.startedBy.scheduledFor).toBe('2026-01-01T02:00:00.000Z');
     expect(lastEvidence.scheduledFor?.toISOString()).toBe('2026-01-01T02:00:00.000Z');
     const earlier = await createRequest(stack.database.db, { title: 'Q1', periodStart: '2026-01-01', periodEnd: '2026-03-31' });
     const current = await createRequest(stack.database.db, { title: 'now', ...currentPeriod() });
@@ -219,9 +218,4 @@ describe('completeness through the activities', () => {
     expect(await attachmentTargetsForFetcher(stack.database.db, fetcher.id, lastEvidence.collectedAt)).toEqual([{ targetType: 'request', targetId: current.id }]);
   });
 
-  it('reads the action time Temporal appends to a scheduled workflow id, only for scheduled runs', () => {
-    expect(scheduledForOf({ scheduleId: 's', workflowId: 'run-sched-1b2c-2026-03-31T23:00:00Z' })?.toISOString()).toBe('2026-03-31T23:00:00.000Z');
-    expect(scheduledForOf({ scheduleId: null, workflowId: 'run-sched-1b2c-2026-03-31T23:00:00Z' })).toBeNull();
-    expect(scheduledForOf({ scheduleId: 's', workflowId: 'run-abc' })).toBeNull();
-  });
 });

@@ -32,7 +32,6 @@ function validInput(): ManifestInput {
       workflowId: 'run-r-1',
       startedAt: new Date('2026-11-28T10:00:00Z'),
       finishedAt: '2026-11-28T11:30:00+01:00',
-      scheduledFor: '2026-10-01T00:00:00Z',
       collectedAt: '2026-11-28T10:02:11Z',
       backfill: true,
     },
@@ -75,6 +74,8 @@ describe('the evidence manifest', () => {
       ...rest,
       manifestVersion: 1,
       run: { id: v2.run.id, trigger: v2.run.trigger, triggeredBy: v2.run.triggeredBy, workflowId: v2.run.workflowId, startedAt: v2.run.startedAt, finishedAt: v2.run.finishedAt },
+      // A version 1 manifest of a range pull (before completeness) reads as well.
+      ranges: [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: 10 }],
       pages: v2.pages.map(({ idMax: _a, firstHostId: _b, lastHostId: _d, truncated: _e, nextIdMin: _f, ...page }) => page),
     };
     const read = readManifest(JSON.parse(JSON.stringify(v1)));

@@ -1,10 +1,8 @@
 /** Runs as the API shows them: status, live progress and links to evidence and the Temporal UI. */
 import { z } from '@hono/zod-openapi';
-import type { RunRow, RunStatus } from '../../db/schema.js';
-import type { RunProgress as WorkflowProgress } from '../../workflows/contracts.js';
+import type { RunRow } from '../../db/schema.js';
+import { RUN_STATUSES, RUN_TRIGGERS, type RunProgress } from '../../shared/contracts.js';
 import { iso, isoTime } from './common.js';
-
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
 
 const progressSchema = z
   .object({
@@ -18,8 +16,22 @@ const progressSchema = z
       .object({ reason: z.enum(['rate_limit', 'concurrency_limit']), seconds: z.number(), until: isoTime })
       .nullable()
       .openapi({ description: 'Set while the run sleeps for a Qualys limit' }),
-    retries: z.number().int(),
+    retries: z.number().int().openapi({ description: 'Failed attempts that were tried again (pages and the connection check), counted as they happen' }),
     lastError: z.string().nullable(),
+    current: z
+      .object({
+        step: z.string(),
+        rangeNo: z.number().int().nullable(),
+        pageNo: z.number().int().nullable(),
+        attempt: z.number().int(),
+        error: z.string(),
+      })
+      .nullable()
+      .openapi({ description: 'The attempt that failed last while the run goes on: which page, which attempt, and why; null once a page succeeds' }),
+    ranges: z
+      .object({ total: z.number().int(), done: z.number().int(), inFlight: z.number().int(), waiting: z.number().int() })
+      .nullable()
+      .openapi({ description: 'Host ID ranges of the run: finished, being pulled, not started yet' }),
   })
   .openapi('RunProgress');
 
@@ -28,7 +40,7 @@ export const runSchema = z
     id: z.string(),
     fetcherId: z.string(),
     connectionId: z.string(),
-    trigger: z.enum(['api', 'schedule', 'backfill', 'demo', 'cli']),
+    trigger: z.enum(RUN_TRIGGERS),
     triggeredBy: z.string().nullable().openapi({ description: 'API key name, schedule id or CLI user that started the run' }),
     scheduleId: z.string().nullable(),
     status: z.enum(RUN_STATUSES),
@@ -63,12 +75,11 @@ function count(value: unknown): number {
 }
 
 /**
- * The row stores what the activities last wrote (pages, hosts, detections,
- * bytes) and, once finished, the workflow's whole progress; the live query
- * gives the whole progress while the run works. Either way, every field is
- * present in the view.
+ * The run row holds its progress as the activities and the workflow recorded
+ * it while it happened (counters, waits, retries, the failing attempt); every
+ * field is present in the view. Range counts come from the run's ranges.
  */
-function progressView(stored: Partial<WorkflowProgress> | null | undefined): RunView['progress'] {
+function progressView(stored: Partial<RunProgress> | null | undefined, ranges: RunView['progress']['ranges']): RunView['progress'] {
   const p = stored ?? {};
   return {
     pages: count(p.pages),
@@ -80,10 +91,12 @@ function progressView(stored: Partial<WorkflowProgress> | null | undefined): Run
     waiting: p.waiting ?? null,
     retries: count(p.retries),
     lastError: p.lastError ?? null,
+    current: p.current ?? null,
+    ranges,
   };
 }
 
-export function toRunView(row: RunRow, ctx: RunViewContext, live?: WorkflowProgress | null): RunView {
+export function toRunView(row: RunRow, ctx: RunViewContext, ranges: RunView['progress']['ranges'] = null): RunView {
   const evidencePath = row.evidenceId ? `/v1/evidence/${row.evidenceId}` : null;
   return {
     id: row.id,
@@ -93,10 +106,10 @@ export function toRunView(row: RunRow, ctx: RunViewContext, live?: WorkflowProgr
     triggeredBy: row.triggeredBy,
     scheduleId: row.scheduleId,
     status: row.status,
-    step: live?.step ?? row.step,
+    step: row.step,
     scheduledFor: iso(row.scheduledFor),
     collectedAt: iso(row.collectedAt),
-    progress: progressView(live ?? (row.progress as Partial<WorkflowProgress> | null)),
+    progress: progressView(row.progress as Partial<RunProgress> | null, ranges),
     error: row.error ? { type: row.error.type, message: row.error.message, ...(row.error.qualysCode === undefined ? {} : { qualysCode: row.error.qualysCode }) } : null,
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),
