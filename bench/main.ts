@@ -11,6 +11,9 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: 
   reader: { describe: 'Qualys page reader vs bare saxes, MB/s and peak RSS', load: () => import('./reader.js') },
   orchestration: { describe: 'pull through Temporal vs a plain loop, and worker RSS on a 1 GB pull', load: () => import('./orchestration.js') },
   api: { describe: 'run starts and status reads under concurrent load', load: () => import('./api.js') },
+  verify: { describe: 'verification of ~1 GB evidence vs bare saxes, MB/s and peak RSS', load: async () => ({ run: (await import('./audit.js')).runVerify }) },
+  sla: { describe: 'SLA as of a date over ~1 GB evidence vs bare saxes, MB/s and peak RSS', load: async () => ({ run: (await import('./audit.js')).runSla }) },
+  diff: { describe: 'diff of two ~1 GB pulls vs bare saxes, MB/s and peak RSS', load: async () => ({ run: (await import('./audit.js')).runDiff }) },
 };
 
 async function main(): Promise<void> {

@@ -4,26 +4,10 @@
  *   reader <url> <params> the Qualys page reader over HTTP (parse + hash + write)
  * Each prints one JSON line: bytes, seconds, peak RSS.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { SaxesParser } from 'saxes';
+import { createWriteStream } from 'node:fs';
 import { createQualysClient } from '../qualys/client.js';
+import { bareSaxes } from './bare-saxes.js';
 import { maxRssMB } from './child.js';
-
-/** The chunk size both contenders read with. */
-const CHUNK = 1024 * 1024;
-
-async function bareSaxes(file: string) {
-  const started = process.hrtime.bigint();
-  const parser = new SaxesParser();
-  const decoder = new TextDecoder('utf-8');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
-    bytes += (chunk as Buffer).length;
-    parser.write(decoder.decode(chunk as Buffer, { stream: true }));
-  }
-  parser.close();
-  return { bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMB: maxRssMB() };
-}
 
 async function reader(url: string, paramsJson: string, out: string) {
   const client = createQualysClient({ apiBaseUrl: url, username: process.env.BENCH_USER!, password: process.env.BENCH_PASSWORD! });
