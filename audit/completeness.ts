@@ -25,7 +25,7 @@
  */
 import { fail, notPerformed, pass, type Check } from './check.js';
 
-export type CompletenessVerdict = 'complete' | 'incomplete' | 'unknown';
+type CompletenessVerdict = 'complete' | 'incomplete' | 'unknown';
 
 export interface ChainPage {
   pageNo: number;
@@ -140,7 +140,7 @@ export type ReconciliationOutcome =
   | { kind: 'not-applicable'; reason: string }
   | { kind: 'not-performed'; reason: string };
 
-export function reconciliationCheck(outcome: ReconciliationOutcome): Check {
+function reconciliationCheck(outcome: ReconciliationOutcome): Check {
   if (outcome.kind === 'not-applicable') return notPerformed('host-id-list', `does not apply: ${outcome.reason}`);
   if (outcome.kind === 'not-performed') return notPerformed('host-id-list', `not performed: ${outcome.reason}`);
   const r = outcome.reconciliation;

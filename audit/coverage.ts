@@ -71,7 +71,7 @@ export interface CoverageEvidence {
   sha256: string;
 }
 
-export type WindowStatus = 'covered' | 'unverified' | 'missing';
+type WindowStatus = 'covered' | 'unverified' | 'missing';
 
 export function coverWindows(windows: CadenceWindow[], evidence: readonly CoverageEvidence[]) {
   return windows.map((w) => {

@@ -18,8 +18,8 @@
  */
 import { HostCursor, type Detection, type Host } from './host-reader.js';
 
-export const CHANGES = ['new', 'fixed', 'reopened', 'absent', 'still-open', 'still-fixed'] as const;
-export type Change = (typeof CHANGES)[number];
+const CHANGES = ['new', 'fixed', 'reopened', 'absent', 'still-open', 'still-fixed'] as const;
+type Change = (typeof CHANGES)[number];
 type BySeverity = Record<'1' | '2' | '3' | '4' | '5', number>;
 
 export interface DiffSummary {
@@ -62,7 +62,7 @@ function classify(a: Detection | null, b: Detection | null): Change {
   return isOpen(a!) ? 'absent' : 'still-fixed';
 }
 
-export class DiffTally {
+class DiffTally {
   private readonly summary: DiffSummary = {
     hosts: { inBoth: 0, appeared: 0, disappeared: 0, firstAppeared: [], firstDisappeared: [] },
     detections: {

@@ -16,7 +16,7 @@ import type { BlobStore } from '../evidence/blob-store.js';
 import { manifestBytes } from '../evidence/manifest.js';
 import type { EvidenceRow } from '../db/schema.js';
 
-export interface ByteWindow {
+interface ByteWindow {
   start: number;
   end: number;
 }
@@ -78,11 +78,6 @@ export function databaseEvidenceSource(row: EvidenceRow, store: BlobStore): Evid
     },
     pageLabel: (page) => `page ${page.pageNo} (blob ${page.blobKey})`,
   };
-}
-
-export interface FolderLayout {
-  dir: string;
-  sealedFile: string | null;
 }
 
 /** Resolves `target` (the sealed file, or the folder holding it) to an evidence folder. */

@@ -16,6 +16,7 @@ import { CsvSectionScanner } from '../qualys/csv-sections.js';
 import { QualysProtocolError } from '../qualys/errors.js';
 import { TRUNCATION_WARNING_CODE } from '../qualys/truncation.js';
 import { XmlSource, utf8Text } from '../qualys/xml-source.js';
+import { inSlices } from './slices.js';
 
 export interface Detection {
   qid: number;
@@ -56,12 +57,12 @@ export interface HostStreamEnd {
   truncated: boolean;
 }
 
-export interface HostParser {
+interface HostParser {
   write(chunk: Buffer): void;
   end(): HostStreamEnd;
 }
 
-export function createHostParser(format: HostFormat, onHost: (host: Host) => void, options: HostReaderOptions = {}): HostParser {
+function createHostParser(format: HostFormat, onHost: (host: Host) => void, options: HostReaderOptions = {}): HostParser {
   return format === 'XML' ? new XmlHostParser(onHost, options) : new CsvHostParser(onHost, options);
 }
 
@@ -76,8 +77,8 @@ export async function* readHosts(
 ): AsyncGenerator<Host[], HostStreamEnd> {
   let batch: Host[] = [];
   const parser = createHostParser(format, (host) => batch.push(host), options);
-  for await (const chunk of source) {
-    parser.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  for await (const chunk of inSlices(source)) {
+    parser.write(chunk);
     if (batch.length > 0) {
       const done = batch;
       batch = [];

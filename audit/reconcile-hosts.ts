@@ -17,7 +17,7 @@ export interface HostIdListDocument {
   listedAt: string;
 }
 
-export interface AbsentConfirmation {
+interface AbsentConfirmation {
   hostsWithMatchingDetections: number;
   firstHostIds: number[];
 }

@@ -8,7 +8,7 @@ export const CATEGORIES = ['critical', 'high', 'medium', 'low'] as const;
 export type SeverityCategory = (typeof CATEGORIES)[number];
 
 /** Qualys severities 1–5 onto the categories policies are written in: 5 Critical, 4 High, 3 Medium, 1–2 Low. */
-export const DEFAULT_SEVERITY_MAPPING: Readonly<Record<'1' | '2' | '3' | '4' | '5', SeverityCategory>> = {
+const DEFAULT_SEVERITY_MAPPING: Readonly<Record<'1' | '2' | '3' | '4' | '5', SeverityCategory>> = {
   '5': 'critical',
   '4': 'high',
   '3': 'medium',
@@ -53,7 +53,7 @@ export const BUILT_IN_POLICIES: Readonly<Record<string, SlaPolicy>> = {
 const days = z.number({ error: 'must be a number of days' }).int('must be a whole number of days').min(0, 'must not be negative').max(3650, 'must be at most 3650');
 const category = z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` });
 
-export const customPolicySchema = z
+const customPolicySchema = z
   .strictObject({
     name: z.string().min(1).max(100).default('custom'),
     days: z.strictObject({ critical: days, high: days, medium: days, low: days }),

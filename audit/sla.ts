@@ -19,9 +19,9 @@
 import type { Detection, Host } from './host-reader.js';
 import { CATEGORIES, type SeverityCategory, type SlaPolicy } from './sla-policy.js';
 
-export const VERDICTS = ['on-time', 'fixed-late', 'overdue', 'open-within-sla'] as const;
-export type SlaVerdict = (typeof VERDICTS)[number];
-export type ExceptionReason = 'overdue' | 'fixed-late' | 'disabled' | 'ignored';
+const VERDICTS = ['on-time', 'fixed-late', 'overdue', 'open-within-sla'] as const;
+type SlaVerdict = (typeof VERDICTS)[number];
+type ExceptionReason = 'overdue' | 'fixed-late' | 'disabled' | 'ignored';
 
 export interface SlaOptions {
   /** YYYY-MM-DD: the state at the end of that day (UTC). */
@@ -63,7 +63,7 @@ function parseTime(text: string): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-export function asOfEndMs(asOf: string): number {
+function asOfEndMs(asOf: string): number {
   return Date.parse(`${asOf}T00:00:00Z`) + DAY_MS - 1;
 }
 
@@ -133,7 +133,7 @@ export interface SlaSummary {
   warnings: string[];
 }
 
-export class SlaTally {
+class SlaTally {
   private readonly byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, zeroCounts()])) as Record<SeverityCategory, Counts>;
   private readonly bySeverity: Record<string, Counts> = { '1': zeroCounts(), '2': zeroCounts(), '3': zeroCounts(), '4': zeroCounts(), '5': zeroCounts() };
   private readonly total = zeroCounts();
@@ -189,7 +189,7 @@ export function fixedDetectionsWarning(params: Readonly<Record<string, string>>)
     : `the fetcher asked only for ${status} detections, not Fixed: fixed detections, on time or late, are missing, so the percentage only covers open ones. Add Fixed to the fetcher's statuses for a full SLA report`;
 }
 
-export const SLA_CSV_HEADER = [
+const SLA_CSV_HEADER = [
   'host_id', 'ip', 'qid', 'port', 'protocol', 'ssl', 'severity', 'category', 'status', 'first_found', 'clock_start', 'end', 'due_date', 'verdict', 'days_over', 'exception',
 ];
 
@@ -198,11 +198,11 @@ function csvCell(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function slaCsvRow(a: SlaAssessment): string {
+function slaCsvRow(a: SlaAssessment): string {
   return `${[a.hostId, a.ip, a.qid, a.port, a.protocol, a.ssl, a.severity, a.category, a.status, a.firstFound, a.clockStart, a.end, a.dueDate, a.verdict, a.daysOver, a.exception].map(csvCell).join(',')}\n`;
 }
 
-export function exceptionEntry(a: SlaAssessment, reason: ExceptionReason) {
+function exceptionEntry(a: SlaAssessment, reason: ExceptionReason) {
   return {
     reason,
     hostId: a.hostId,

@@ -38,9 +38,10 @@ import { fail, notPerformed, pass, type Check } from './check.js';
 import { checkPageChain, type ChainPage } from './completeness.js';
 import type { EvidenceSource, PageRef } from './evidence-source.js';
 import { readHosts } from './host-reader.js';
+import { inSlices } from './slices.js';
 import { compareStreams } from './stream-compare.js';
 
-export type VerificationVerdict = 'verified' | 'failed' | 'partial';
+type VerificationVerdict = 'verified' | 'failed' | 'partial';
 
 export interface VerificationReport {
   verdict: VerificationVerdict;
@@ -72,7 +73,7 @@ interface PageRead {
 
 const sha256Of = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-export function verdictOf(checks: readonly Check[]): VerificationVerdict {
+function verdictOf(checks: readonly Check[]): VerificationVerdict {
   if (checks.some((c) => c.ok === false)) return 'failed';
   if (checks.some((c) => c.ok === null)) return 'partial';
   return 'verified';
@@ -191,7 +192,7 @@ async function checkManifestHash(source: EvidenceSource, bytes: Buffer, json: un
 }
 
 /** The first place two JSON values differ, as a path like `pages[1].sha256`. */
-export function firstDifferingPath(sealed: unknown, now: unknown, path: string): { path: string; sealed: unknown; now: unknown } | null {
+function firstDifferingPath(sealed: unknown, now: unknown, path: string): { path: string; sealed: unknown; now: unknown } | null {
   if (sealed === now) return null;
   if (typeof sealed !== 'object' || typeof now !== 'object' || sealed === null || now === null || Array.isArray(sealed) !== Array.isArray(now)) {
     return { path: path || '(root)', sealed, now };
@@ -242,7 +243,7 @@ async function readPages(source: EvidenceSource, manifest: AnyManifest, checks: 
     let parseError: string | null = null;
     const ingest = new PageIngest<unknown>(hld ? createDetectionPageParser() : createGenericPageParser());
     try {
-      const result = await ingestIterable(stream, ingest);
+      const result = await ingestIterable(inSlices(stream), ingest);
       sha256 = result.sha256;
       bytes = result.bytes;
       summary = hld ? pageSummaryOf(result.result as never) : genericSummaryOf(result.result as never);
@@ -469,7 +470,7 @@ async function hashSealed(
   if (!count) return { ...(await hashStream(stream)), counts: null };
   const ingest = new PageIngest(createDetectionPageParser());
   try {
-    const result = await ingestIterable(stream, ingest);
+    const result = await ingestIterable(inSlices(stream), ingest);
     const summary = pageSummaryOf(result.result);
     return { sha256: result.sha256, bytes: result.bytes, counts: { hosts: summary.hosts, detections: summary.detections, truncated: summary.truncated } };
   } catch (err) {

@@ -12,7 +12,8 @@
  * connector's own seal, its manifest written, laid out as an export folder.
  * `diff` compares it with a second pull taken after the simulator's clock
  * moved a month (same detections, shifted dates). BENCH_AUDIT_PAGES changes
- * the size.
+ * the size; BENCH_AUDIT_EVIDENCE=<folder> keeps the evidence there and
+ * reuses it on the next run.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -117,10 +118,16 @@ const cleanups: Array<() => Promise<unknown>> = [];
 /** Made once per `npm run bench` and shared by the three benchmarks. */
 function evidenceFixture(): Promise<Fixture> {
   fixture ??= (async () => {
-    const work = await fs.mkdtemp(path.join(CACHE_DIR, 'audit-bench-'));
-    cleanups.push(() => fs.rm(work, { recursive: true, force: true }));
+    const kept = process.env.BENCH_AUDIT_EVIDENCE;
+    const work = kept ?? (await fs.mkdtemp(path.join(CACHE_DIR, 'audit-bench-')));
+    if (!kept) cleanups.push(() => fs.rm(work, { recursive: true, force: true }));
     const child = await bundleForNode(fileURLToPath(new URL('./audit-child.ts', import.meta.url)));
     cleanups.push(() => child.cleanup());
+    const made = { a: path.join(work, 'a', 'export', 'ev', 'bench.xml'), b: path.join(work, 'b', 'export', 'ev', 'bench.xml') };
+    if (kept && (await fs.stat(made.b).catch(() => null))) {
+      say(`reusing the evidence in ${work}`);
+      return { ...made, child: child.file };
+    }
     const hosts = Math.ceil((PAGES * HOSTS_PER_PAGE) / 0.85);
     say(`simulator with ${hosts} hosts; pulling ${PAGES} pages twice`);
     const sim = await spawnSimulator({ hosts, seed: 3, now: '2026-11-01T00:00:00Z', ...USER });

@@ -8,7 +8,7 @@ import type { AttachmentEventRow, AttachmentRow } from '../../db/schema.js';
 import { iso, isoTime } from './common.js';
 import { isoDate, optionalText } from './fields.js';
 
-export const checkSchema = z
+const checkSchema = z
   .object({
     name: z.string().openapi({ example: 'page-sha256' }),
     ok: z.boolean().nullable().openapi({ description: 'true: passed; false: failed (the detail names the place); null: could not be performed (the detail says why)' }),
@@ -31,29 +31,6 @@ export const verificationSchema = z
     completeness: z.enum(['complete', 'incomplete', 'unknown']).nullable().openapi({ description: "The manifest's completeness verdict (version 2 manifests)" }),
   })
   .openapi('Verification');
-
-export const completenessSchema = z
-  .object({
-    verdict: z.enum(['complete', 'incomplete', 'unknown']),
-    reason: z.string().nullable().openapi({ description: 'Why it is not complete; null when complete' }),
-    checks: z.array(checkSchema).openapi({ description: 'no-truncation, page-numbers, cursor-chain, host-id-list' }),
-    reconciliation: z
-      .object({
-        hostIdListKey: z.string(),
-        listedAt: isoTime,
-        params: z.record(z.string(), z.string()).openapi({ description: 'The host list parameters: the run\'s host-level filters' }),
-        detectionFilters: z.array(z.string()),
-        listed: z.number().int(),
-        inEvidence: z.number().int(),
-        matched: z.number().int(),
-        absent: z.number().int(),
-        extra: z.number().int(),
-        absentConfirmation: z.unknown().openapi({ description: '`{calls, hostsWithMatchingDetections, firstHostIds}`, or `{notPerformed}`, or null when nothing was absent' }),
-        sample: z.object({ absent: z.array(z.number().int()), extra: z.array(z.number().int()) }),
-      })
-      .nullable(),
-  })
-  .openapi('Completeness');
 
 export const attachmentSchema = z
   .object({

@@ -44,7 +44,7 @@ export const runSchema = z
     triggeredBy: z.string().nullable().openapi({ description: 'API key name, schedule id or CLI user that started the run' }),
     scheduleId: z.string().nullable(),
     status: z.enum(RUN_STATUSES),
-    step: z.string().nullable().openapi({ description: 'prepare, check_connection, list_hosts, pull_pages, seal, attach or done' }),
+    step: z.string().nullable().openapi({ description: 'prepare, check_connection, pull_pages, seal, attach or done' }),
     scheduledFor: isoTime.nullable().openapi({ description: "A scheduled run's action time (a backfill's lies in the past)" }),
     collectedAt: isoTime.nullable().openapi({ description: 'When the last page arrived: the moment the evidence speaks for' }),
     progress: progressSchema,
