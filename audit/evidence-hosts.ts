@@ -11,7 +11,7 @@ export class EvidenceKindError extends Error {
   override readonly name = 'EvidenceKindError';
 }
 
-async function readSourceManifest(source: EvidenceSource): Promise<AnyManifest> {
+export async function readSourceManifest(source: EvidenceSource): Promise<AnyManifest> {
   const bytes = await source.manifestBytes();
   if (!Buffer.isBuffer(bytes)) throw new EvidenceKindError(bytes.error);
   const read = readManifest(JSON.parse(bytes.toString('utf8')));

@@ -32,29 +32,40 @@ async function isPath(target: string): Promise<boolean> {
 }
 
 export interface OpenedEvidence {
-  source: EvidenceSource;
+  sources: EvidenceSource[];
   close(): Promise<void>;
 }
 
-/** A path on disk is read as an exported file or folder; anything else is an evidence id in the configured database. */
-export async function openEvidence(target: string, config: AppConfig): Promise<OpenedEvidence> {
-  if (await isPath(target)) {
-    let source = await folderEvidenceSource(target);
-    if ((await fs.stat(target)).isDirectory()) {
-      const manifest = await source.manifestBytes();
-      const filename = Buffer.isBuffer(manifest) ? (JSON.parse(manifest.toString('utf8')) as { evidence?: { filename?: string } }).evidence?.filename : undefined;
-      if (!filename) throw new Error(`${target} is a folder without a readable manifest.json naming its file`);
-      source = withSealedFile(source, path.resolve(target), filename);
-    }
-    return { source, close: async () => {} };
-  }
-  const handle = await openConfiguredDatabase(config, 'give the path of an exported file instead, or use the API while it runs');
+async function folderSource(target: string): Promise<EvidenceSource> {
+  const source = await folderEvidenceSource(target);
+  if (!(await fs.stat(target)).isDirectory()) return source;
+  const manifest = await source.manifestBytes();
+  const filename = Buffer.isBuffer(manifest) ? (JSON.parse(manifest.toString('utf8')) as { evidence?: { filename?: string } }).evidence?.filename : undefined;
+  if (!filename) throw new Error(`${target} is a folder without a readable manifest.json naming its file`);
+  return withSealedFile(source, path.resolve(target), filename);
+}
+
+/**
+ * Each target on disk is read as an exported file or folder; any other is an
+ * evidence id in the configured database, opened once for all of them.
+ */
+export async function openEvidence(targets: string[], config: AppConfig): Promise<OpenedEvidence> {
+  const onDisk = await Promise.all(targets.map(isPath));
+  const handle = onDisk.every(Boolean) ? null : await openConfiguredDatabase(config, 'give the path of an exported file instead, or use the API while it runs');
   try {
-    const row = await getEvidence(handle.db, target);
-    if (!row) throw new Error(`no evidence with id ${target}, and no file or folder at that path`);
-    return { source: databaseEvidenceSource(row, createLocalBlobStore(config.blobDir)), close: () => handle.close() };
+    const sources: EvidenceSource[] = [];
+    for (const [i, target] of targets.entries()) {
+      if (onDisk[i]) {
+        sources.push(await folderSource(target));
+        continue;
+      }
+      const row = await getEvidence(handle!.db, target);
+      if (!row) throw new Error(`no evidence with id ${target}, and no file or folder at that path`);
+      sources.push(databaseEvidenceSource(row, createLocalBlobStore(config.blobDir)));
+    }
+    return { sources, close: async () => handle?.close() };
   } catch (err) {
-    await handle.close();
+    await handle?.close();
     throw err;
   }
 }

@@ -7,9 +7,11 @@
  * severity; hosts appearing and disappearing); `--csv` writes one row per
  * changed detection to a file. Exit code 0, 1 on a failure, 2 on bad usage.
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { diffCsvRow, diffHosts, DIFF_CSV_HEADER } from '../audit/diff.js';
+import { diffChanges, diffCsvRow, DIFF_CSV_HEADER, type DiffSummary } from '../audit/diff.js';
+import type { EvidenceSource } from '../audit/evidence-source.js';
 import { openEvidenceHosts } from '../audit/evidence-hosts.js';
 import { loadConfig } from '../runtime/config.js';
 import { openEvidence } from './configured-database.js';
@@ -26,23 +28,29 @@ async function main(argv: string[]): Promise<number> {
     console.error(HELP);
     return 2;
   }
-  const config = loadConfig();
-  const older = await openEvidence(positionals[0]!, config);
-  const newer = await openEvidence(positionals[1]!, config).catch(async (err: unknown) => {
-    await older.close();
-    throw err;
-  });
+  const opened = await openEvidence([positionals[0]!, positionals[1]!], loadConfig());
+  const [older, newer] = opened.sources as [EvidenceSource, EvidenceSource];
   try {
-    const a = await openEvidenceHosts(older.source);
-    const b = await openEvidenceHosts(newer.source);
+    const a = await openEvidenceHosts(older);
+    const b = await openEvidenceHosts(newer);
     const csv = values.csv ? createWriteStream(values.csv) : null;
     csv?.write(`${DIFF_CSV_HEADER.join(',')}\n`);
-    const summary = await diffHosts(a.hosts, b.hosts, csv ? (change) => csv.write(diffCsvRow(change)) : undefined);
+    const changes = diffChanges(a.hosts, b.hosts);
+    let summary: DiffSummary;
+    for (;;) {
+      const step = await changes.next();
+      if (step.done) {
+        summary = step.value;
+        break;
+      }
+      if (csv && !csv.write(step.value.map(diffCsvRow).join(''))) await once(csv, 'drain');
+    }
     if (csv) await new Promise<void>((resolve, reject) => csv.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    console.log(JSON.stringify({ a: { evidence: older.source.evidenceId, collectedAt: 'collectedAt' in a.manifest.run ? a.manifest.run.collectedAt : a.manifest.run.finishedAt }, b: { evidence: newer.source.evidenceId, collectedAt: 'collectedAt' in b.manifest.run ? b.manifest.run.collectedAt : b.manifest.run.finishedAt }, ...summary }));
+    const collectedAt = (m: typeof a.manifest) => ('collectedAt' in m.run ? m.run.collectedAt : m.run.finishedAt);
+    console.log(JSON.stringify({ a: { evidenceId: older.evidenceId, collectedAt: collectedAt(a.manifest) }, b: { evidenceId: newer.evidenceId, collectedAt: collectedAt(b.manifest) }, ...summary }));
     return 0;
   } finally {
-    await Promise.all([older.close(), newer.close()]);
+    await opened.close();
   }
 }
 

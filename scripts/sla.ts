@@ -11,7 +11,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { openEvidenceHosts } from '../audit/evidence-hosts.js';
+import { openEvidenceHosts, readSourceManifest } from '../audit/evidence-hosts.js';
 import { fixedDetectionsWarning, slaReport } from '../audit/sla.js';
 import { parsePolicy, SlaPolicyError } from '../audit/sla-policy.js';
 import { loadConfig } from '../runtime/config.js';
@@ -56,19 +56,20 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const options = { asOf, policy, strict: values.strict ?? false };
-  const opened = await openEvidence(positionals[0]!, loadConfig());
+  const opened = await openEvidence([positionals[0]!], loadConfig());
+  const source = opened.sources[0]!;
   try {
-    const warning = fixedDetectionsWarning((await openEvidenceHosts(opened.source)).manifest.qualys.params);
+    const warning = fixedDetectionsWarning((await readSourceManifest(source)).qualys.params);
     const warnings = warning ? [warning] : [];
     if (values.csv) {
-      const { hosts } = await openEvidenceHosts(opened.source);
+      const { hosts } = await openEvidenceHosts(source);
       const out = createWriteStream(values.csv);
       for await (const text of slaReport(hosts, options, { format: 'csv', head: {}, warnings })) if (!out.write(text)) await once(out, 'drain');
       out.end();
       await once(out, 'finish');
     }
-    const { hosts } = await openEvidenceHosts(opened.source);
-    for await (const text of slaReport(hosts, options, { format: 'json', head: { evidence: opened.source.evidenceId }, warnings })) {
+    const { hosts } = await openEvidenceHosts(source);
+    for await (const text of slaReport(hosts, options, { format: 'json', head: { evidenceId: source.evidenceId }, warnings })) {
       if (!process.stdout.write(text)) await once(process.stdout, 'drain');
     }
     return 0;

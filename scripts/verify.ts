@@ -30,9 +30,9 @@ async function main(argv: string[]): Promise<number> {
     (targets.length === 1 ? console.log : console.error)(HELP);
     return targets.length === 1 ? 0 : 2;
   }
-  const opened = await openEvidence(targets[0]!, loadConfig());
+  const opened = await openEvidence([targets[0]!], loadConfig());
   try {
-    const report = await verifyEvidence(opened.source);
+    const report = await verifyEvidence(opened.sources[0]!);
     for (const check of report.checks) {
       console.log(`${check.ok === true ? 'ok  ' : check.ok === false ? 'FAIL' : 'n/a '} ${check.name}: ${check.detail}`);
     }
