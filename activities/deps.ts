@@ -12,6 +12,6 @@ export interface ActivityDeps {
   logger: Logger;
   /** Overrides the Qualys client's default timeouts (connect, first byte, idle body). */
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
-  /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
+  /** Webhook delivery: the non-public ranges a receiver may be on, and how long it may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
 }

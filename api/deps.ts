@@ -23,7 +23,7 @@ export interface ApiDeps {
     /** Timeouts for the calls the API makes itself (credential checks, pickers). */
     timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   };
-  /** Where webhooks may point (checked at registration; the worker checks again at delivery). */
+  /** Non-public ranges webhooks may point to (checked at registration; the worker checks again at delivery). */
   webhooks?: WebhookTargetPolicy;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
@@ -38,6 +38,6 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     logger: ctx.logger,
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
     qualys: { timeouts: ctx.config.qualys.timeouts },
-    webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
+    webhooks: { allowedCidrs: ctx.config.webhooks.allowedCidrs },
   };
 }

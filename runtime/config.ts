@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCidrs } from '../security/webhook-target.js';
 import { PROJECT_ROOT } from './paths.js';
 
 const optionalString = z
@@ -42,10 +43,18 @@ const envSchema = z.object({
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
 
-  WEBHOOK_BLOCK_PRIVATE_NETWORKS: z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  WEBHOOK_ALLOWED_CIDRS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const list = text.split(',').map((item) => item.trim()).filter(Boolean);
+      try {
+        parseCidrs(list);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return list;
+    }),
   WEBHOOK_TIMEOUT_MS: int(1000, 120_000).default(10_000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,7 +86,8 @@ export interface AppConfig {
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   };
-  webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
+  /** `allowedCidrs`: non-public ranges webhooks may reach anyway (everything else non-public is refused). */
+  webhooks: { allowedCidrs: string[]; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -124,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
     },
-    webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: { allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -68,6 +68,8 @@ export interface RunStackOptions {
    * other's audit requests and evidence on the shared control catalog.
    */
   database?: 'postgres' | 'pglite';
+  /** Non-public ranges webhooks may reach (a loopback receiver needs `127.0.0.1/32`); none by default, as in production. */
+  webhookAllowedCidrs?: string[];
 }
 
 export async function startRunStack(options: RunStackOptions = {}): Promise<RunStack> {
@@ -107,7 +109,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
         namespace: 'default',
         taskQueue,
         workflowBundlePath: inject('workflowBundlePath'),
-        activityDeps: { db: database.db, blobStore, secretBox, logger },
+        activityDeps: { db: database.db, blobStore, secretBox, logger, webhooks: { allowedCidrs: options.webhookAllowedCidrs ?? [] } },
         shutdownGraceMs: 2_000,
       });
       stack.worker = worker;
