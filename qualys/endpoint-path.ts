@@ -17,3 +17,11 @@ export function endpointPathProblem(path: string): string | null {
   if (pathname.split('/').some((segment) => segment === '..' || segment === '.')) return 'must not contain "." or ".." segments';
   return null;
 }
+
+/**
+ * The same rules as one ECMAScript pattern (no flags), for the OpenAPI
+ * document; it also leaves out the session login/logout paths that custom
+ * requests may not call. A property test holds it and the function in step.
+ */
+export const ENDPOINT_PATH_PATTERN =
+  '^/(?!/)(?![aA][pP][iI]/[0-9.]+/[fF][oO]/[sS][eE][sS][sS][iI][oO][nN]/?(?:\\?|$))(?!.*%(?:2[eEfF]|5[cC]|00))(?![^?]*/\\.{1,2}(?:/|\\?|$))[^\\s\\x00-\\x1f\\x7f\\\\#]{0,2047}$';

@@ -65,6 +65,7 @@ export class ApiHandler {
       const answer = createAnswer(route, params, this.dataset, ctx);
       const bodyFaults = this.faults.takeBodyFaults(route.endpoint);
       ctx.malformed = bodyFaults.malformed;
+      ctx.hostile = bodyFaults.hostile;
       entry.status = 200;
       res.writeHead(200, { ...admission.headers, 'Content-Type': answer.contentType });
       sink = new BodySink(res, bodyFaults);

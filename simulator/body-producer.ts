@@ -17,7 +17,12 @@ export interface RenderContext {
   readonly userLogin: string;
   /** Break the document in the middle (fault injection); decided after the request is validated. */
   malformed: boolean;
+  /** Make a Host List Detection XML answer hostile (fault injection), likewise. */
+  hostile?: HostileDocument | null;
 }
+
+export const HOSTILE_DOCUMENTS = ['internal-dtd', 'billion-laughs', 'stuck-cursor'] as const;
+export type HostileDocument = (typeof HOSTILE_DOCUMENTS)[number];
 
 /** Qualys appends this comment after the root element of its XML answers. */
 export const XML_TRAILER =
@@ -27,8 +32,17 @@ export const XML_TRAILER =
 export const XML_GARBAGE = '\n<HOST><ID>0</I D><BROKEN attr=>&bogus;<<\n';
 export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
 
-export function xmlHead(root: string, dtdUrl: string): string {
-  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n<${root}>\n`;
+export function xmlHead(root: string, dtdUrl: string, hostile: HostileDocument | null = null): string {
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}"${internalSubset(hostile)}>\n<${root}>\n`;
+}
+
+/** The DOCTYPE internal subsets of the hostile documents; Qualys never sends one. */
+function internalSubset(hostile: HostileDocument | null): string {
+  if (hostile === 'internal-dtd') return ' [\n  <!ENTITY vendor "Qualys">\n]';
+  if (hostile !== 'billion-laughs') return '';
+  const levels = ['  <!ENTITY lol0 "lol">'];
+  for (let i = 1; i <= 9; i++) levels.push(`  <!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
+  return ` [\n${levels.join('\n')}\n]`;
 }
 
 /**
