@@ -24,4 +24,4 @@ export function endpointPathProblem(path: string): string | null {
  * requests may not call. A property test holds it and the function in step.
  */
 export const ENDPOINT_PATH_PATTERN =
-  '^/(?!/)(?![aA][pP][iI]/[0-9.]+/[fF][oO]/[sS][eE][sS][sS][iI][oO][nN]/?(?:\\?|$))(?!.*%(?:2[eEfF]|5[cC]|00))(?![^?]*/\\.{1,2}(?:/|\\?|$))[^\\s\\x00-\\x1f\\x7f\\\\#]{0,2047}$';
+  '^/(?!/)(?![aA][pP][iI]/[0-9.]+/[fF][oO]/[sS][eE][sS][sS][iI][oO][nN]/?(?:\\?|$))(?!.*%(?:2[eEfF]|5[cC]|00))(?!(?:[^?]*/)?\\.{1,2}(?:/|\\?|$))[^\\s\\x00-\\x1f\\x7f\\\\#]{0,2047}$';
