@@ -17,7 +17,7 @@ import { deliverWebhook } from '../activities/deliver-webhook.js';
 import { createApp } from '../api/app.js';
 import { createWebhook, listWebhooks } from '../db/webhooks.js';
 import { signWebhookBody, verifyWebhookSignature } from '../security/webhook-signature.js';
-import { webhookDeliveryWorkflowId } from '../workflows/webhook-contracts.js';
+import { webhookDeliveryWorkflowId } from '../shared/contracts.js';
 import type { Connection } from '../db/connections.js';
 import type { FetcherRow } from '../db/schema.js';
 import type { FieldError } from '../api/problem.js';

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { getEvidenceForRun } from '../db/evidence.js';
 import { getRun } from '../db/runs.js';
 import type { HostileDocument } from '../simulator/body-producer.js';
-import { runWorkflowId, type RunProgress } from '../workflows/contracts.js';
+import { runWorkflowId, type RunProgress } from '../shared/contracts.js';
 import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.js';
 
 let stack: RunStack;
