@@ -106,9 +106,9 @@ export const calendarSchema = z
   .openapi('CalendarSpec', { description: 'A Temporal calendar spec; every field that is given must match' });
 
 const duration = (what: string, min: number, max: number, example: string) =>
-  text(20)
-    .refine((text) => {
-      const ms = durationMs(text);
+  text(40)
+    .refine((value) => {
+      const ms = durationMs(value);
       return ms !== null && ms >= min && ms <= max;
     }, `must be a duration like ${example} (as Temporal reads them: 30s, 10m, 12h, 7d, 90 minutes) from ${min / 1000} s to ${max / 86_400_000} days`)
     .optional()
