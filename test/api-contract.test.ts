@@ -106,6 +106,7 @@ describe('defect 2: NUL and unpaired UTF-16 surrogates in any text field', () =>
     ['a fetcher name', 'PATCH', () => `/v1/fetchers/${fetcherId}`, () => ({ name: LONE }), 'name'],
     ['a fetcher name with a low surrogate alone', 'POST', () => '/v1/fetchers', () => ({ kind: 'host_list_detection', connectionId, name: 'a\udc00' }), 'name'],
     ['a custom parameter value', 'PATCH', () => `/v1/fetchers/${customFetcherId}`, () => ({ request: { endpoint: '/api/2.0/fo/scan/', params: { state: LONE } } }), 'request.params.state'],
+    ['a custom endpoint', 'PATCH', () => `/v1/fetchers/${customFetcherId}`, () => ({ request: { endpoint: `/api/2.0/fo/${LONE}/` } }), 'request.endpoint'],
     ['a filter value', 'PATCH', () => `/v1/fetchers/${fetcherId}`, () => ({ filters: { extraParams: { qids: LONE } } }), 'filters.extraParams.qids'],
     ['a request title', 'POST', () => '/v1/requests', () => ({ title: LONE, periodStart: '2026-01-01', periodEnd: '2026-01-02' }), 'title'],
     ['a request description', 'PATCH', () => `/v1/requests/${requestId}`, () => ({ description: `d\ud83d` }), 'description'],

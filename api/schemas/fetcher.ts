@@ -39,7 +39,7 @@ const documentedCustomRequest = customRequestSchema.extend({
 });
 
 const requestField = documentedCustomRequest
-  .superRefine((request, ctx) => addTextIssues(request.params, ctx, ['params']))
+  .superRefine((request, ctx) => addTextIssues(request, ctx))
   .openapi('CustomRequest', {
     description: 'Any Qualys API call: a method, a path on the connection\'s API server (never a URL) and parameters.',
   });
