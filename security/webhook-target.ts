@@ -54,7 +54,7 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
 }
 
 /** Why an address may not be reached ("a loopback address"), or null when it may. */
-export type TargetRefusal = string | null;
+type TargetRefusal = string | null;
 
 const ADVICE = 'webhooks reach only public addresses unless WEBHOOK_ALLOWED_CIDRS lists the range';
 

@@ -330,6 +330,6 @@ describe('schema-driven fuzz of the HTTP API', () => {
       if (res.status >= 400 && (await databaseState()) !== state) problems.push('refused, yet the database changed');
       report('auditor', req, problems);
     }
-    expect(failures, failures.join('\n')).toEqual([]);
+    expect(failures, `seed ${SEED} (FUZZ_SEED), ${name(ref)}:\n${failures.join('\n')}`).toEqual([]);
   });
 });

@@ -37,7 +37,7 @@ export interface FuzzRequest {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string>;
-  /** undefined: no body; `raw` bodies are sent as they are (for bodies that are not JSON objects). */
+  /** Sent as JSON; undefined sends no body. */
   body?: unknown;
 }
 
