@@ -19,6 +19,8 @@ import type { EvidenceFormat, Refusals, RunPlan, RunTrigger, SealedEvidence } fr
 
 export interface SealEvidenceInput {
   plan: RunPlan;
+  /** Resolved address lookups: the blob of the `ids` every page sent. */
+  hostIdsBlobKey?: string | null;
   trigger: RunTrigger;
   triggeredBy: string | null;
   workflowId: string;
@@ -129,6 +131,9 @@ export function sealEvidence(deps: ActivityDeps) {
         endpoint: plan.endpoint,
         method: plan.method,
         params: plan.params,
+        ...(plan.addressLookups?.length ? { addressLookups: plan.addressLookups } : {}),
+        ...(input.hostIdsBlobKey ? { resolvedHostIds: { blobKey: input.hostIdsBlobKey, count: ranges.reduce((n, r) => n + (r.listedHosts ?? 0), 0) } } : {}),
+        ...(plan.postFilter ? { postFilter: plan.postFilter } : {}),
       },
       run: {
         id: plan.runId,
