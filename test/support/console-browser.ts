@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling Google, which this machine's closed network refuses.
@@ -47,7 +47,8 @@ export async function launchConsoleBrowser(viewport = { width: 1280, height: 800
   page.setDefaultTimeout(UI_TIMEOUT_MS);
   const errors: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
+    // Chromium logs every 4xx answer; the tests provoke those on purpose, and the page shows them.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded with a status of 4')) errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(error.message));
   await mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -108,4 +109,13 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** The error shown beside a field (input, select, textarea or fieldset): the text of its `…-error` description. */
+export async function fieldError(field: Locator): Promise<string> {
+  const ids = (await field.getAttribute('aria-describedby'))?.split(' ') ?? [];
+  const errorId = ids.find((id) => id.endsWith('-error'));
+  if (!errorId) return '';
+  const error = field.page().locator(`[id="${errorId}"]`);
+  return (await error.isVisible()) ? error.innerText() : '';
 }
