@@ -4,7 +4,7 @@
  * disabled, and their delivery log.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { badge, formatTime, h, problemBox, screenHead, section, table } from './dom.js';
+import { badge, fill, formatTime, h, problemBox, screenHead, section, table } from './dom.js';
 import { busy, checkedValues, choice, confirmAction, errorSlots, field, group, input, select, shownOnce } from './forms.js';
 
 const EVENTS = [
@@ -14,7 +14,7 @@ const EVENTS = [
 
 export async function renderAccess(content, ctx) {
   const [keys, webhooks] = await Promise.all([getAll('/v1/api-keys?limit=500'), getAll('/v1/webhooks?limit=100')]);
-  content.replaceChildren(screenHead('API keys and webhooks'), keysSection(keys, ctx), webhooksSection(webhooks, ctx));
+  fill(content, screenHead('API keys and webhooks'), keysSection(keys, ctx), webhooksSection(webhooks, ctx));
 }
 
 function keysSection(keys, ctx) {
@@ -27,7 +27,7 @@ function keysSection(keys, ctx) {
         if (!ok) return;
         await sendJson('DELETE', `/v1/api-keys/${enc(k.id)}`);
         ctx.reload();
-      }).catch((err) => area.replaceChildren(problemBox(err))),
+      }).catch((err) => fill(area, problemBox(err))),
     );
     return h(
       'tr',
@@ -52,7 +52,7 @@ function keysSection(keys, ctx) {
       errors.clear();
       try {
         const key = await sendJson('POST', '/v1/api-keys', { name: name.control.value, role: role.control.value });
-        summary.replaceChildren(shownOnce(`Token of ${key.name} (${key.role})`, key.token));
+        fill(summary, shownOnce(`Token of ${key.name} (${key.role})`, key.token));
         name.control.value = '';
         summary.querySelector('input')?.focus();
       } catch (err) {
@@ -81,7 +81,7 @@ function webhooksSection(webhooks, ctx) {
       if (secret.control.value) body.secret = secret.control.value;
       try {
         const created = await sendJson('POST', '/v1/webhooks', body);
-        summary.replaceChildren(shownOnce(`Signing secret of ${created.url}`, created.secret));
+        fill(summary, shownOnce(`Signing secret of ${created.url}`, created.secret));
         summary.querySelector('input')?.focus();
       } catch (err) {
         errors.show(err);
@@ -95,7 +95,7 @@ function webhookCard(w, ctx, area) {
   const log = h('div');
   const act = (label, work, cls = '') => {
     const b = h('button', { type: 'button', class: cls }, label);
-    b.addEventListener('click', () => busy(b, work).catch((err) => area.replaceChildren(problemBox(err))));
+    b.addEventListener('click', () => busy(b, work).catch((err) => fill(area, problemBox(err))));
     return b;
   };
   const own = h('div', { 'aria-live': 'polite' });
@@ -115,11 +115,11 @@ function webhookCard(w, ctx, area) {
         const ok = await confirmAction({ title: 'Rotate the signing secret?', body: 'Deliveries are signed with the new secret at once; update the receiver.', confirm: 'Rotate', danger: false });
         if (!ok) return;
         const updated = await sendJson('PATCH', `/v1/webhooks/${enc(w.id)}`, { rotateSecret: true });
-        own.replaceChildren(shownOnce('New signing secret', updated.secret));
+        fill(own, shownOnce('New signing secret', updated.secret));
       }),
       act('Delivery log', async () => {
         const page = await getJson(`/v1/webhooks/${enc(w.id)}/deliveries?limit=50`);
-        log.replaceChildren(
+        fill(log, 
           page.items.length
             ? table(
                 ['When', 'Event', 'Run', 'Attempt', 'Answer'],

@@ -5,7 +5,7 @@
  * timers they start are stopped when the user leaves them.
  */
 import { getJson, onUnauthenticated, session } from './api.js';
-import { h, problemBox } from './dom.js';
+import { fill, h, problemBox } from './dom.js';
 import { parseRoute } from './router.js';
 import { renderConnections } from './connections.js';
 import { renderFetchers } from './fetchers.js';
@@ -59,7 +59,7 @@ function showSignIn(message) {
   leaveScreen();
   me = null;
   generation += 1;
-  view.replaceChildren();
+  fill(view);
   view.hidden = true;
   nav.hidden = true;
   who.hidden = true;
@@ -94,7 +94,7 @@ async function show() {
   view.setAttribute('aria-busy', 'true');
   view.dataset.screen = route?.screen ?? 'unknown';
   delete view.dataset.ready;
-  view.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+  fill(view, h('p', { class: 'loading' }, 'Loading…'));
   const started = performance.now();
   const ctx = {
     params: route?.params ?? {},
@@ -111,9 +111,9 @@ async function show() {
   };
   try {
     if (!route) {
-      view.replaceChildren(h('h1', { tabindex: '-1' }, 'No such screen'), h('p', {}, 'Choose a screen from the menu.'));
+      fill(view, h('h1', { tabindex: '-1' }, 'No such screen'), h('p', {}, 'Choose a screen from the menu.'));
     } else if (route.adminOnly && me.role !== 'admin') {
-      view.replaceChildren(
+      fill(view, 
         h('h1', { tabindex: '-1' }, 'For administrators'),
         h('p', {}, `This screen is for administrator keys; "${me.name}" is an auditor key, and the API refuses these actions to it.`),
       );
@@ -121,11 +121,11 @@ async function show() {
       const content = h('div', { class: 'screen' });
       await SCREENS[route.screen](content, ctx);
       if (mine !== generation) return;
-      view.replaceChildren(content);
+      fill(view, content);
     }
   } catch (err) {
     if (mine !== generation || err.status === 401) return;
-    view.replaceChildren(h('h1', { tabindex: '-1' }, 'Could not load this screen'), problemBox(err));
+    fill(view, h('h1', { tabindex: '-1' }, 'Could not load this screen'), problemBox(err));
   }
   view.setAttribute('aria-busy', 'false');
   view.dataset.ready = 'true';

@@ -6,7 +6,7 @@
  * re-checks and Disconnect.
  */
 import { enc, getAll, sendJson } from './api.js';
-import { badge, facts, formatTime, h, plural, problemBox, screenHead } from './dom.js';
+import { badge, facts, fill, formatTime, h, plural, problemBox, screenHead } from './dom.js';
 import { busy, confirmAction, errorSlots, field, input, select } from './forms.js';
 import { API_VERSIONS, PLATFORMS } from './platforms.js';
 import { href } from './router.js';
@@ -32,7 +32,7 @@ export async function renderConnections(content, ctx) {
     ? h('div', { class: 'cards' }, connections.map((c) => connectionCard(c, reload)))
     : h('p', {}, 'No Qualys connection yet. Connect one below: the connector needs it to fetch anything.');
   const startOpen = connections.length === 0 || ctx.query.get('new') === '1';
-  content.replaceChildren(
+  fill(content, 
     screenHead('Connections'),
     list,
     connectForm(reload, startOpen),
@@ -44,16 +44,16 @@ function connectionCard(c, reload) {
   const area = h('div', { class: 'card-action', 'aria-live': 'polite' });
   const act = (label, work, cls = '') => {
     const button = h('button', { type: 'button', class: cls }, label);
-    button.addEventListener('click', () => busy(button, work).catch((err) => area.replaceChildren(problemBox(err))));
+    button.addEventListener('click', () => busy(button, work).catch((err) => fill(area, problemBox(err))));
     return button;
   };
   const checkNow = act('Check now', async () => {
-    area.replaceChildren('Asking Qualys…');
+    fill(area, 'Asking Qualys…');
     const checked = await sendJson('POST', `/v1/connections/${enc(c.id)}/check`);
-    area.replaceChildren(checked.status === 'valid' ? 'Qualys accepted the stored credentials.' : `Qualys refused them: ${checked.statusReason}`);
+    fill(area, checked.status === 'valid' ? 'Qualys accepted the stored credentials.' : `Qualys refused them: ${checked.statusReason}`);
     reload();
   });
-  const rotate = act(disconnected ? 'Reconnect' : 'Rotate password', async () => area.replaceChildren(credentialsForm(c, reload, area)));
+  const rotate = act(disconnected ? 'Reconnect' : 'Rotate password', async () => fill(area, credentialsForm(c, reload, area)));
   const disconnect = act(
     'Disconnect',
     async () => {
@@ -110,12 +110,12 @@ function credentialsForm(c, reload, area) {
     event.preventDefault();
     void busy(save, async () => {
       errors.clear();
-      summary.replaceChildren('Asking Qualys…');
+      fill(summary, 'Asking Qualys…');
       try {
         const body = { password: password.control.value };
         if (disconnected) body.username = username.control.value;
         await sendJson('PATCH', `/v1/connections/${enc(c.id)}`, body);
-        area.replaceChildren('Saved: Qualys accepted the credentials.');
+        fill(area, 'Saved: Qualys accepted the credentials.');
         reload();
       } catch (err) {
         errors.show(err);
@@ -182,15 +182,15 @@ function connectForm(reload, open) {
   check.addEventListener('click', () =>
     busy(check, async () => {
       errors.clear();
-      result.replaceChildren('Asking Qualys…');
+      fill(result, 'Asking Qualys…');
       try {
         const ok = await sendJson('POST', '/v1/connections/check', body(false));
-        result.replaceChildren(
+        fill(result, 
           h('p', { class: 'ok' }, `Qualys accepted ${ok.username} on ${ok.apiBaseUrl} (API ${ok.apiVersion}). Nothing is saved yet.`),
           limitsText(ok.limits) ? h('p', {}, `Account limits: ${limitsText(ok.limits)}.`) : null,
         );
       } catch (err) {
-        result.replaceChildren();
+        fill(result);
         errors.show(err);
       }
     }),
@@ -215,12 +215,12 @@ function connectForm(reload, open) {
     event.preventDefault();
     void busy(save, async () => {
       errors.clear();
-      result.replaceChildren('Asking Qualys, then saving…');
+      fill(result, 'Asking Qualys, then saving…');
       try {
         await sendJson('POST', '/v1/connections', body(true));
         reload();
       } catch (err) {
-        result.replaceChildren();
+        fill(result);
         errors.show(err);
       }
     });

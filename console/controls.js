@@ -4,7 +4,7 @@
  */
 import { enc, getJson } from './api.js';
 import { downloadButton } from './download.js';
-import { badge, facts, formatBytes, formatDate, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
+import { badge, facts, fill, formatBytes, formatDate, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
 import { busy } from './forms.js';
 import { href } from './router.js';
 
@@ -35,7 +35,7 @@ export async function renderControls(content) {
     frameworks.get(control.framework).push(control);
   }
   const counts = ['fresh', 'due', 'stale', 'missing'].map((state) => [state, items.filter((c) => c.freshness.state === state).length]);
-  content.replaceChildren(
+  fill(content, 
     screenHead('Controls'),
     h('p', { class: 'hint' }, 'Freshness says whether the latest evidence still covers the cadence the framework demands: fresh, due (pull now), stale, or missing.'),
     h('p', { class: 'totals' }, counts.map(([state, n]) => [badge(state), ` ${n} `])),
@@ -66,8 +66,8 @@ export async function attachedEvidenceTable(path, extraColumn = null) {
     tbody.append(...page.items.map(row));
     count += page.items.length;
     const button = page.nextCursor ? h('button', { type: 'button', class: 'quiet' }, 'Load more') : null;
-    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => more.replaceChildren(problemBox(err))));
-    more.replaceChildren(button ?? '');
+    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => fill(more, problemBox(err))));
+    fill(more, button ?? '');
   };
   await load(null);
   if (count === 0) return h('p', {}, 'No evidence filed yet.');
@@ -78,7 +78,7 @@ export async function attachedEvidenceTable(path, extraColumn = null) {
 
 export async function renderControl(content, ctx) {
   const control = await getJson(`/v1/controls/${enc(ctx.params.id)}`);
-  content.replaceChildren(
+  fill(content, 
     screenHead(`${control.framework} ${control.code}: ${control.name}`),
     facts([
       ['Cadence', control.cadence ?? 'none named by the framework'],

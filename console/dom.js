@@ -4,13 +4,21 @@
  * as HTML, so names and messages from the API cannot inject markup.
  */
 
+const present = (children) => children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false);
+
+/** Replaces an element's children, leaving out null, undefined and false (replaceChildren would print them). */
+export function fill(el, ...children) {
+  el.replaceChildren(...present(children));
+  return el;
+}
+
 function build(el, attrs, children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  el.append(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));
+  el.append(...present(children));
   return el;
 }
 

@@ -9,7 +9,7 @@
  * and saved only when it matches.
  */
 import { send } from './api.js';
-import { formatBytes, h, problemBox, sha } from './dom.js';
+import { fill, formatBytes, h, problemBox, sha } from './dom.js';
 import { sha256 } from './vendor/sha2.js';
 
 /** Above this size, stream to a picked file where the browser allows it. */
@@ -127,12 +127,12 @@ export function downloadButton(path, { label = 'Download', size = 0, expected = 
   const button = h('button', { type: 'button', 'aria-label': name ? `${label} ${name}` : null }, label);
   button.addEventListener('click', async () => {
     button.disabled = true;
-    status.replaceChildren('Downloading and verifying…');
+    fill(status, 'Downloading and verifying…');
     try {
       const saved = await downloadVerified(path, { size, expected, suggestedName: name });
-      status.replaceChildren(`Saved ${saved.filename} (${formatBytes(saved.bytes)}), verified SHA-256 `, sha(saved.sha256, true));
+      fill(status, `Saved ${saved.filename} (${formatBytes(saved.bytes)}), verified SHA-256 `, sha(saved.sha256, true));
     } catch (err) {
-      status.replaceChildren(err.name === 'AbortError' ? 'Cancelled: nothing was saved.' : problemBox(err));
+      fill(status, err.name === 'AbortError' ? 'Cancelled: nothing was saved.' : problemBox(err));
     } finally {
       button.disabled = false;
     }

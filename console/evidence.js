@@ -7,7 +7,7 @@
 import { enc, getAll, getJson } from './api.js';
 import { severityStatusChart } from './chart.js';
 import { downloadButton, verifyInBrowser } from './download.js';
-import { badge, controlName, facts, formatBytes, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
+import { badge, controlName, facts, fill, formatBytes, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
 import { busy } from './forms.js';
 import { href } from './router.js';
 
@@ -35,13 +35,13 @@ export async function renderEvidence(content) {
     tbody.append(...page.items.map(row));
     count += page.items.length;
     const button = page.nextCursor ? h('button', { type: 'button', class: 'quiet' }, 'Load more evidence') : null;
-    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => more.replaceChildren(problemBox(err))));
-    more.replaceChildren(button ?? '');
+    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => fill(more, problemBox(err))));
+    fill(more, button ?? '');
   };
   await load(null);
   const t = table(['Sealed', 'File', 'Fetcher', 'Format', 'Size', 'Pull', 'SHA-256'], []);
   t.querySelector('tbody').replaceWith(tbody);
-  content.replaceChildren(
+  fill(content, 
     screenHead('Evidence'),
     h('p', { class: 'hint' }, 'Every sealed evidence file, newest first. Open one for its manifest, verification and download.'),
     count ? t : h('p', {}, 'No evidence yet: run a fetcher.'),
@@ -61,20 +61,20 @@ function verifier(evidence, pages) {
   const button = h('button', { type: 'button' }, 'Verify in this browser');
   button.addEventListener('click', () =>
     busy(button, async () => {
-      out.replaceChildren('Hashing the sealed file and every raw page…');
+      fill(out, 'Hashing the sealed file and every raw page…');
       try {
         const results = [];
         const file = await verifyInBrowser(`/v1/evidence/${enc(evidence.id)}/content`, evidence.sha256);
         results.push(['Sealed file', file]);
         for (const p of pages) results.push([`Page ${p.pageNo}`, await verifyInBrowser(p.links.content, p.sha256)]);
         const bad = results.filter(([, r]) => !r.ok);
-        out.replaceChildren(
+        fill(out, 
           bad.length === 0
             ? h('p', { class: 'ok' }, badge('fresh', 'verified'), ` The sealed file and all ${pages.length} raw page(s) match the SHA-256 hashes in the manifest.`)
             : h('div', { class: 'problem' }, h('p', {}, `${bad.length} item(s) do not match the manifest:`), h('ul', {}, bad.map(([what, r]) => h('li', {}, `${what}: SHA-256 ${r.sha256}, manifest ${r.expected}`)))),
         );
       } catch (err) {
-        out.replaceChildren(problemBox(err));
+        fill(out, problemBox(err));
       }
     }),
   );
@@ -88,7 +88,7 @@ export async function renderEvidenceItem(content, ctx) {
   const s = evidence.summary ?? {};
   const contentPath = `/v1/evidence/${enc(evidence.id)}/content`;
   const { controls, requests } = evidence.attachedTo;
-  content.replaceChildren(
+  fill(content, 
     screenHead(evidence.filename),
     facts([
       ['Sealed', formatTime(evidence.createdAt)],

@@ -4,7 +4,7 @@
  * its schedules, Run now, and its runs.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { badge, controlName, facts, h, link, problemBox, screenHead, section } from './dom.js';
+import { badge, controlName, facts, fill, h, link, problemBox, screenHead, section } from './dom.js';
 import { busy, confirmAction } from './forms.js';
 import { KIND_NAMES, runButton } from './fetchers.js';
 import { multiSelect } from './pickers.js';
@@ -47,7 +47,7 @@ export async function renderFetcher(content, ctx) {
       ]
     : [];
 
-  content.replaceChildren(
+  fill(content, 
     screenHead(fetcher.name, runButton(fetcher, ctx, area), ...adminActions),
     area,
     facts([
@@ -68,7 +68,7 @@ export async function renderFetcher(content, ctx) {
 
 function actionButton(label, area, work, cls = '') {
   const button = h('button', { type: 'button', class: cls }, label);
-  button.addEventListener('click', () => busy(button, work).catch((err) => area.replaceChildren(problemBox(err))));
+  button.addEventListener('click', () => busy(button, work).catch((err) => fill(area, problemBox(err))));
   return button;
 }
 
@@ -97,15 +97,15 @@ function mappingForm({ picker, save, saveLabel }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void busy(button, async () => {
-      status.replaceChildren();
+      fill(status);
       picker.error.hidden = true;
       try {
         await save(picker.values());
-        status.replaceChildren(h('p', { class: 'ok' }, 'Saved.'));
+        fill(status, h('p', { class: 'ok' }, 'Saved.'));
       } catch (err) {
         picker.error.textContent = err.errors?.map((e) => e.reason).join('; ') || err.message;
         picker.error.hidden = false;
-        status.replaceChildren(problemBox(err));
+        fill(status, problemBox(err));
       }
     });
   });

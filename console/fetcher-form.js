@@ -5,7 +5,7 @@
  * document and is shown beside the field; nothing is stored on error.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { h, link, problemBox, screenHead, uid } from './dom.js';
+import { fill, h, link, problemBox, screenHead, uid } from './dom.js';
 import { busy, checkedValues, choice, errorSlots, field, group, input, jsonObjectArea, numberOrText, select } from './forms.js';
 import { multiSelect } from './pickers.js';
 import { href } from './router.js';
@@ -66,7 +66,7 @@ export async function renderFetcherForm(content, ctx) {
   const editing = ctx.params.id ? await getJson(`/v1/fetchers/${enc(ctx.params.id)}`) : null;
   const connections = (await getAll('/v1/connections?limit=100')).filter((c) => c.status !== 'disconnected' || c.id === editing?.connectionId);
   if (connections.length === 0) {
-    content.replaceChildren(screenHead('Add new fetcher'), h('p', {}, 'Connect Qualys first: ', link('#/connections', 'Connections'), '.'));
+    fill(content, screenHead('Add new fetcher'), h('p', {}, 'Connect Qualys first: ', link('#/connections', 'Connections'), '.'));
     return;
   }
   const initialConnection = editing?.connectionId ?? ctx.query.get('connection') ?? connections[0].id;
@@ -126,7 +126,7 @@ export async function renderFetcherForm(content, ctx) {
       }
     });
   });
-  content.replaceChildren(screenHead(editing ? `Edit ${editing.name}` : 'Add new fetcher'), form);
+  fill(content, screenHead(editing ? `Edit ${editing.name}` : 'Add new fetcher'), form);
   await loadPickers();
 }
 
@@ -182,7 +182,7 @@ function hldFields(filters, pageSize) {
     kernel.control.querySelector('option[value="4"]').disabled = !v2;
     if (!v2 && kernel.control.value === '4') kernel.control.value = '0';
     kernelHint.textContent = v2 ? '' : `Option 4 exists only on Qualys API 2.0; this connection uses API ${connection.apiVersion}.`;
-    groupsBox.replaceChildren(h('p', { class: 'loading' }, 'Loading asset groups and search lists from Qualys…'));
+    fill(groupsBox, h('p', { class: 'loading' }, 'Loading asset groups and search lists from Qualys…'));
     const [groups, lists] = await Promise.allSettled([
       getJson(`/v1/connections/${enc(connection.id)}/asset-groups`),
       getJson(`/v1/connections/${enc(connection.id)}/search-lists`),
@@ -197,14 +197,14 @@ function hldFields(filters, pageSize) {
         filterLabel: 'Filter asset groups',
       });
       slots['filters.assetGroupIds'] = groupPicker;
-      groupsBox.replaceChildren(groupPicker);
+      fill(groupsBox, groupPicker);
     } else {
       groupPicker = null;
-      groupsBox.replaceChildren(h('p', {}, 'Asset groups could not be read from Qualys:'), problemBox(groups.reason));
+      fill(groupsBox, h('p', {}, 'Asset groups could not be read from Qualys:'), problemBox(groups.reason));
     }
     const selectEl = searchList.control;
     const current = selectEl.value || String(f.searchListId ?? '');
-    selectEl.replaceChildren(h('option', { value: '' }, 'None'));
+    fill(selectEl, h('option', { value: '' }, 'None'));
     if (lists.status === 'fulfilled') {
       for (const l of lists.value.items) selectEl.append(h('option', { value: l.id, selected: String(l.id) === current }, `${l.title} (id ${l.id})`));
     } else {

@@ -3,7 +3,7 @@
  * the evidence, "+ Add new fetcher" for administrators, and Run for everyone.
  */
 import { ApiProblem, enc, getAll, newIdempotencyKey, sendJson } from './api.js';
-import { badge, controlName, facts, h, link, problemBox, screenHead } from './dom.js';
+import { badge, controlName, facts, fill, h, link, problemBox, screenHead } from './dom.js';
 import { href } from './router.js';
 
 /** A key whose POST got no answer is reused on the next click, so a lost reply cannot start a second run. */
@@ -17,7 +17,7 @@ export function runButton(fetcher, ctx, area) {
   button.addEventListener('click', async () => {
     // Disabled at once, so a double click lands on a disabled button.
     button.disabled = true;
-    area.replaceChildren('Starting a run…');
+    fill(area, 'Starting a run…');
     const key = unansweredKeys.get(fetcher.id) ?? newIdempotencyKey();
     unansweredKeys.set(fetcher.id, key);
     try {
@@ -27,7 +27,7 @@ export function runButton(fetcher, ctx, area) {
     } catch (err) {
       // Any answer at all, even a refusal, means the server has seen this key.
       if (!(err instanceof ApiProblem && err.status === 0)) unansweredKeys.delete(fetcher.id);
-      area.replaceChildren(problemBox(err));
+      fill(area, problemBox(err));
       button.disabled = false;
     }
   });
@@ -41,7 +41,7 @@ export async function renderFetchers(content, ctx) {
   const empty = ctx.isAdmin
     ? h('p', {}, connections.length ? 'No fetchers yet: add one.' : ['Connect Qualys first on the ', link('#/connections', 'Connections'), ' screen, then add fetchers.'])
     : h('p', {}, 'No fetchers yet. An administrator adds them.');
-  content.replaceChildren(
+  fill(content, 
     screenHead('Fetchers', add),
     h('p', { class: 'hint' }, 'Run a fetcher to pull fresh evidence from Qualys; it is filed under the controls and audit requests the fetcher is mapped to.'),
     fetchers.length ? h('div', { class: 'cards' }, fetchers.map((f) => fetcherCard(f, byId.get(f.connectionId), ctx))) : empty,

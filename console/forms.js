@@ -4,7 +4,7 @@
  * tied to it with aria-describedby; a problem document from the API puts
  * each field's reason beside that field; confirmations say what will happen.
  */
-import { h, problemBox, uid } from './dom.js';
+import { fill, h, problemBox, uid } from './dom.js';
 
 /**
  * A labelled control. `control` is an element (input, select, textarea)
@@ -79,7 +79,7 @@ export function errorSlots(summary, slots) {
       slot.control.removeAttribute('aria-invalid');
     }
     shown.clear();
-    summary.replaceChildren();
+    fill(summary);
   };
   const slotFor = (path) => {
     const known = typeof slots === 'function' ? slots() : slots;
@@ -106,7 +106,7 @@ export function errorSlots(summary, slots) {
       shown.add(slot);
     }
     const placed = shown.size > 0;
-    summary.replaceChildren(
+    fill(summary, 
       placed && unplaced.length === 0
         ? h('p', { class: 'problem', role: 'alert' }, 'Nothing was saved: see the reason beside each marked field.')
         : problemBox({ ...err, errors: unplaced }),

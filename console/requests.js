@@ -4,7 +4,7 @@
  * evidence filed under it.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { badge, controlName, facts, formatDate, h, link, problemBox, screenHead, section, table } from './dom.js';
+import { badge, controlName, facts, fill, formatDate, h, link, problemBox, screenHead, section, table } from './dom.js';
 import { busy, confirmAction, errorSlots, field, input } from './forms.js';
 import { attachedEvidenceTable } from './controls.js';
 import { multiSelect } from './pickers.js';
@@ -13,7 +13,7 @@ import { href } from './router.js';
 export async function renderRequests(content, ctx) {
   const requests = await getAll('/v1/requests?limit=500');
   const catalog = ctx.isAdmin ? (await getJson('/v1/controls')).items : [];
-  content.replaceChildren(
+  fill(content, 
     screenHead('Audit requests'),
     requests.length
       ? table(
@@ -79,9 +79,9 @@ export async function renderRequest(content, ctx) {
       if (!ok) return;
       await sendJson('POST', `/v1/requests/${enc(request.id)}/close`);
       ctx.reload();
-    }).catch((err) => area.replaceChildren(problemBox(err))),
+    }).catch((err) => fill(area, problemBox(err))),
   );
-  content.replaceChildren(
+  fill(content, 
     screenHead(request.title, close),
     area,
     facts([
@@ -117,7 +117,7 @@ async function controlsPart(request, ctx) {
         await sendJson('PUT', `/v1/requests/${enc(request.id)}/controls`, { controlIds: picker.values() });
         ctx.reload();
       } catch (err) {
-        status.replaceChildren(problemBox(err));
+        fill(status, problemBox(err));
       }
     });
   });

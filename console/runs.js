@@ -6,7 +6,7 @@
  */
 import { ApiProblem, enc, getAll, getJson, sendJson } from './api.js';
 import { downloadButton } from './download.js';
-import { badge, facts, formatBytes, formatTime, h, link, plural, problemBox, screenHead, table } from './dom.js';
+import { badge, facts, fill, formatBytes, formatTime, h, link, plural, problemBox, screenHead, table } from './dom.js';
 import { busy, confirmAction } from './forms.js';
 import { href } from './router.js';
 
@@ -46,8 +46,8 @@ export async function runsTable(path, { fetcherNames = new Map() } = {}) {
     tbody.append(...page.items.map(row));
     body.push(...page.items);
     const button = page.nextCursor ? h('button', { type: 'button', class: 'quiet' }, 'Load more runs') : null;
-    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => more.replaceChildren(problemBox(err))));
-    more.replaceChildren(button ?? '');
+    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => fill(more, problemBox(err))));
+    fill(more, button ?? '');
   };
   await load(null);
   if (body.length === 0) return h('p', {}, 'No runs yet.');
@@ -59,7 +59,7 @@ export async function runsTable(path, { fetcherNames = new Map() } = {}) {
 
 export async function renderRuns(content) {
   const fetchers = new Map((await getAll('/v1/fetchers?limit=500')).map((f) => [f.id, f.name]));
-  content.replaceChildren(screenHead('Runs'), await runsTable('/v1/runs?limit=50', { fetcherNames: fetchers }));
+  fill(content, screenHead('Runs'), await runsTable('/v1/runs?limit=50', { fetcherNames: fetchers }));
 }
 
 const sleep = (ms, ctx) =>
@@ -82,7 +82,7 @@ export async function renderRun(content, ctx) {
       if (!ok) return;
       run = await sendJson('POST', `/v1/runs/${enc(run.id)}/cancel`);
       draw();
-    }).catch((err) => area.replaceChildren(problemBox(err))),
+    }).catch((err) => fill(area, problemBox(err))),
   );
   const temporal = run.links.temporalUi ? h('a', { href: run.links.temporalUi, target: '_blank', rel: 'noopener noreferrer' }, 'Open this run in the Temporal UI') : null;
   const tick = setInterval(() => drawCountdown(), 1000);
@@ -105,11 +105,11 @@ export async function renderRun(content, ctx) {
     // Announced only when the status or step changes, not on every count.
     const said = `${run.status}${run.step && !final ? `: ${STEPS[run.step] ?? run.step}` : ''}`;
     if (said !== lastStatus) {
-      status.replaceChildren('Status: ', badge(STATUS_BADGE[run.status] ?? run.status, run.status), run.step && !final ? ` ${STEPS[run.step] ?? run.step}` : '');
+      fill(status, 'Status: ', badge(STATUS_BADGE[run.status] ?? run.status, run.status), run.step && !final ? ` ${STEPS[run.step] ?? run.step}` : '');
       lastStatus = said;
     }
     cancel.hidden = final;
-    live.replaceChildren(
+    fill(live, 
       facts(
         [
           ['Pages', String(p.pages)],
@@ -133,7 +133,7 @@ export async function renderRun(content, ctx) {
   }
 
   const outcome = h('div');
-  content.replaceChildren(
+  fill(content, 
     screenHead(`Run of ${fetcher?.name ?? run.fetcherId}`, cancel),
     h('p', { class: 'hint' }, `Run ${run.id}`, fetcher ? [' of ', link(href('fetchers', fetcher.id), fetcher.name)] : ''),
     status,
@@ -148,7 +148,7 @@ export async function renderRun(content, ctx) {
   const finish = async () => {
     if (run.status !== 'succeeded' || !run.evidenceId) return;
     const evidence = await getJson(`/v1/evidence/${enc(run.evidenceId)}`);
-    outcome.replaceChildren(
+    fill(outcome, 
       h('h2', {}, 'Evidence'),
       h('p', {}, link(href('evidence', evidence.id), evidence.filename), ` (${evidence.format}, ${formatBytes(evidence.bytes)})`, evidence.complete ? '' : ', an INCOMPLETE pull'),
       downloadButton(`/v1/evidence/${enc(evidence.id)}/content`, { size: evidence.bytes, expected: evidence.sha256, name: evidence.filename }),
@@ -168,18 +168,18 @@ export async function renderRun(content, ctx) {
       if (!ctx.current()) return;
       try {
         run = await getJson(`/v1/runs/${enc(run.id)}`);
-        area.replaceChildren();
+        fill(area);
       } catch (err) {
         // A dropped connection is worth waiting out; anything the API refused is not.
         if (!(err instanceof ApiProblem) || err.status !== 0) {
-          area.replaceChildren(problemBox(err));
+          fill(area, problemBox(err));
           return;
         }
-        area.replaceChildren(h('p', { class: 'problem' }, `Lost contact with the API (${err.message}); retrying…`));
+        fill(area, h('p', { class: 'problem' }, `Lost contact with the API (${err.message}); retrying…`));
       }
       draw();
     }
-    if (ctx.current()) await finish().catch((err) => area.replaceChildren(problemBox(err)));
+    if (ctx.current()) await finish().catch((err) => fill(area, problemBox(err)));
   })();
 
 }

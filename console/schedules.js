@@ -5,7 +5,7 @@
  * backfill and delete for administrators.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { badge, facts, formatTime, h, problemBox, section, uid } from './dom.js';
+import { badge, facts, fill, formatTime, h, problemBox, section, uid } from './dom.js';
 import { busy, confirmAction, errorSlots, field, input, select } from './forms.js';
 
 export const PRESETS = [
@@ -39,7 +39,7 @@ function scheduleCard(s, ctx) {
   const t = s.temporal;
   const act = (label, work, cls = '') => {
     const b = h('button', { type: 'button', class: cls }, label);
-    b.addEventListener('click', () => busy(b, work).catch((err) => area.replaceChildren(problemBox(err))));
+    b.addEventListener('click', () => busy(b, work).catch((err) => fill(area, problemBox(err))));
     return b;
   };
   const paused = t ? t.paused : s.paused;
@@ -58,9 +58,9 @@ function scheduleCard(s, ctx) {
             }),
         act('Trigger now', async () => {
           await sendJson('POST', `/v1/schedules/${enc(s.id)}/trigger`);
-          area.replaceChildren('Triggered: the run appears in the list below in a moment.');
+          fill(area, 'Triggered: the run appears in the list below in a moment.');
         }),
-        act('Backfill…', async () => area.replaceChildren(backfillForm(s, area))),
+        act('Backfill…', async () => fill(area, backfillForm(s, area))),
         act(
           'Delete',
           async () => {
@@ -105,7 +105,7 @@ function backfillForm(s, area) {
       errors.clear();
       try {
         await sendJson('POST', `/v1/schedules/${enc(s.id)}/backfill`, { start: iso(start.control.value), end: iso(end.control.value) });
-        area.replaceChildren('Backfill started: one run per scheduled time in the period.');
+        fill(area, 'Backfill started: one run per scheduled time in the period.');
       } catch (err) {
         errors.show(err);
       }

@@ -74,7 +74,15 @@ async function seed(realRunId: string, realEvidenceId: string): Promise<void> {
   for (const row of newEvidence) await db.update(runsTable).set({ evidenceId: row.id }).where(eqId(runsTable.id, row._run));
 }
 
+/** Signs in as the administrator unless already signed in so. */
+async function asAdmin(): Promise<void> {
+  const who = page.locator('#who');
+  if ((await who.isVisible()) && (await who.innerText()).includes('(administrator)')) return;
+  await signIn(page, stack.baseUrl, stack.adminToken);
+}
+
 async function checkScreen(name: string, hash: string): Promise<void> {
+  await asAdmin();
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 800 });
     await openScreen(page, hash).catch(async (err) => {
@@ -84,7 +92,7 @@ async function checkScreen(name: string, hash: string): Promise<void> {
     const duration = (await page.evaluate(`performance.getEntriesByName('screen:${screen}', 'measure').at(-1)?.duration ?? null`)) as number | null;
     expect(duration, `${name} measured its load`).not.toBeNull();
     (loadTimes[name] ??= {})[`${width}px`] = Math.round(duration!);
-    expect(await page.locator('#view').innerText(), `${name} at ${width}px`).not.toMatch(/\bundefined\b|\bNaN\b|\[object Object\]/);
+    expect(await page.locator('#view').innerText(), `${name} at ${width}px`).not.toMatch(/\bundefined\b|\bNaN\b|\[object Object\]|(^|\n)null(\n|$)/);
     expect(await seriousAxeViolations(page), `${name} at ${width}px`).toEqual([]);
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     expect(overflow, `${name} scrolls sideways at ${width}px`).toBeLessThanOrEqual(0);
@@ -140,6 +148,74 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
   for (const [name, hash] of screens) {
     it(`shows the ${name} screen accessibly at 1280 and 400 px`, () => checkScreen(name, hash()));
   }
+
+  it('signs in and moves between screens with the keyboard alone, focus always visible', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${stack.baseUrl}/console/`);
+    if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
+    const focusedIs = (selector: string) => page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`);
+    const outline = () => page.evaluate('(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; })()');
+    for (let i = 0; i < 5 && !(await focusedIs('#api-key')); i++) await page.keyboard.press('Tab');
+    expect(await focusedIs('#api-key')).toBe(true);
+    await page.keyboard.type(stack.adminToken);
+    await page.keyboard.press('Enter');
+    await page.locator('#view[data-ready="true"]').waitFor();
+    expect(await focusedIs('#view h1')).toBe(true);
+    await page.keyboard.press('Shift+Tab');
+    const seen: string[] = [];
+    for (let i = 0; i < 15 && !(await focusedIs('nav a[href="#/evidence"]')); i++) {
+      expect(await outline(), `focus visible on ${await page.evaluate('document.activeElement.outerHTML.slice(0, 80)')}`).toBe(true);
+      seen.push((await page.evaluate('document.activeElement.textContent')) as string);
+      await page.keyboard.press('Shift+Tab');
+    }
+    expect(await focusedIs('nav a[href="#/evidence"]'), `reached by Shift+Tab through ${seen.join(' | ')}`).toBe(true);
+    expect(await outline()).toBe(true);
+    await page.locator('#view').evaluate((el) => el.removeAttribute('data-ready'));
+    await page.keyboard.press('Enter');
+    await page.locator('#view[data-ready="true"][data-screen="evidence"]').waitFor();
+    expect(await focusedIs('#view h1')).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await focusedIs('#view a, #view button, #view [tabindex="0"]')).toBe(true);
+    expect(await outline()).toBe(true);
+  });
+
+  it('shows an auditor only the auditor screens, and the API refuses the administrator actions to that key', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${stack.baseUrl}/console/`);
+    if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
+    await signIn(page, stack.baseUrl, stack.auditorToken);
+    try {
+      expect(await page.locator('#who').innerText()).toBe('test-auditor (auditor)');
+      expect(await page.locator('#view').getAttribute('data-screen')).toBe('fetchers');
+      const visibleLinks = await page.locator('nav a:visible').allInnerTexts();
+      expect(visibleLinks).toEqual(['Fetchers', 'Runs', 'Evidence', 'Controls', 'Audit requests']);
+      expect(await page.getByRole('link', { name: '+ Add new fetcher' }).count()).toBe(0);
+
+      for (const hash of ['#/connections', '#/access', '#/fetchers/new', `#/fetchers/${fetcher.id}/edit`]) {
+        await openScreen(page, hash);
+        expect(await page.locator('#view h1').innerText(), hash).toBe('For administrators');
+      }
+      await openScreen(page, `#/fetchers/${fetcher.id}`);
+      const detail = page.locator('#view');
+      expect(await detail.getByRole('button', { name: `Run now: ${fetcher.name}` }).isEnabled()).toBe(true);
+      for (const name of ['Edit', 'Disable', 'Delete', 'Save controls', 'Save audit requests', 'Add schedule', 'Pause', 'Trigger now']) {
+        expect(await detail.getByRole('button', { name, exact: true }).or(detail.getByRole('link', { name, exact: true })).count(), name).toBe(0);
+      }
+      expect(await detail.innerText()).toContain('PCI DSS v3.2.1 11.2');
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      await screenshot(page, 'auditor-fetcher-1280');
+
+      const refusals = await Promise.all([
+        stack.request('POST', '/v1/connections/check', { token: stack.auditorToken, body: { platform: 'US1', username: 'x', password: 'y' } }),
+        stack.request('PUT', `/v1/fetchers/${fetcher.id}/controls`, { token: stack.auditorToken, body: { controlIds: [] } }),
+        stack.request('GET', '/v1/api-keys', { token: stack.auditorToken }),
+        stack.request('POST', `/v1/fetchers/${fetcher.id}/schedules`, { token: stack.auditorToken, body: { preset: 'weekly' } }),
+      ]);
+      for (const res of refusals) expect(res.body).toMatchObject({ status: 403, type: '/problems/forbidden' });
+    } finally {
+      await page.locator('#sign-out').click();
+    }
+  });
 
   it('has no CSP violation or script error on any screen', () => {
     expect(browser.errors).toEqual([]);
