@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../runtime/paths.js';
-import { RUN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RUN_SEARCH_ATTRIBUTES } from '../shared/contracts.js';
 
 interface Service {
   image?: string;
