@@ -19,7 +19,12 @@ export async function renderFetcher(content, ctx) {
     getJson('/v1/controls'),
     getAll('/v1/requests?limit=500'),
   ]);
-  const connection = await getJson(`/v1/connections/${enc(fetcher.connectionId)}`);
+  // Independent reads at once: the schedules wait on Temporal, the runs on the database.
+  const [connection, schedules, runs] = await Promise.all([
+    getJson(`/v1/connections/${enc(fetcher.connectionId)}`),
+    schedulesSection(fetcher, ctx),
+    runsTable(`/v1/runs?limit=25&fetcherId=${enc(fetcher.id)}`, { fetcherNames: new Map([[fetcher.id, fetcher.name]]) }),
+  ]);
   const area = h('div', { class: 'card-action', 'aria-live': 'polite' });
 
   const adminActions = ctx.isAdmin
@@ -61,8 +66,8 @@ export async function renderFetcher(content, ctx) {
     definitionSection(fetcher),
     controlsSection(fetcher, controls.items, ctx),
     requestsSection(fetcher, requests, ctx),
-    await schedulesSection(fetcher, ctx),
-    section('Runs', await runsTable(`/v1/runs?limit=25&fetcherId=${enc(fetcher.id)}`, { fetcherNames: new Map([[fetcher.id, fetcher.name]]) })),
+    schedules,
+    section('Runs', runs),
   );
 }
 

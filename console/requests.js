@@ -11,8 +11,7 @@ import { multiSelect } from './pickers.js';
 import { href } from './router.js';
 
 export async function renderRequests(content, ctx) {
-  const requests = await getAll('/v1/requests?limit=500');
-  const catalog = ctx.isAdmin ? (await getJson('/v1/controls')).items : [];
+  const [requests, catalog] = await Promise.all([getAll('/v1/requests?limit=500'), ctx.isAdmin ? getJson('/v1/controls').then((c) => c.items) : []]);
   fill(content, 
     screenHead('Audit requests'),
     requests.length
@@ -71,6 +70,7 @@ function requestForm(catalog, ctx) {
 
 export async function renderRequest(content, ctx) {
   const request = await getJson(`/v1/requests/${enc(ctx.params.id)}`);
+  const [controls, evidence] = await Promise.all([controlsPart(request, ctx), attachedEvidenceTable(`/v1/requests/${enc(request.id)}/evidence`)]);
   const area = h('div', { 'aria-live': 'polite' });
   const close = ctx.isAdmin && request.status === 'open' ? h('button', { type: 'button' }, 'Close request') : null;
   close?.addEventListener('click', () =>
@@ -90,8 +90,8 @@ export async function renderRequest(content, ctx) {
       ['Status', [badge(request.status === 'open' ? 'running' : 'missing', request.status), request.closedAt ? ` since ${formatDate(request.closedAt)}` : '']],
       ['Description', request.description || null],
     ]),
-    await controlsPart(request, ctx),
-    section('Evidence', await attachedEvidenceTable(`/v1/requests/${enc(request.id)}/evidence`)),
+    controls,
+    section('Evidence', evidence),
   );
 }
 
