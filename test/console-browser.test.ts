@@ -344,6 +344,32 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     expect(created.controls.map((c: { id: string }) => c.id)).toEqual(['fedramp-moderate:ra-5']);
   });
 
+  it("rotates a connection's password only after Qualys accepted it, and backfills a schedule only for a period that makes sense", async () => {
+    const connection = await newConnection('To be rotated');
+    const fetcher = await stack.run.addHldFetcher(connection, {});
+    const schedule = (await stack.request('POST', `/v1/fetchers/${fetcher.id}/schedules`, { body: { preset: 'weekly' } })).body;
+    await openScreen(page, '#/connections');
+    const card = view().locator(`article[data-connection-id="${connection.id}"]`);
+    await card.getByRole('button', { name: 'Rotate password' }).click();
+    await card.getByLabel('New Qualys password').fill('not-the-password');
+    await card.getByRole('button', { name: 'Check and save' }).click();
+    await expect.poll(() => card.getByRole('alert').innerText()).toContain('Qualys code 2000: Bad Login/Password');
+    const unchanged = await stack.request('GET', `/v1/connections/${connection.id}`);
+    expect(unchanged.body.updatedAt).toBe(new Date(connection.updatedAt).toISOString());
+    await card.getByLabel('New Qualys password').fill('demo-pass');
+    await card.getByRole('button', { name: 'Check and save' }).click();
+    await expect.poll(async () => (await stack.request('GET', `/v1/connections/${connection.id}`)).body.status).toBe('valid');
+
+    await openScreen(page, `#/fetchers/${fetcher.id}`);
+    const scheduled = view().locator(`article[data-schedule-id="${schedule.id}"]`);
+    await scheduled.getByRole('button', { name: 'Backfill…' }).click();
+    await scheduled.getByLabel('From').fill('2026-10-01T00:00');
+    await scheduled.getByLabel('To').fill('2026-09-01T00:00');
+    await scheduled.getByRole('button', { name: 'Run the missed times' }).click();
+    await expect.poll(() => fieldError(scheduled.getByLabel('To'))).toBe('must be after start');
+    expect(await count(`/v1/runs?fetcherId=${fetcher.id}`)).toBe(0);
+  });
+
   it('disconnects after a confirmation that says what happens: fetchers disabled, schedules paused, evidence kept', async () => {
     const connection = await newConnection('To be disconnected');
     const fetcher = await stack.run.addHldFetcher(connection, {});

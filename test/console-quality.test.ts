@@ -157,6 +157,8 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
     if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
     const focusedIs = (selector: string) => page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`);
     const outline = () => page.evaluate('(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; })()');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'sign-in-1280');
     for (let i = 0; i < 5 && !(await focusedIs('#api-key')); i++) await page.keyboard.press('Tab');
     expect(await focusedIs('#api-key')).toBe(true);
     await page.keyboard.type(stack.adminToken);
