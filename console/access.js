@@ -119,7 +119,7 @@ function webhookCard(w, ctx, area) {
       }),
       act('Delivery log', async () => {
         const page = await getJson(`/v1/webhooks/${enc(w.id)}/deliveries?limit=50`);
-        fill(log, 
+        fill(log,
           page.items.length
             ? table(
                 ['When', 'Event', 'Run', 'Attempt', 'Answer'],

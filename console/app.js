@@ -113,7 +113,7 @@ async function show() {
     if (!route) {
       fill(view, h('h1', { tabindex: '-1' }, 'No such screen'), h('p', {}, 'Choose a screen from the menu.'));
     } else if (route.adminOnly && me.role !== 'admin') {
-      fill(view, 
+      fill(view,
         h('h1', { tabindex: '-1' }, 'For administrators'),
         h('p', {}, `This screen is for administrator keys; "${me.name}" is an auditor key, and the API refuses these actions to it.`),
       );

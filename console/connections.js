@@ -32,7 +32,7 @@ export async function renderConnections(content, ctx) {
     ? h('div', { class: 'cards' }, connections.map((c) => connectionCard(c, reload)))
     : h('p', {}, 'No Qualys connection yet. Connect one below: the connector needs it to fetch anything.');
   const startOpen = connections.length === 0 || ctx.query.get('new') === '1';
-  fill(content, 
+  fill(content,
     screenHead('Connections'),
     list,
     connectForm(reload, startOpen),
@@ -185,7 +185,7 @@ function connectForm(reload, open) {
       fill(result, 'Asking Qualys…');
       try {
         const ok = await sendJson('POST', '/v1/connections/check', body(false));
-        fill(result, 
+        fill(result,
           h('p', { class: 'ok' }, `Qualys accepted ${ok.username} on ${ok.apiBaseUrl} (API ${ok.apiVersion}). Nothing is saved yet.`),
           limitsText(ok.limits) ? h('p', {}, `Account limits: ${limitsText(ok.limits)}.`) : null,
         );

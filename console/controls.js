@@ -35,7 +35,7 @@ export async function renderControls(content) {
     frameworks.get(control.framework).push(control);
   }
   const counts = ['fresh', 'due', 'stale', 'missing'].map((state) => [state, items.filter((c) => c.freshness.state === state).length]);
-  fill(content, 
+  fill(content,
     screenHead('Controls'),
     h('p', { class: 'hint' }, 'Freshness says whether the latest evidence still covers the cadence the framework demands: fresh, due (pull now), stale, or missing.'),
     h('p', { class: 'totals' }, counts.map(([state, n]) => [badge(state), ` ${n} `])),
@@ -78,7 +78,7 @@ export async function attachedEvidenceTable(path, extraColumn = null) {
 
 export async function renderControl(content, ctx) {
   const control = await getJson(`/v1/controls/${enc(ctx.params.id)}`);
-  fill(content, 
+  fill(content,
     screenHead(`${control.framework} ${control.code}: ${control.name}`),
     facts([
       ['Cadence', control.cadence ?? 'none named by the framework'],

@@ -41,7 +41,7 @@ export async function renderEvidence(content) {
   await load(null);
   const t = table(['Sealed', 'File', 'Fetcher', 'Format', 'Size', 'Pull', 'SHA-256'], []);
   t.querySelector('tbody').replaceWith(tbody);
-  fill(content, 
+  fill(content,
     screenHead('Evidence'),
     h('p', { class: 'hint' }, 'Every sealed evidence file, newest first. Open one for its manifest, verification and download.'),
     count ? t : h('p', {}, 'No evidence yet: run a fetcher.'),
@@ -68,7 +68,7 @@ function verifier(evidence, pages) {
         results.push(['Sealed file', file]);
         for (const p of pages) results.push([`Page ${p.pageNo}`, await verifyInBrowser(p.links.content, p.sha256)]);
         const bad = results.filter(([, r]) => !r.ok);
-        fill(out, 
+        fill(out,
           bad.length === 0
             ? h('p', { class: 'ok' }, badge('fresh', 'verified'), ` The sealed file and all ${pages.length} raw page(s) match the SHA-256 hashes in the manifest.`)
             : h('div', { class: 'problem' }, h('p', {}, `${bad.length} item(s) do not match the manifest:`), h('ul', {}, bad.map(([what, r]) => h('li', {}, `${what}: SHA-256 ${r.sha256}, manifest ${r.expected}`)))),
@@ -88,7 +88,7 @@ export async function renderEvidenceItem(content, ctx) {
   const s = evidence.summary ?? {};
   const contentPath = `/v1/evidence/${enc(evidence.id)}/content`;
   const { controls, requests } = evidence.attachedTo;
-  fill(content, 
+  fill(content,
     screenHead(evidence.filename),
     facts([
       ['Sealed', formatTime(evidence.createdAt)],

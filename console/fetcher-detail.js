@@ -52,7 +52,7 @@ export async function renderFetcher(content, ctx) {
       ]
     : [];
 
-  fill(content, 
+  fill(content,
     screenHead(fetcher.name, runButton(fetcher, ctx, area), ...adminActions),
     area,
     facts([

@@ -41,7 +41,7 @@ export async function renderFetchers(content, ctx) {
   const empty = ctx.isAdmin
     ? h('p', {}, connections.length ? 'No fetchers yet: add one.' : ['Connect Qualys first on the ', link('#/connections', 'Connections'), ' screen, then add fetchers.'])
     : h('p', {}, 'No fetchers yet. An administrator adds them.');
-  fill(content, 
+  fill(content,
     screenHead('Fetchers', add),
     h('p', { class: 'hint' }, 'Run a fetcher to pull fresh evidence from Qualys; it is filed under the controls and audit requests the fetcher is mapped to.'),
     fetchers.length ? h('div', { class: 'cards' }, fetchers.map((f) => fetcherCard(f, byId.get(f.connectionId), ctx))) : empty,

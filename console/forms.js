@@ -106,7 +106,7 @@ export function errorSlots(summary, slots) {
       shown.add(slot);
     }
     const placed = shown.size > 0;
-    fill(summary, 
+    fill(summary,
       placed && unplaced.length === 0
         ? h('p', { class: 'problem', role: 'alert' }, 'Nothing was saved: see the reason beside each marked field.')
         : problemBox({ ...err, errors: unplaced }),

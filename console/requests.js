@@ -12,7 +12,7 @@ import { href } from './router.js';
 
 export async function renderRequests(content, ctx) {
   const [requests, catalog] = await Promise.all([getAll('/v1/requests?limit=500'), ctx.isAdmin ? getJson('/v1/controls').then((c) => c.items) : []]);
-  fill(content, 
+  fill(content,
     screenHead('Audit requests'),
     requests.length
       ? table(
@@ -81,7 +81,7 @@ export async function renderRequest(content, ctx) {
       ctx.reload();
     }).catch((err) => fill(area, problemBox(err))),
   );
-  fill(content, 
+  fill(content,
     screenHead(request.title, close),
     area,
     facts([

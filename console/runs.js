@@ -70,7 +70,9 @@ const sleep = (ms, ctx) =>
 
 export async function renderRun(content, ctx) {
   let run = await getJson(`/v1/runs/${enc(ctx.params.id)}`);
-  const fetcher = await getJson(`/v1/fetchers/${enc(run.fetcherId)}`).catch(() => null);
+  // A finished run's evidence is read alongside its fetcher (deleted fetchers are no longer served).
+  const evidenceOf = (r) => (r.status === 'succeeded' && r.evidenceId ? getJson(`/v1/evidence/${enc(r.evidenceId)}`) : null);
+  const [fetcher, firstEvidence] = await Promise.all([getJson(`/v1/fetchers/${enc(run.fetcherId)}`).catch(() => null), evidenceOf(run)]);
   const live = h('div', { class: 'run-live' });
   const countdown = h('span', { class: 'countdown' });
   const status = h('p', { role: 'status', class: 'run-status' });
@@ -109,7 +111,7 @@ export async function renderRun(content, ctx) {
       lastStatus = said;
     }
     cancel.hidden = final;
-    fill(live, 
+    fill(live,
       facts(
         [
           ['Pages', String(p.pages)],
@@ -133,7 +135,7 @@ export async function renderRun(content, ctx) {
   }
 
   const outcome = h('div');
-  fill(content, 
+  fill(content,
     screenHead(`Run of ${fetcher?.name ?? run.fetcherId}`, cancel),
     h('p', { class: 'hint' }, `Run ${run.id}`, fetcher ? [' of ', link(href('fetchers', fetcher.id), fetcher.name)] : ''),
     status,
@@ -145,10 +147,10 @@ export async function renderRun(content, ctx) {
   );
   draw();
 
-  const finish = async () => {
-    if (run.status !== 'succeeded' || !run.evidenceId) return;
-    const evidence = await getJson(`/v1/evidence/${enc(run.evidenceId)}`);
-    fill(outcome, 
+  const finish = async (known = null) => {
+    const evidence = known ?? (await evidenceOf(run));
+    if (!evidence) return;
+    fill(outcome,
       h('h2', {}, 'Evidence'),
       h('p', {}, link(href('evidence', evidence.id), evidence.filename), ` (${evidence.format}, ${formatBytes(evidence.bytes)})`, evidence.complete ? '' : ', an INCOMPLETE pull'),
       downloadButton(`/v1/evidence/${enc(evidence.id)}/content`, { size: evidence.bytes, expected: evidence.sha256, name: evidence.filename }),
@@ -158,7 +160,7 @@ export async function renderRun(content, ctx) {
   };
 
   if (FINAL.has(run.status)) {
-    await finish();
+    await finish(firstEvidence);
     return;
   }
   // Follows the run after the screen is shown; stops when the user leaves it.
