@@ -13,11 +13,13 @@ import { href } from './router.js';
 const POLL_MS = 1000;
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 export const STEPS = {
+  queued: 'waiting for a worker',
   prepare: 'preparing',
   check_connection: 'checking the Qualys connection',
   pull_pages: 'pulling pages from Qualys',
   seal: 'sealing the evidence file',
   attach: 'filing the evidence under controls and requests',
+  notify: 'announcing the result to webhooks',
   done: 'done',
 };
 
@@ -60,6 +62,14 @@ export async function runsTable(path, { fetcherNames = new Map() } = {}) {
 export async function renderRuns(content) {
   const fetchers = new Map((await getAll('/v1/fetchers?limit=500')).map((f) => [f.id, f.name]));
   fill(content, screenHead('Runs'), await runsTable('/v1/runs?limit=50', { fetcherNames: fetchers }));
+}
+
+/** The attempt that failed last while the run goes on: where, which attempt, why. */
+function retrying(current) {
+  const where = [current.rangeNo !== null ? `range ${current.rangeNo}` : null, current.pageNo !== null ? `page ${current.pageNo}` : null, STEPS[current.step] ?? current.step]
+    .filter(Boolean)
+    .join(', ');
+  return `${where}: attempt ${current.attempt} failed (${current.error}); trying again`;
 }
 
 const sleep = (ms, ctx) =>
@@ -119,8 +129,10 @@ export async function renderRun(content, ctx) {
           ['Detections', String(p.detections)],
           ['Bytes', formatBytes(p.bytes)],
           ['Waits for Qualys limits', p.waits ? `${plural(p.waits, 'wait')}, ${p.waitedSeconds} s in all` : 'none'],
+          ['Host ID ranges', p.ranges ? `${p.ranges.done} of ${p.ranges.total} done, ${p.ranges.inFlight} being pulled, ${p.ranges.waiting} not started` : null],
           ['Retries', String(p.retries)],
-          ['Last error', p.lastError && !final ? `${p.lastError} (retrying)` : null],
+          ['Retrying now', p.current && !final ? retrying(p.current) : null],
+          ['Last error', p.lastError && !p.current && !final ? `${p.lastError} (retrying)` : null],
           ['Trigger', run.triggeredBy ? `${run.trigger} by ${run.triggeredBy}` : run.trigger],
           ['Started', formatTime(run.startedAt ?? run.createdAt)],
           ['Finished', run.finishedAt ? formatTime(run.finishedAt) : null],
