@@ -167,7 +167,9 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
         extraParams: { show_igs: 1 },
       },
     });
-    expect(await view().innerText()).toContain('"active_kernels_only": "1"');
+    // The detail screen shows exactly what Qualys will receive, as the API computed it.
+    expect(created.qualysParams.ag_ids).toBe([groups[0]!.id, groups[4]!.id].sort((a, b) => a - b).join(','));
+    expect(await view().locator('pre', { hasText: '"action"' }).innerText()).toBe(JSON.stringify(created.qualysParams, null, 2));
   });
 
   it('creates a custom fetcher from its tab, reached with the arrow key; a URL as endpoint is refused beside the field', async () => {
