@@ -48,7 +48,10 @@ function evidenceFormatOf(plan: RunPlan, pages: RunPageRow[]): EvidenceFormat {
 function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
   if (plan.fetcherKind === 'host_list_detection') {
     const summaries = pages.map((p) => storedSummary(p) as PageSummary);
-    return summaryToJson(summaries.slice(1).reduce(addSummaries, summaries[0]!));
+    const total = summaries.slice(1).reduce(addSummaries, summaries[0]!);
+    // The severity|status|type counts too: the console charts severity against status from them.
+    const json: ReturnType<typeof summaryToJson> & { matrix: Record<string, number> } = { ...summaryToJson(total), matrix: total.matrix };
+    return json;
   }
   const summaries = pages.map((p) => storedSummary(p) as GenericPageSummary);
   return {
