@@ -177,11 +177,11 @@ function hldFields(filters, pageSize) {
   };
 
   async function loadPickers(connection, ctx) {
-    // Option 4 exists only on API 2.0; the API would refuse it on the others.
+    // Every option works on every API version: from 3.0 on, option 4 is ARF data the connector filters.
     const v2 = connection.apiVersion === '2.0';
-    kernel.control.querySelector('option[value="4"]').disabled = !v2;
-    if (!v2 && kernel.control.value === '4') kernel.control.value = '0';
-    kernelHint.textContent = v2 ? '' : `Option 4 exists only on Qualys API 2.0; this connection uses API ${connection.apiVersion}.`;
+    kernelHint.textContent = v2
+      ? 'Qualys API 2.0 applies the filter itself (arf_kernel_filter).'
+      : `On Qualys API ${connection.apiVersion} options 1 and 4 ask for ARF data; for option 4 the connector keeps only the kernel-related detections of each page.`;
     fill(groupsBox, h('p', { class: 'loading' }, 'Loading asset groups and search lists from Qualys…'));
     const [groups, lists] = await Promise.allSettled([
       getJson(`/v1/connections/${enc(connection.id)}/asset-groups`),
