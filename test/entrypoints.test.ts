@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,34 @@ describe('npm start', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 240_000);
+});
+
+describe('npm start that cannot finish starting', () => {
+  it('says first what is wrong and how to fix it, and leaves nothing it started running', async () => {
+    const dataDir = await tempDir();
+    const [temporalPort, uiPort] = [await freePort(), await freePort()];
+    // The API's port is taken: everything before it (Temporal, the database, the worker) has started by then.
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const start = launch('scripts/start.ts', [], {
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        TEMPORAL_DEV_PORT: String(temporalPort),
+        TEMPORAL_DEV_UI_PORT: String(uiPort),
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+        LOG_LEVEL: 'warn',
+      });
+      expect(await start.exited).toBe(1);
+      expect(start.out.stderr).toContain(`start failed: port ${port} on 127.0.0.1 is in use; set PORT to another port`);
+      expect(await isListening('127.0.0.1', temporalPort)).toBe(false);
+      expect(await isListening('127.0.0.1', uiPort)).toBe(false);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 120_000);
 });
 
 describe('npm run demo', () => {
