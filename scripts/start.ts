@@ -10,7 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { apiDepsFromContext } from '../api/deps.js';
 import { listen } from '../api/server.js';
-import { countActiveApiKeys, createApiKey } from '../db/api-keys.js';
+import { printFirstAdminKey } from '../api/first-admin-key.js';
 import { createAppContext } from '../runtime/app-context.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureTemporal } from '../runtime/temporal-bootstrap.js';
@@ -52,13 +52,7 @@ async function main(): Promise<void> {
     installTemporalRuntime(ctx.logger);
     say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
 
-    if ((await countActiveApiKeys(ctx.db, 'admin')) === 0) {
-      const { token } = await createApiKey(ctx.db, { name: 'bootstrap-admin', role: 'admin' });
-      say('');
-      say('First start: an admin API key was created. It is shown only now; store it safely:');
-      process.stdout.write(`${token}\n`);
-      say('');
-    }
+    await printFirstAdminKey(ctx.db, say);
 
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push(() => nativeConnection.close());
