@@ -40,6 +40,8 @@ const envSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
 
+  QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
+  RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
@@ -88,7 +90,11 @@ export interface AppConfig {
   };
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+    /** Calls of the subscription's concurrency limit left to the customer's other tools. */
+    concurrencyReserve: number;
   };
+  /** Host ID ranges one run pulls at once, at most. */
+  runs: { maxParallelRanges: number };
   /** `allowedCidrs`: non-public ranges webhooks may reach anyway (everything else non-public is refused). */
   webhooks: { allowedCidrs: string[]; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
@@ -137,7 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         firstByteMs: e.QUALYS_FIRST_BYTE_TIMEOUT_MS,
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
+      concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
     },
+    runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
     webhooks: { allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };

@@ -15,6 +15,8 @@ export interface RenderContext {
   /** The answer's DATETIME. */
   readonly datetime: string;
   readonly userLogin: string;
+  /** A trial subscription: comments around the root element. */
+  readonly trial: boolean;
   /** Break the document in the middle (fault injection); decided after the request is validated. */
   malformed: boolean;
   /** Make a Host List Detection XML answer hostile (fault injection), likewise. */
@@ -32,8 +34,12 @@ export const XML_TRAILER =
 export const XML_GARBAGE = '\n<HOST><ID>0</I D><BROKEN attr=>&bogus;<<\n';
 export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
 
-export function xmlHead(root: string, dtdUrl: string, hostile: HostileDocument | null = null): string {
-  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}"${internalSubset(hostile)}>\n<${root}>\n`;
+/** Trial and evaluation subscriptions wrap the root element in comments (the simulator's own wording). */
+const TRIAL_BEFORE = '<!-- Evaluation subscription: the hosts and findings below are sample data for a trial. -->\n';
+const TRIAL_AFTER = '<!-- End of evaluation data. -->\n';
+
+export function xmlHead(root: string, dtdUrl: string, trial = false, hostile: HostileDocument | null = null): string {
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}"${internalSubset(hostile)}>\n${trial ? TRIAL_BEFORE : ''}<${root}>\n`;
 }
 
 /** The DOCTYPE internal subsets of the hostile documents; Qualys never sends one. */
@@ -43,6 +49,11 @@ function internalSubset(hostile: HostileDocument | null): string {
   const levels = ['  <!ENTITY lol0 "lol">'];
   for (let i = 1; i <= 9; i++) levels.push(`  <!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
   return ` [\n${levels.join('\n')}\n]`;
+}
+
+/** The end tag of a data answer's root, the trial comment and the confidentiality comment. */
+export function xmlTail(root: string, trial = false): string {
+  return `</${root}>\n${trial ? TRIAL_AFTER : ''}${XML_TRAILER}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { QualysError } from './qualys-error.js';
 import { concurrencyLimitError, rateLimitError } from './limits.js';
 import { HOSTILE_DOCUMENTS, type HostileDocument } from './body-producer.js';
 
-export const ENDPOINT_NAMES = ['detection', 'assetGroups', 'searchLists', 'hostList'] as const;
+export const ENDPOINT_NAMES = ['detection', 'assetGroups', 'searchLists', 'hostList', 'knowledgeBase', 'about'] as const;
 export type EndpointName = (typeof ENDPOINT_NAMES)[number];
 
 const endpoint = z.enum(ENDPOINT_NAMES).optional();

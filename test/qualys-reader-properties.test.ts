@@ -18,7 +18,7 @@ import { readDetectionPage } from '../qualys/detection-page-reader.js';
 import { customRequestSchema } from '../qualys/custom-request.js';
 import { ENDPOINT_PATH_PATTERN } from '../qualys/endpoint-path.js';
 import { QualysContractError, QualysProtocolError, QualysSecurityError } from '../qualys/errors.js';
-import { DETECTION_STATUSES, DETECTION_TYPES, SEVERITIES, matrixKey, type PageSummary } from '../qualys/page-summary.js';
+import { DETECTION_STATUSES, DETECTION_TYPES, SEVERITIES, type PageSummary } from '../qualys/page-summary.js';
 import { MAX_DEPTH, MAX_PENDING_TEXT } from '../qualys/xml-source.js';
 import { sha256 } from './fixtures/qualys/helpers.js';
 
@@ -83,31 +83,33 @@ const pageArb: fc.Arbitrary<Page> = fc
     return { datetime, hosts, nextIdMin: truncated ? (sorted.at(-1) ?? 0) + gap : null };
   });
 
-/** What the summary must say, counted straight from the model. */
+/** What the summary must say, counted straight from the model: a missing value in `none`, an undocumented one in `other`. */
 function expectedSummary(page: Page): Partial<PageSummary> {
-  const zero = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-  const severity = zero(SEVERITIES);
-  const status = zero(DETECTION_STATUSES);
-  const type = zero(DETECTION_TYPES);
+  const counts = (buckets: readonly string[]) => Object.fromEntries(buckets.map((k) => [k, 0])) as Record<string, number>;
+  const severity = counts([...SEVERITIES, 'none', 'other']);
+  const status = counts([...DETECTION_STATUSES, 'none', 'other']);
+  const type = counts([...DETECTION_TYPES, 'none', 'other']);
+  const bucket = (documented: readonly string[], value: string | undefined) => (value === undefined ? 'none' : documented.includes(value) ? value : 'other');
   const matrix: Record<string, number> = {};
   let detections = 0;
   for (const d of page.hosts.flatMap((h) => h.detections)) {
     detections++;
-    const sev = (SEVERITIES as readonly string[]).includes(d.severity ?? '') ? (d.severity as (typeof SEVERITIES)[number]) : null;
-    const st = (DETECTION_STATUSES as readonly string[]).includes(d.status ?? '') ? (d.status as (typeof DETECTION_STATUSES)[number]) : null;
-    const ty = (DETECTION_TYPES as readonly string[]).includes(d.type) ? (d.type as (typeof DETECTION_TYPES)[number]) : null;
-    if (sev) severity[sev]++;
-    if (st) status[st]++;
-    if (ty) type[ty]++;
-    if (sev && st && ty) matrix[matrixKey(sev, st, ty)] = (matrix[matrixKey(sev, st, ty)] ?? 0) + 1;
+    const sev = bucket(SEVERITIES, d.severity);
+    const st = bucket(DETECTION_STATUSES, d.status);
+    const ty = bucket(DETECTION_TYPES, d.type);
+    severity[sev]!++;
+    status[st]!++;
+    type[ty]!++;
+    const key = `${sev}|${st}|${ty}`;
+    matrix[key] = (matrix[key] ?? 0) + 1;
   }
   const ids = page.hosts.map((h) => h.id);
   return {
     hosts: page.hosts.length,
     detections,
-    severity,
-    status,
-    type,
+    severity: severity as PageSummary['severity'],
+    status: status as PageSummary['status'],
+    type: type as PageSummary['type'],
     matrix,
     minHostId: ids.length ? Math.min(...ids) : null,
     maxHostId: ids.length ? Math.max(...ids) : null,
