@@ -16,7 +16,8 @@ import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.j
 let stack: RunStack;
 
 beforeAll(async () => {
-  stack = await startRunStack({ simulator: { hosts: 60 } });
+  // One range at a time, so pages are truncated and followed by their cursor, and the page in flight is one call.
+  stack = await startRunStack({ simulator: { hosts: 60 }, rangePulls: { maxParallel: 1 } });
 });
 afterEach(() => stack.sim.reset());
 afterAll(async () => {
