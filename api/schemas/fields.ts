@@ -14,10 +14,10 @@ import { CONTROL_CATALOG, controlId } from '../../db/control-catalog.js';
  * `u` flag.
  */
 // eslint-disable-next-line no-control-regex -- NUL is exactly what the pattern keeps out
-export const CLEAN_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
-export const CLEAN_TEXT_REASON = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+const CLEAN_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const CLEAN_TEXT_REASON = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
-export function isCleanText(value: string): boolean {
+function isCleanText(value: string): boolean {
   return CLEAN_TEXT.test(value);
 }
 

@@ -25,7 +25,7 @@ export interface Parameter {
   schema: Schema;
 }
 
-export interface Operation {
+interface Operation {
   operationId?: string;
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
