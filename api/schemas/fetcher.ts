@@ -22,15 +22,19 @@ const filtersField = hostListDetectionFiltersSchema.superRefine((filters, ctx) =
     'Vulnerability statuses default to New, Active and Re-Opened (Fixed excluded).',
 });
 
-/** The custom request's rules, spelled out for the OpenAPI document (qualys/ validates them). */
+/**
+ * The custom request's rules, spelled out for the OpenAPI document (qualys/
+ * validates them). Its fields are cloned first: a zod schema made before
+ * @hono/zod-openapi was loaded (which depends on import order) lacks `.openapi`.
+ */
 const documentedCustomRequest = customRequestSchema.extend({
-  endpoint: customRequestSchema.shape.endpoint.openapi({
+  endpoint: customRequestSchema.shape.endpoint.clone().openapi({
     minLength: 1,
     maxLength: 2048,
     pattern: ENDPOINT_PATH_PATTERN,
     description: 'A path on the API server such as /api/2.0/fo/scan/?action=list: no host, no "." or ".." segments, no encoded dots or slashes, no session calls',
   }),
-  params: customRequestSchema.shape.params.openapi({
+  params: customRequestSchema.shape.params.clone().openapi({
     maxProperties: MAX_PARAMS,
     // OpenAPI 3.1 (JSON Schema) keyword the metadata type, written for 3.0, does not know.
     ...({ propertyNames: { pattern: PARAM_NAME_PATTERN } } as object),
