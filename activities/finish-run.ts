@@ -11,7 +11,7 @@ export interface FinishRunInput {
 }
 
 /** Records how the run ended on its row; repeating it is harmless. */
-export function finishRun({ db }: ActivityDeps) {
+export function finishRun({ db, metrics }: ActivityDeps) {
   return async (input: FinishRunInput): Promise<void> => {
     await recordFinish(db, input.runId, {
       status: input.outcome,
@@ -20,5 +20,6 @@ export function finishRun({ db }: ActivityDeps) {
       error: input.error,
       progress: input.progress,
     });
+    metrics?.runFinished(input.outcome, input.progress.waitedSeconds);
   };
 }

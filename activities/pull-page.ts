@@ -24,7 +24,7 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
  * replaces it, and returns only its small record. Cancelling the activity
  * aborts the request in flight.
  */
-export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
+export function pullPage({ db, blobStore, logger, metrics }: ActivityDeps, pool: QualysClientPool) {
   return async ({ plan, pageNo, idMin, totalsBefore }: PullPageInput): Promise<PageRecord> => {
     const ctx = Context.current();
     const { client } = await pool.get(plan.connectionId);
@@ -79,6 +79,7 @@ export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysCl
           lastError: null,
         },
       });
+      metrics?.pageStored(plan.fetcherKind, blob.bytes);
       logger.debug({ runId: plan.runId, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
       return {
         pageNo,

@@ -18,7 +18,7 @@ import {
 } from '../qualys/errors.js';
 
 async function failureOf(err: Error): Promise<unknown> {
-  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor] });
+  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor()] });
   return env.run(async () => {
     throw err;
   }).then(
