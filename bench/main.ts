@@ -15,7 +15,7 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: 
 
 async function main(): Promise<void> {
   // The SDK's own info logs (bundling, worker states) would bury the figures.
-  installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
+  await installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   if (process.argv.includes('--help')) {
     process.stdout.write(`usage: npm run bench [-- <name>...]\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(14)} ${b.describe}`).join('\n')}\n`);

@@ -91,7 +91,7 @@ export interface QualysAnswer {
   durationMs: number;
 }
 
-export interface QualysClientOptions {
+interface QualysClientOptions {
   /** Hears of every answer; must not throw (what it throws is ignored). */
   onAnswer?: (answer: QualysAnswer) => void;
 }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import { metricsScrapeAllowed, type Metrics } from './metrics.js';
 
-export interface MetricsServerOptions {
+interface MetricsServerOptions {
   metrics: Metrics;
   host: string;
   /** 0 picks a free port (the url says which). */
@@ -19,7 +19,7 @@ export interface MetricsServerOptions {
   logger: Logger;
 }
 
-export interface MetricsServer {
+interface MetricsServer {
   url: string;
   close(): Promise<void>;
 }

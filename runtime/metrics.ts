@@ -17,7 +17,7 @@ import type { FetcherKind, FinalRunStatus, LimitReason } from '../shared/contrac
 const QUALYS_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 const API_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export interface ApiRequestObservation {
+interface ApiRequestObservation {
   method: string;
   /** The matched route pattern (e.g. /v1/runs/:id), never the raw path. */
   route: string;
@@ -39,7 +39,7 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-export interface MetricsOptions {
+interface MetricsOptions {
   /** Node's process metrics (CPU, memory, event loop, GC) under their usual names; on in the entry points. */
   processMetrics?: boolean;
 }

@@ -32,7 +32,7 @@ function temporalLevel(logger: Logger): LogLevel {
   return 'WARN';
 }
 
-export interface TemporalRuntimeOptions {
+interface TemporalRuntimeOptions {
   /**
    * The SDK's own metrics (workflow and activity completions, task latencies,
    * pollers) are appended to these metrics' scrapes. Core's Prometheus
