@@ -5,6 +5,7 @@
  * /metrics and /healthz), or embedded by `npm start`.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -44,14 +45,18 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<RunWor
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: WORKFLOWS_PATH };
-  const qualysClients = createQualysClientPool(options.activityDeps);
+  // Recorded in each run's chain of custody: which worker did what.
+  const identity = `${process.pid}@${os.hostname()}`;
+  const activityDeps = { ...options.activityDeps, workerIdentity: identity };
+  const qualysClients = createQualysClientPool(activityDeps);
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflows,
-    activities: createActivities(options.activityDeps, qualysClients),
-    interceptors: { activity: [failureInterceptor(options.activityDeps.metrics)] },
+    identity,
+    activities: createActivities(activityDeps, qualysClients),
+    interceptors: { activity: [failureInterceptor(activityDeps.metrics)] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     shutdownGraceTime: options.shutdownGraceMs,
@@ -86,6 +91,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       secretBox: ctx.secretBox,
       logger: ctx.logger,
       qualysTimeouts: config.qualys.timeouts,
+      rangePulls: { concurrencyReserve: config.qualys.concurrencyReserve, maxParallel: config.runs.maxParallelRanges },
       webhooks: config.webhooks,
       metrics: ctx.metrics,
     },

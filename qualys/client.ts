@@ -14,6 +14,7 @@ import { classifyQualysResponse, QualysError, QualysProtocolError, QualysSecurit
 import { createGenericPageParser, genericSummaryOf, type GenericPageSummary, type GenericParserOptions, type ListRecord } from './generic-page-reader.js';
 import { QualysTransport, type BodyReceiver, type HttpCall, type ResponseStart } from './http.js';
 import { EMPTY_LIMITS, parseQualysLimits, type QualysLimits } from './limits.js';
+import { createPostFilter, FilteredIngest, type DetectionPostFilter } from './kernel-filter.js';
 import { PageIngest, type BodyParser } from './page-ingest.js';
 import type { PageSummary } from './page-summary.js';
 import { platformOfUrl, type QualysPlatform } from './platforms.js';
@@ -45,6 +46,11 @@ export interface DetectionPageRequest {
   sink: Writable;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /**
+   * A client-side filter the fetcher's plan asks for (planHostListDetection):
+   * the sink, hash and summary then hold the filtered page.
+   */
+  postFilter?: DetectionPostFilter | null;
 }
 
 export interface DetectionPageResult {
@@ -145,9 +151,11 @@ class ErrorBodyReceiver implements BodyReceiver<never> {
   abort(): void {}
 }
 
+type Ingest<T> = Pick<PageIngest<T>, 'write' | 'drained' | 'finish' | 'abort'>;
+
 /** Feeds a successful answer through a page ingest (sink, hash, parser). */
 class PageBodyReceiver<T> implements BodyReceiver<{ result: T; bytes: number; sha256: string }> {
-  constructor(private readonly ingest: PageIngest<T>) {}
+  constructor(private readonly ingest: Ingest<T>) {}
   write(chunk: Buffer): boolean {
     return this.ingest.write(chunk);
   }
@@ -187,6 +195,7 @@ class QualysHttpClient implements QualysClient {
       password: resolved.password,
       timeouts: resolveTimeouts(resolved.timeouts),
       proxyUrl: resolved.proxyUrl,
+      ca: resolved.ca,
     });
   }
 
@@ -203,11 +212,11 @@ class QualysHttpClient implements QualysClient {
     call: HttpCall,
     parser: BodyParser<T>,
     summarize: (result: T, answer: AnswerContext) => S,
-    options: { sink?: Writable | null; onProgress?: (bytes: number) => void } = {},
+    options: { sink?: Writable | null; onProgress?: (bytes: number) => void; postFilter?: DetectionPostFilter | null } = {},
   ): Promise<{ start: ResponseStart; summary: S; bytes: number; sha256: string }> {
     const began = performance.now();
     let status: number | null = null;
-    let ingest: PageIngest<T> | null = null;
+    let ingest: Ingest<T> | null = null;
     try {
       let exchanged;
       try {
@@ -215,7 +224,8 @@ class QualysHttpClient implements QualysClient {
           status = start.status;
           this.lastLimits = parseQualysLimits(start.headers);
           if (start.status < 200 || start.status >= 300) return new ErrorBodyReceiver(start);
-          ingest = new PageIngest(parser, options);
+          const plain = new PageIngest(parser, options);
+          ingest = options.postFilter ? new FilteredIngest(plain, createPostFilter(options.postFilter)) : plain;
           return new PageBodyReceiver(ingest);
         });
       } catch (err) {
@@ -250,7 +260,7 @@ class QualysHttpClient implements QualysClient {
       { method: 'POST', path: this.detectionPath, form, signal: request.signal },
       createDetectionPageParser(),
       pageSummaryOf,
-      { sink: request.sink, onProgress: request.onProgress },
+      { sink: request.sink, onProgress: request.onProgress, postFilter: request.postFilter ?? null },
     );
     if (summary.truncated) {
       if (summary.nextUrl) summary.nextIdMin = nextIdMinFromUrl(summary.nextUrl, this.apiBaseUrl);

@@ -41,6 +41,8 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(0, 65535).optional()),
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
+  QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
+  RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
@@ -85,7 +87,11 @@ export interface AppConfig {
   metricsToken: string | null;
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+    /** Calls of the subscription's concurrency limit left to the customer's other tools. */
+    concurrencyReserve: number;
   };
+  /** Host ID ranges one run pulls at once, at most. */
+  runs: { maxParallelRanges: number };
   webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
@@ -135,7 +141,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         firstByteMs: e.QUALYS_FIRST_BYTE_TIMEOUT_MS,
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
+      concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
     },
+    runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
     webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };

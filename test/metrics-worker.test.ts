@@ -62,7 +62,10 @@ describe('worker metrics', () => {
     // The connection check and every page, each answered 200 once.
     expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint, http_status: '200', qualys_code: 'none', result: 'ok' })).toBe(pages.length + 1);
     expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint, http_status: '409', qualys_code: '1965', result: 'rate_limit' })).toBe(1);
-    expect(sumOf(samples, 'qec_qualys_answers_total')).toBe(pages.length + 2);
+    expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint })).toBe(pages.length + 2);
+    // Calls that plan the run (the host ID list for range pulls) are counted under their own paths.
+    const others = samples.filter((s) => s.name === 'qec_qualys_answers_total' && s.labels.endpoint !== endpoint);
+    for (const other of others) expect(other.labels).toMatchObject({ endpoint: expect.stringMatching(/^\/api\/[\d.]+\/fo\/[\w/]+\/$/), result: 'ok' });
     expect(sumOf(samples, 'qec_qualys_answer_duration_seconds_count', { endpoint })).toBe(pages.length + 2);
     expect(sumOf(samples, 'qec_qualys_limit_waits_total', { reason: 'rate_limit', qualys_code: '1965' })).toBe(1);
     expect(sumOf(samples, 'qec_run_limit_wait_seconds_total')).toBe(row!.progress!.waitedSeconds);
