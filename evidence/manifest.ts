@@ -129,6 +129,11 @@ export const manifestSchema = z
         (params) => !Object.keys(params).some((name) => CREDENTIAL_PARAM.test(name)),
         'must not hold credentials',
       ),
+      /** Host list calls whose IDs, merged, selected the hosts (a list of IPv4 and IPv6 addresses), and the blob of the `ids` sent. */
+      addressLookups: z.array(z.record(z.string(), z.string())).optional(),
+      resolvedHostIds: z.strictObject({ blobKey, count }).optional(),
+      /** What the connector filtered out of every page Qualys sent (running-kernel option 4 on API 3.0+). */
+      postFilter: z.literal('kernel-related').optional(),
     }),
     run: z
       .strictObject({

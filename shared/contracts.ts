@@ -180,6 +180,13 @@ export interface RunPlan {
   endpoint: string;
   params: Record<string, string>;
   startedAt: string;
+  /**
+   * Host list calls whose IDs, merged, select the hosts (a list of IPv4 and
+   * IPv6 addresses, which Qualys would AND); absent or empty when none.
+   */
+  addressLookups?: Array<Record<string, string>>;
+  /** What the client filters out of every page Qualys sends (running-kernel option 4 on API 3.0+); absent or null for nothing. */
+  postFilter?: 'kernel-related' | null;
 }
 
 export interface PageRecord {
@@ -249,6 +256,8 @@ export interface RangePlan {
   parallelism: number;
   /** Hosts the host ID list named for the fetcher's host filters (null when no list was taken). */
   listedHosts: number | null;
+  /** The plan's address lookups resolved: a blob holding the `ids` every page sends (absent when none). */
+  hostIdsBlobKey?: string | null;
 }
 
 /** Where one range stands. */
@@ -265,6 +274,7 @@ export interface RangePullState {
   plan: RunPlan;
   parallelism: number;
   listedHosts: number | null;
+  hostIdsBlobKey?: string | null;
   ranges: RangeCursor[];
   totals: PullTotals;
   refusals: Refusals;
@@ -282,6 +292,8 @@ export interface PageRequest {
   pageNo: number;
   idMin: number | null;
   idMax: number | null;
+  /** Resolved address lookups: the blob whose text every page sends as `ids`. */
+  hostIdsBlobKey?: string | null;
   /** So the activity can record, as it happens, whether a failed attempt will be retried and how long a refusal lasts. */
   pageMaxAttempts: number;
   concurrencyPauseMs: number;
