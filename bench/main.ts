@@ -25,7 +25,7 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: 
 
 async function main(): Promise<void> {
   // The SDK's own info logs (bundling, worker states) would bury the figures.
-  installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
+  await installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
   const { values, positionals: requested } = parseArgs({
     allowPositionals: true,
     options: { runs: { type: 'string' }, pages: { type: 'string' }, hosts: { type: 'string' }, help: { type: 'boolean' } },
