@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { failureInterceptor } from '../activities/failures.js';
 import {
   QualysAuthError,
@@ -20,7 +21,8 @@ import { createMetrics, type Metrics } from '../runtime/metrics.js';
 import { parseExposition, sumOf } from './support/prometheus-text.js';
 
 async function failureOf(err: Error, metrics?: Metrics): Promise<unknown> {
-  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor(metrics)] });
+  // The failures are the point here: the environment's logger would print each one.
+  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor(metrics)], logger: new DefaultLogger('ERROR', () => {}) });
   return env.run(async () => {
     throw err;
   }).then(
