@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { createApp } from '../../api/app.js';
 import { listen } from '../../api/server.js';
 import type { ApiDeps } from '../../api/deps.js';
+import type { Metrics } from '../../runtime/metrics.js';
 import { createApiKey } from '../../db/api-keys.js';
 import { startRunStack, type RunStack, type RunStackOptions } from './run-stack.js';
 
@@ -47,7 +48,7 @@ export function jsonRequester(baseUrl: string, defaultToken: string): ApiStack['
   };
 }
 
-export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number } = {}): Promise<ApiStack> {
+export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number; metrics?: Metrics; metricsToken?: string } = {}): Promise<ApiStack> {
   const run = await startRunStack(options);
   const logLines: string[] = [];
   const deps: ApiDeps = {
@@ -58,6 +59,8 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     temporal: { client: run.client, namespace: 'default', taskQueue: run.taskQueue, uiUrl: 'http://127.0.0.1:8233' },
     bodyLimitBytes: options.bodyLimitBytes,
     webhooks: { allowedCidrs: options.webhookAllowedCidrs ?? [] },
+    metrics: options.metrics,
+    metricsToken: options.metricsToken,
   };
   const app = createApp(deps);
   const server = await listen(app, '127.0.0.1', 0);
