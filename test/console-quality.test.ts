@@ -156,7 +156,7 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
     await page.setViewportSize({ width: 1280, height: 800 });
     // Start signed out, whatever key an earlier screen left in sessionStorage.
     await page.goto(`${stack.baseUrl}/console/`);
-    await page.evaluate(() => sessionStorage.clear());
+    await page.evaluate('sessionStorage.clear()');
     await page.reload();
     await page.locator('#api-key').waitFor();
     const focusedIs = (selector: string) => page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`);
@@ -191,7 +191,7 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
     await page.setViewportSize({ width: 1280, height: 800 });
     // Forget the administrator's key (sessionStorage) before the page can restore it.
     await page.goto(`${stack.baseUrl}/console/`);
-    await page.evaluate(() => sessionStorage.clear());
+    await page.evaluate('sessionStorage.clear()');
     await signIn(page, stack.baseUrl, stack.auditorToken);
     try {
       expect(await page.locator('#who').innerText()).toBe('test-auditor (auditor)');
