@@ -154,7 +154,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     }
     const peakWorkerRssMB = await worker.peakRssMB();
     say('bare saxes on this machine, for comparing figures across machines…');
-    const saxes = await bareSaxesMBps(sim, CREDENTIALS);
+    const saxes = await bareSaxesMBps();
 
     return {
       runs,
