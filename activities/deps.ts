@@ -1,5 +1,6 @@
 /** What activities need; `createActivities(deps)` receives it so tests can build it from real parts. */
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   /** Range pulls: calls left to the customer's other tools, and the most ranges one run pulls at once. */
   rangePulls?: { concurrencyReserve?: number; maxParallel?: number };
-  /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
+  /** Webhook delivery: the non-public ranges a receiver may be on, and how long it may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
+  /** Where runs, pages and Qualys answers are counted; none when absent. */
+  metrics?: Metrics;
 }

@@ -1,9 +1,12 @@
+import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { storeHostIdList } from './host-id-list-blob.js';
 import { splitHostIds } from './range-split.js';
 import { recordRunRanges, recordStep } from '../db/run-activity.js';
+import type { HostIdList } from '../qualys/client.js';
+import { unionHostIdRanges, withResolvedHostIds } from '../qualys/hld-params.js';
 import { hostListParamsFor } from '../qualys/host-list-params.js';
 import type { RangePlan, RunPlan } from '../shared/contracts.js';
 
@@ -35,30 +38,53 @@ export function parallelismFor(concurrencyLimit: number | null, tunables: typeof
  * Decides how a run pulls. A Host List Detection run lists the host IDs its
  * host-level filters select (one cheap call) and splits them into contiguous
  * ranges of about equal size, pulled `parallelism` at a time; everything
- * else, and every run that may use one call only, is one open range.
+ * else, and every run that may use one call only, is one open range. A list
+ * of both IPv4 and IPv6 addresses is resolved to host IDs first.
  */
 export function planRanges(deps: ActivityDeps, pool: QualysClientPool) {
   const tunables = { ...RANGE_PULL_DEFAULTS, ...deps.rangePulls };
   return async ({ plan, concurrencyLimit }: PlanRangesInput): Promise<RangePlan> => {
     await recordStep(deps.db, plan.runId, 'pull_pages', deps.workerIdentity ?? null);
+    const signal = Context.current().cancellationSignal;
     const parallelism = parallelismFor(concurrencyLimit, tunables);
-    let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: null };
+    const resolved = plan.addressLookups?.length ? await resolveAddressLookups(deps, pool, plan, signal) : null;
+    let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: resolved?.hosts.count ?? null, hostIdsBlobKey: resolved?.blobKey ?? null };
+    let listed: Array<{ rangeNo: number; idMin: number | null; idMax: number | null; listedHosts: number | null }> = [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: result.listedHosts }];
     if (plan.fetcherKind === 'host_list_detection' && parallelism > 1) {
       const { client } = await pool.get(plan.connectionId);
-      const request = hostListParamsFor(plan.params, new Date(plan.startedAt));
-      const list = await client.listHostIds(request.params, Context.current().cancellationSignal);
+      // Resolved addresses are the exact host set; otherwise the host filters select it.
+      const list = resolved?.hosts ?? (await client.listHostIds(hostListParamsFor(plan.params, new Date(plan.startedAt)).params, signal));
       // Kept for sealing, which reconciles the evidence's hosts with it (audit/completeness.ts).
-      await storeHostIdList(deps, plan.runId, list, request.params, new Date());
+      if (!resolved) await storeHostIdList(deps, plan.runId, list, hostListParamsFor(plan.params, new Date(plan.startedAt)).params, new Date());
       // Ranges smaller than a page would only add pages.
       const pageSize = Number(plan.params.truncation_limit) || 1000;
-      const pages = Math.ceil(list.count / pageSize);
-      const ranges = splitHostIds(list, Math.min(parallelism * RANGES_PER_LANE, pages, MAX_RANGES));
-      result = { ranges: ranges.map(({ rangeNo, idMin, idMax }) => ({ rangeNo, idMin, idMax })), parallelism: Math.min(parallelism, ranges.length), listedHosts: list.count };
-      await recordRunRanges(deps.db, plan.runId, ranges);
-    } else {
-      await recordRunRanges(deps.db, plan.runId, [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: null }]);
+      listed = splitHostIds(list, Math.min(parallelism * RANGES_PER_LANE, Math.ceil(list.count / pageSize), MAX_RANGES));
+      result = {
+        ...result,
+        ranges: listed.map(({ rangeNo, idMin, idMax }) => ({ rangeNo, idMin, idMax })),
+        parallelism: Math.min(parallelism, listed.length),
+        listedHosts: list.count,
+      };
     }
+    await recordRunRanges(deps.db, plan.runId, listed);
     deps.logger.info({ runId: plan.runId, ranges: result.ranges.length, parallelism: result.parallelism, listedHosts: result.listedHosts }, 'run planned');
     return result;
   };
+}
+
+/**
+ * A list of both IPv4 and IPv6 addresses: Qualys ANDs `ips` and `ipv6`, so
+ * each family is looked up in the host list and the union goes to every page
+ * as `ids`. The parameters are kept in the blob store (the list can be long);
+ * pages read them from there.
+ */
+async function resolveAddressLookups(deps: ActivityDeps, pool: QualysClientPool, plan: RunPlan, signal: AbortSignal): Promise<{ blobKey: string; hosts: HostIdList }> {
+  const { client } = await pool.get(plan.connectionId);
+  const found: HostIdList[] = [];
+  for (const lookup of plan.addressLookups ?? []) found.push(await client.listHostIds(lookup, signal));
+  const params = withResolvedHostIds({ params: plan.params, addressLookups: plan.addressLookups ?? [], postFilter: null }, found.map((f) => f.ranges));
+  const changed = Object.fromEntries(Object.entries(params).filter(([name, value]) => plan.params[name] !== value));
+  const { key } = await deps.blobStore.put(Readable.from([Buffer.from(JSON.stringify(changed))]));
+  const ranges = unionHostIdRanges(found.map((f) => f.ranges));
+  return { blobKey: key, hosts: { count: ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0), ranges } };
 }

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { LRUCache } from 'lru-cache';
 import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
@@ -30,6 +31,19 @@ function asPageRequest(input: PullPageInput): PageRequest {
   };
 }
 
+/** The parameters a run's address lookups resolved to (planRanges stored them), read once per worker. */
+function resolvedParamsCache(blobStore: ActivityDeps['blobStore']) {
+  const cache = new LRUCache<string, Record<string, string>>({
+    max: 64,
+    fetchMethod: async (blobKey) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await blobStore.get(blobKey)) chunks.push(chunk as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, string>;
+    },
+  });
+  return { get: async (blobKey: string) => (await cache.fetch(blobKey)) ?? {} };
+}
+
 /** Heartbeats prove the worker is alive even while Qualys prepares a page for minutes. */
 const HEARTBEAT_FRACTION = 3;
 const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
@@ -43,8 +57,9 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
  */
 export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
   const { db, blobStore, logger } = deps;
+  const resolvedParams = resolvedParamsCache(blobStore);
   return async (input: PullPageInput): Promise<PageRecord> => {
-    const { plan, rangeNo, pageNo, idMin, idMax, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
+    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
     const ctx = Context.current();
     const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs };
     return recordingFailures(deps, scope, async () => {
@@ -57,7 +72,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
       beat();
       const staged = await blobStore.stage();
       try {
-        const params = idMax === null ? plan.params : { ...plan.params, id_max: String(idMax) };
+        const params = { ...plan.params, ...(hostIdsBlobKey ? await resolvedParams.get(hostIdsBlobKey) : {}), ...(idMax === null ? {} : { id_max: String(idMax) }) };
         const common = {
           params,
           idMin,
@@ -69,7 +84,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
         };
         const answer =
           plan.fetcherKind === 'host_list_detection'
-            ? await client.fetchDetectionPage(common)
+            ? await client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
             : await client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
         const blob = await staged.commit();
         if (blob.sha256 !== answer.sha256) {
@@ -97,6 +112,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
           worker: deps.workerIdentity ?? null,
         });
         if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
+        deps.metrics?.pageStored(plan.fetcherKind, blob.bytes);
         logger.debug({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
         return {
           rangeNo,

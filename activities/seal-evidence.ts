@@ -26,6 +26,8 @@ import { scheduledTimeOfWorkflowId, type EvidenceFormat, type Refusals, type Run
 
 export interface SealEvidenceInput {
   plan: RunPlan;
+  /** Resolved address lookups: the blob of the `ids` every page sent. */
+  hostIdsBlobKey?: string | null;
   trigger: RunTrigger;
   triggeredBy: string | null;
   workflowId: string;
@@ -62,7 +64,10 @@ function evidenceFormatOf(plan: RunPlan, pages: RunPageRow[]): EvidenceFormat {
 function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
   if (plan.fetcherKind === 'host_list_detection') {
     const summaries = pages.map((p) => storedSummary(p) as PageSummary);
-    return summaryToJson(summaries.slice(1).reduce(addSummaries, summaries[0]!));
+    const total = summaries.slice(1).reduce(addSummaries, summaries[0]!);
+    // The severity|status|type counts too: the console charts severity against status from them.
+    const json: ReturnType<typeof summaryToJson> & { matrix: Record<string, number> } = { ...summaryToJson(total), matrix: total.matrix };
+    return json;
   }
   const summaries = pages.map((p) => storedSummary(p) as GenericPageSummary);
   return {
@@ -159,6 +164,9 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool) {
         endpoint: plan.endpoint,
         method: plan.method,
         params: plan.params,
+        ...(plan.addressLookups?.length ? { addressLookups: plan.addressLookups } : {}),
+        ...(input.hostIdsBlobKey ? { resolvedHostIds: { blobKey: input.hostIdsBlobKey, count: ranges.reduce((n, r) => n + (r.listedHosts ?? 0), 0) } } : {}),
+        ...(plan.postFilter ? { postFilter: plan.postFilter } : {}),
       },
       run: {
         id: plan.runId,

@@ -12,6 +12,7 @@ import { InvalidPageRequestError } from '../db/pagination.js';
 import { UnknownReferenceError } from '../db/errors.js';
 import { authenticate, type AuthVariables } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { countRequests, serveMetrics } from './metrics.js';
 import { ApiError, problemBody, problemResponse, zodFieldErrors } from './problem.js';
 import { registerRoutes } from './routes/index.js';
 
@@ -35,6 +36,8 @@ export function createApp(deps: ApiDeps): ApiApp {
     },
   });
 
+  // First, so that every answer is counted and timed, refusals included.
+  if (deps.metrics) app.use('*', countRequests(deps.metrics));
   app.use('*', secureHeaders());
   app.use(
     '*',
@@ -56,6 +59,8 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.use('/v1/*', authenticate(deps.db));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Outside /v1: Prometheus scrapes with METRICS_TOKEN (when set), not an API key.
+  if (deps.metrics) app.get('/metrics', serveMetrics(deps.metrics, deps.metricsToken));
   app.get('/readyz', async (c) => {
     const checks = await Promise.allSettled([
       deps.db.execute(sql`select 1`),
@@ -85,7 +90,14 @@ export function createApp(deps: ApiDeps): ApiApp {
     security: [{ bearer: [] }],
   });
 
-  app.notFound((c) => problemResponse(c, problemBody('not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  const allowedMethods = routeMethods(app);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(path);
+    if (allowed.length === 0) return problemResponse(c, problemBody('not-found', `no route for ${c.req.method} ${path}`));
+    const allow = allowed.join(', ');
+    return problemResponse(c, problemBody('method-not-allowed', `${c.req.method} is not supported on ${path}; it takes ${allow}`), { allow });
+  });
   app.onError((err, c) => handleError(err, c, deps));
   return app;
 }
@@ -110,4 +122,23 @@ function handleError(err: Error, c: Context, deps: ApiDeps): Response {
   }
   deps.logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path }, 'unhandled API error');
   return problemResponse(c, problemBody('internal', 'an internal error occurred; it has been logged'));
+}
+
+/** The methods the app answers on a path (HEAD wherever GET is), for 405's `Allow`; read once, after every route is registered. */
+function routeMethods(app: ApiApp): (path: string) => string[] {
+  let routes: Array<{ method: string; pattern: RegExp }> | null = null;
+  return (path) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => {
+        const source = r.path
+          .split('/')
+          .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/');
+        return { method: r.method, pattern: new RegExp(`^${source}$`) };
+      });
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }

@@ -1,6 +1,7 @@
 /** What the HTTP API needs from the rest of the system; tests build it with real parts. */
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { AppContext } from '../runtime/app-context.js';
 import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -23,10 +24,14 @@ export interface ApiDeps {
     /** Timeouts for the calls the API makes itself (credential checks, pickers). */
     timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   };
-  /** Where webhooks may point (checked at registration; the worker checks again at delivery). */
+  /** Non-public ranges webhooks may point to (checked at registration; the worker checks again at delivery). */
   webhooks?: WebhookTargetPolicy;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
+  /** Served on /metrics, with requests counted by route; no /metrics when absent. */
+  metrics?: Metrics;
+  /** When set, /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken?: string | null;
 }
 
 /** The API's dependencies as the environment configures them. */
@@ -38,6 +43,8 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     logger: ctx.logger,
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
     qualys: { timeouts: ctx.config.qualys.timeouts },
-    webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
+    webhooks: { allowedCidrs: ctx.config.webhooks.allowedCidrs },
+    metrics: ctx.metrics,
+    metricsToken: ctx.config.metricsToken,
   };
 }

@@ -6,26 +6,29 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../runtime/config.js';
 import { createAppContext } from '../runtime/app-context.js';
 import { createApp } from './app.js';
+import { printFirstAdminKey } from './first-admin-key.js';
 import { apiDepsFromContext } from './deps.js';
 import { listen } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const ctx = await createAppContext(config);
+  await printFirstAdminKey(ctx.db, (line) => process.stderr.write(`${line}\n`));
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   const connection = await Connection.connect({ address });
   const app = createApp(apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace })));
   const server = await listen(app, config.api.host, config.api.port);
   ctx.logger.info({ url: server.url, temporal: address }, 'API listening');
-  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/\n`);
+  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/  Metrics: ${server.url}/metrics\n`);
   const stop = async () => {
     await server.close();
     await connection.close();
     await ctx.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 main().catch((err) => {

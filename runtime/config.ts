@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCidrs } from '../security/webhook-target.js';
 import { PROJECT_ROOT } from './paths.js';
 
 const optionalString = z
@@ -38,6 +39,8 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
   WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
+  WORKER_METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(0, 65535).optional()),
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
   QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
   RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
@@ -45,10 +48,18 @@ const envSchema = z.object({
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
 
-  WEBHOOK_BLOCK_PRIVATE_NETWORKS: z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  WEBHOOK_ALLOWED_CIDRS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const list = text.split(',').map((item) => item.trim()).filter(Boolean);
+      try {
+        parseCidrs(list);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return list;
+    }),
   WEBHOOK_TIMEOUT_MS: int(1000, 120_000).default(10_000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -78,7 +89,11 @@ export interface AppConfig {
     stickyQueueTimeoutMs: number;
     /** A prebuilt workflow bundle; workflows are bundled at start-up when absent. */
     workflowBundlePath: string | null;
+    /** `npm run worker`'s /metrics and /healthz server (on HOST); null: none. 0 picks a free port. */
+    metricsPort: number | null;
   };
+  /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
     /** Calls of the subscription's concurrency limit left to the customer's other tools. */
@@ -86,7 +101,8 @@ export interface AppConfig {
   };
   /** Host ID ranges one run pulls at once, at most. */
   runs: { maxParallelRanges: number };
-  webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
+  /** `allowedCidrs`: non-public ranges webhooks may reach anyway (everything else non-public is refused). */
+  webhooks: { allowedCidrs: string[]; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -126,7 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
       stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
+      metricsPort: e.WORKER_METRICS_PORT ?? null,
     },
+    metricsToken: e.METRICS_TOKEN ?? null,
     qualys: {
       timeouts: {
         connectMs: e.QUALYS_CONNECT_TIMEOUT_MS,
@@ -136,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
     },
     runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
-    webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: { allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

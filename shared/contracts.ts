@@ -93,6 +93,8 @@ export const ERROR_TYPES = {
   transient: 'QualysTransientError',
   protocol: 'QualysProtocolError',
   security: 'QualysSecurityError',
+  /** Qualys broke its own paging contract (a truncation cursor that does not advance): retrying asks the same. */
+  contract: 'QualysContractError',
   notFound: 'NotFound',
   invalidState: 'InvalidState',
 } as const;
@@ -102,6 +104,7 @@ export const PERMANENT_ERROR_TYPES = [
   ERROR_TYPES.auth,
   ERROR_TYPES.parameter,
   ERROR_TYPES.security,
+  ERROR_TYPES.contract,
   ERROR_TYPES.notFound,
   ERROR_TYPES.invalidState,
 ];
@@ -119,7 +122,7 @@ export interface LimitFailureDetails {
 export const WEBHOOK_ERROR_TYPES = {
   /** The receiver answered with a status that retrying cannot change (a 4xx other than 408/429). */
   rejected: 'WebhookRejected',
-  /** The target is not allowed (private network blocked) or the URL is unusable. */
+  /** The target is not allowed (not a public address, nor in WEBHOOK_ALLOWED_CIDRS) or the URL is unusable. */
   target: 'WebhookTargetRefused',
   /** 5xx, 408, 429, timeouts, refused or reset connections: worth another attempt. */
   failed: 'WebhookDeliveryFailed',
@@ -180,6 +183,13 @@ export interface RunPlan {
   endpoint: string;
   params: Record<string, string>;
   startedAt: string;
+  /**
+   * Host list calls whose IDs, merged, select the hosts (a list of IPv4 and
+   * IPv6 addresses, which Qualys would AND); absent or empty when none.
+   */
+  addressLookups?: Array<Record<string, string>>;
+  /** What the client filters out of every page Qualys sends (running-kernel option 4 on API 3.0+); absent or null for nothing. */
+  postFilter?: 'kernel-related' | null;
 }
 
 export interface PageRecord {
@@ -249,6 +259,8 @@ export interface RangePlan {
   parallelism: number;
   /** Hosts the host ID list named for the fetcher's host filters (null when no list was taken). */
   listedHosts: number | null;
+  /** The plan's address lookups resolved: a blob holding the `ids` every page sends (absent when none). */
+  hostIdsBlobKey?: string | null;
 }
 
 /** Where one range stands. */
@@ -265,6 +277,7 @@ export interface RangePullState {
   plan: RunPlan;
   parallelism: number;
   listedHosts: number | null;
+  hostIdsBlobKey?: string | null;
   ranges: RangeCursor[];
   totals: PullTotals;
   refusals: Refusals;
@@ -282,6 +295,8 @@ export interface PageRequest {
   pageNo: number;
   idMin: number | null;
   idMax: number | null;
+  /** Resolved address lookups: the blob whose text every page sends as `ids`. */
+  hostIdsBlobKey?: string | null;
   /** So the activity can record, as it happens, whether a failed attempt will be retried and how long a refusal lasts. */
   pageMaxAttempts: number;
   concurrencyPauseMs: number;

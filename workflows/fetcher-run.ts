@@ -47,6 +47,7 @@ export async function fetcherRun(input: FetcherRunInput): Promise<FetcherRunResu
     enterStep(ledger, 'seal');
     const evidence = await sealing.sealEvidence({
       plan: state.plan,
+      ...(state.hostIdsBlobKey ? { hostIdsBlobKey: state.hostIdsBlobKey } : {}),
       trigger: input.trigger,
       triggeredBy: input.triggeredBy ?? null,
       workflowId: info.workflowId,
@@ -92,6 +93,7 @@ async function begin(runId: string, input: FetcherRunInput, ledger: RunLedger): 
     plan,
     parallelism: ranges.parallelism,
     listedHosts: ranges.listedHosts,
+    ...(ranges.hostIdsBlobKey ? { hostIdsBlobKey: ranges.hostIdsBlobKey } : {}),
     ranges: ranges.ranges.map((r) => ({ ...r, nextPageNo: 1, cursor: r.idMin, done: false })),
     totals: { pages: 0, hosts: 0, detections: 0, records: 0, bytes: 0 },
     refusals: ledger.refusals,

@@ -56,6 +56,7 @@ export async function pullRanges(state: RangePullState, ledger: RunLedger, input
             pageNo: range.nextPageNo,
             idMin: range.cursor,
             idMax: range.idMax,
+            ...(state.hostIdsBlobKey ? { hostIdsBlobKey: state.hostIdsBlobKey } : {}),
             pageMaxAttempts: tuning.pageMaxAttempts,
             concurrencyPauseMs: tuning.concurrencyPauseMs,
           },

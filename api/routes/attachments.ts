@@ -17,7 +17,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
 import { attachBodySchema, attachmentEventSchema, attachmentEventView, attachmentSchema, attachmentView } from '../schemas/audit.js';
 import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
-import { pathId, rowId } from '../schemas/fields.js';
+import { pathId, rowId, text } from '../schemas/fields.js';
 import { conflictResponse } from '../schemas/responses.js';
 
 type Kind = 'request' | 'control';
@@ -52,7 +52,7 @@ function routes(kind: Kind) {
       tags: [tag],
       summary: `Take evidence off the ${what}`,
       description: `Nothing is deleted: the link keeps its detach time and a detach event records who and why (\`reason\` query).${kind === 'request' ? ' The request must be open.' : ''}`,
-      request: { params: params(kind), query: z.object({ reason: z.string().max(1000).optional().openapi({ description: 'Why, for the record' }) }) },
+      request: { params: params(kind), query: z.object({ reason: text(1000).optional().openapi({ description: 'Why, for the record' }) }) },
       responses: { 200: jsonResponse(attachmentSchema, 'The link, detached'), ...errorResponses, ...conflictResponse(`The ${what} is closed`) },
     }),
     events: createRoute({

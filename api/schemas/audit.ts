@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import type { AttachmentEventRow, AttachmentRow } from '../../db/schema.js';
 import { iso, isoTime } from './common.js';
-import { isoDate, optionalText } from './fields.js';
+import { isoDate, text } from './fields.js';
 
 const checkSchema = z
   .object({
@@ -48,7 +48,7 @@ export function attachmentView(row: AttachmentRow, changed: boolean): z.infer<ty
 }
 
 export const attachBodySchema = z
-  .object({ reason: optionalText(1000).optional().openapi({ description: 'Why, for the record' }) })
+  .object({ reason: text(1000).optional().openapi({ description: 'Why, for the record' }) })
   .strict()
   .openapi('AttachBody');
 

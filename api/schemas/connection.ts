@@ -4,7 +4,7 @@ import type { Connection } from '../../db/connections.js';
 import { QualysBaseUrlError, QUALYS_PLATFORM_NAMES, resolveApiBaseUrl, type QualysPlatform } from '../../qualys/platforms.js';
 import { DEFAULT_API_VERSION, QUALYS_API_VERSIONS } from '../../qualys/settings.js';
 import { iso, isoTime } from './common.js';
-import { orNull, requiredText, withoutNul } from './fields.js';
+import { changes, orNull, requiredText, text } from './fields.js';
 
 const platformField = z
   .string({ error: 'must be a platform name' })
@@ -15,9 +15,7 @@ const platformField = z
   })
   .openapi({ description: `The Qualys platform of the subscription: ${QUALYS_PLATFORM_NAMES.join(', ')}`, example: 'US2' });
 
-const apiBaseUrlField = z
-  .string({ error: 'must be a URL' })
-  .max(2048, 'must be at most 2048 characters')
+const apiBaseUrlField = text(2048, 'must be a URL')
   .superRefine((value, ctx) => {
     try {
       resolveApiBaseUrl(value);
@@ -37,16 +35,11 @@ const apiVersionField = z
 
 const usernameField = requiredText(256).openapi({ description: 'The Qualys API user (role Reader, Scanner or higher)' });
 
-const passwordField = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+const passwordField = text(1024)
   .min(1, 'must not be empty')
-  .max(1024, 'must be at most 1024 characters')
   .openapi({ description: 'The Qualys password; stored encrypted, never returned', format: 'password', writeOnly: true });
 
-const proxyUrlField = z
-  .string({ error: 'must be a URL' })
-  .max(2048, 'must be at most 2048 characters')
-  .refine(withoutNul, 'must not contain NUL characters')
+const proxyUrlField = text(2048, 'must be a URL')
   .superRefine((value, ctx) => {
     let url: URL;
     try {
@@ -61,38 +54,47 @@ const proxyUrlField = z
   })
   .openapi({ description: 'An outbound HTTP proxy for calls to Qualys', example: 'http://proxy.internal:3128' });
 
+const accessFields = {
+  platform: platformField.optional(),
+  apiBaseUrl: apiBaseUrlField.optional(),
+  apiVersion: apiVersionField.default(DEFAULT_API_VERSION),
+  username: usernameField,
+  password: passwordField,
+  proxyUrl: proxyUrlField.optional(),
+};
+
+function exactlyOneServer(body: { platform?: string; apiBaseUrl?: string }, ctx: z.RefinementCtx): void {
+  if (body.platform === undefined && body.apiBaseUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: `give a platform (${QUALYS_PLATFORM_NAMES.join(', ')}) or an apiBaseUrl` });
+  } else if (body.platform !== undefined && body.apiBaseUrl !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['platform'], message: 'give either platform or apiBaseUrl, not both' });
+  }
+}
+
 export const connectionCreateSchema = z
-  .object({
-    name: requiredText(200).openapi({ example: 'Qualys production (US2)' }),
-    platform: platformField.optional(),
-    apiBaseUrl: apiBaseUrlField.optional(),
-    apiVersion: apiVersionField.default(DEFAULT_API_VERSION),
-    username: usernameField,
-    password: passwordField,
-    proxyUrl: proxyUrlField.optional(),
-  })
+  .object({ name: requiredText(200).openapi({ example: 'Qualys production (US2)' }), ...accessFields })
   .strict()
-  .superRefine((body, ctx) => {
-    if (body.platform === undefined && body.apiBaseUrl === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: `give a platform (${QUALYS_PLATFORM_NAMES.join(', ')}) or an apiBaseUrl` });
-    } else if (body.platform !== undefined && body.apiBaseUrl !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['platform'], message: 'give either platform or apiBaseUrl, not both' });
-    }
-  })
+  .superRefine(exactlyOneServer)
   .openapi('ConnectionCreate', { description: 'Exactly one of `platform` and `apiBaseUrl`.' });
 
-export const connectionPatchSchema = z
-  .object({
+/** The same settings without a name: what a credential check before saving needs. */
+export const connectionCheckSchema = z
+  .object(accessFields)
+  .strict()
+  .superRefine(exactlyOneServer)
+  .openapi('ConnectionCheckRequest', { description: 'Exactly one of `platform` and `apiBaseUrl`. Nothing is stored.' });
+
+export const connectionPatchSchema = changes(
+  z.strictObject({
     name: requiredText(200).optional(),
     username: usernameField.optional(),
     password: passwordField.optional().openapi({ description: 'A new password (rotation); checked with Qualys before it is stored' }),
     apiVersion: apiVersionField.optional(),
     proxyUrl: proxyUrlField.nullable().optional().openapi({ description: 'null removes the proxy' }),
-  })
-  .strict()
-  .openapi('ConnectionPatch', {
-    description: 'Changes to credentials, API version or proxy are checked with Qualys first; a failed check changes nothing.',
-  });
+  }),
+).openapi('ConnectionPatch', {
+  description: 'Changes to credentials, API version or proxy are checked with Qualys first; a failed check changes nothing.',
+});
 
 const limit = z.number().int().nullable();
 
@@ -129,7 +131,7 @@ export const connectionSchema = z
 
 export type ConnectionView = z.infer<typeof connectionSchema>;
 
-function limitsView(limits: Record<string, unknown> | null): ConnectionView['limits'] {
+export function limitsView(limits: Record<string, unknown> | null): ConnectionView['limits'] {
   if (!limits) return null;
   const read = (key: string) => (typeof limits[key] === 'number' ? (limits[key] as number) : null);
   return {
@@ -159,6 +161,18 @@ export function connectionView(c: Connection): ConnectionView {
     updatedAt: iso(c.updatedAt)!,
   };
 }
+
+export const connectionCheckResultSchema = z
+  .object({
+    status: z.literal('valid').openapi({ description: 'Qualys accepted the credentials (a refusal is a 422 problem instead)' }),
+    platform: z.string().nullable(),
+    apiBaseUrl: z.string(),
+    apiVersion: z.string(),
+    username: z.string(),
+    limits: qualysLimitsSchema,
+    checkedAt: isoTime,
+  })
+  .openapi('ConnectionCheckResult');
 
 export const pickerListSchema = z
   .object({
