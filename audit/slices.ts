@@ -5,7 +5,7 @@
  * into large-object space, which only a full collection frees: heaps then
  * grow with the file. Strings of 64 KB die young instead, so memory stays flat.
  */
-export const PARSE_SLICE_BYTES = 64 * 1024;
+const PARSE_SLICE_BYTES = 64 * 1024;
 
 export async function* inSlices(source: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Buffer> {
   for await (const piece of source) {

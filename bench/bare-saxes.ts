@@ -4,7 +4,7 @@ import { SaxesParser } from 'saxes';
 import { maxRssMB } from './child.js';
 
 /** The chunk size every contender reads with. */
-export const CHUNK = 1024 * 1024;
+const CHUNK = 1024 * 1024;
 
 export async function bareSaxes(file: string) {
   const started = process.hrtime.bigint();
