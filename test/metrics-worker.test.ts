@@ -5,6 +5,7 @@
  * the wait, next to the Temporal SDK's own metrics, in one scrape.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence } from '../db/evidence.js';
 import { listRunPages } from '../db/run-pages.js';
 import { getRun } from '../db/runs.js';
 import { freePort } from '../runtime/free-port.js';
@@ -59,14 +60,19 @@ describe('worker metrics', () => {
     expect(result.totals.bytes).toBe(pages.reduce((sum, p) => sum + p.bytes, 0));
 
     const endpoint = '/api/5.0/fo/asset/host/vm/detection/';
-    // The connection check and every page, each answered 200 once.
-    expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint, http_status: '200', qualys_code: 'none', result: 'ok' })).toBe(pages.length + 1);
+    // Sealing confirms that listed hosts absent from the evidence have no matching detection: one more detection call each time.
+    const manifest = (await getEvidence(stack.database.db, result.evidence.evidenceId))!.manifest as {
+      completeness: { reconciliation: { absentConfirmation: { calls?: number } | null } | null };
+    };
+    const confirmations = manifest.completeness.reconciliation?.absentConfirmation?.calls ?? 0;
+    // The connection check, every page and each confirmation, each answered 200 once.
+    expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint, http_status: '200', qualys_code: 'none', result: 'ok' })).toBe(pages.length + 1 + confirmations);
     expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint, http_status: '409', qualys_code: '1965', result: 'rate_limit' })).toBe(1);
-    expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint })).toBe(pages.length + 2);
+    expect(sumOf(samples, 'qec_qualys_answers_total', { endpoint })).toBe(pages.length + 2 + confirmations);
     // Calls that plan the run (the host ID list for range pulls) are counted under their own paths.
     const others = samples.filter((s) => s.name === 'qec_qualys_answers_total' && s.labels.endpoint !== endpoint);
     for (const other of others) expect(other.labels).toMatchObject({ endpoint: expect.stringMatching(/^\/api\/[\d.]+\/fo\/[\w/]+\/$/), result: 'ok' });
-    expect(sumOf(samples, 'qec_qualys_answer_duration_seconds_count', { endpoint })).toBe(pages.length + 2);
+    expect(sumOf(samples, 'qec_qualys_answer_duration_seconds_count', { endpoint })).toBe(pages.length + 2 + confirmations);
     expect(sumOf(samples, 'qec_qualys_limit_waits_total', { reason: 'rate_limit', qualys_code: '1965' })).toBe(1);
     expect(sumOf(samples, 'qec_run_limit_wait_seconds_total')).toBe(row!.progress!.waitedSeconds);
     expect(row!.progress!.waitedSeconds).toBeGreaterThanOrEqual(1);
