@@ -11,6 +11,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
 import { installTemporalRuntime } from './runtime/temporal-runtime.js';
+import { startStagingSweeper } from './runtime/staging-sweeper.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 const MAX_HEARTBEAT_THROTTLE = '5 seconds';
@@ -94,12 +95,14 @@ export async function runWorkerProcess(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const worker = await createConfiguredWorker(ctx, connection);
   const stopAlive = keepAliveFile(config.dataDir, worker);
-  ctx.logger.info({ address, taskQueue: config.temporal.taskQueue }, 'worker started');
+  const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
+  ctx.logger.info({ address, taskQueue: config.temporal.taskQueue, blobStore: config.s3 ? 's3' : 'local' }, 'worker started');
   try {
     // The SDK turns SIGINT/SIGTERM into a graceful shutdown.
     await worker.run();
   } finally {
     stopAlive();
+    await stopSweeper();
     await connection.close();
     await ctx.close();
     ctx.logger.info('worker stopped');

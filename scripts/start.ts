@@ -16,6 +16,7 @@ import { loadConfig } from '../runtime/config.js';
 import { ensureTemporal } from '../runtime/temporal-bootstrap.js';
 import { installTemporalRuntime } from '../runtime/temporal-runtime.js';
 import { createConfiguredWorker, keepAliveFile } from '../worker.js';
+import { startStagingSweeper } from '../runtime/staging-sweeper.js';
 
 const HELP = `usage: npm start [-- --help]
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const worker = await createConfiguredWorker(ctx, nativeConnection);
   const stopAlive = keepAliveFile(config.dataDir, worker);
+  const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
   const workerDone = worker.run();
 
   const connection = await Connection.connect({ address: temporal.address });
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerDone.catch(() => {});
     stopAlive();
+    await stopSweeper();
     await connection.close();
     await nativeConnection.close();
     await ctx.close();

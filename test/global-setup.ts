@@ -12,6 +12,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createScratchDatabase, LOCAL_POSTGRES_URL, type ScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer, type DevServer } from '../runtime/temporal-dev-server.js';
+import { startS3Proxy } from './support/s3proxy.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -35,15 +36,18 @@ async function bundleWorkflows(dir: string): Promise<string> {
 export default async function setup(project: TestProject) {
   const binary = await ensureTemporalCli();
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-test-'));
-  const [temporal, database, bundlePath]: [DevServer, ScratchDatabase, string] = await Promise.all([
+  const [temporal, database, bundlePath, s3proxy]: [DevServer, ScratchDatabase, string, Awaited<ReturnType<typeof startS3Proxy>>] = await Promise.all([
     startTemporalDevServer({ binary, uiPort: null }),
     createScratchDatabase(process.env.DATABASE_URL || LOCAL_POSTGRES_URL, 'qec_test'),
     bundleWorkflows(tmp),
+    startS3Proxy(),
   ]);
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', database.url);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('s3proxy', s3proxy.info);
   return async () => {
+    await s3proxy.stop();
     await temporal.stop();
     await database.drop();
     await fs.rm(tmp, { recursive: true, force: true });
