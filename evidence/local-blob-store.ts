@@ -104,7 +104,11 @@ class LocalBlobStore implements BlobStore {
     }
     const decision = decideReclaim(entries, heartbeats, new Date(), this.graceMs);
     for (const entry of decision.remove) await fs.rm(path.join(this.stagingDir, entry.name), { force: true });
-    for (const beat of decision.staleHeartbeats) await fs.rm(path.join(this.ownersDir, beat.owner), { force: true });
+    for (const beat of decision.staleHeartbeats) {
+      // An owner that came back to life since the listing has refreshed its heartbeat: keep it.
+      const file = path.join(this.ownersDir, beat.owner);
+      if ((await mtimeOf(file))?.getTime() === beat.at.getTime()) await fs.rm(file, { force: true });
+    }
     return { removed: decision.remove.map((e) => e.name), kept: decision.keep.length };
   }
 

@@ -178,7 +178,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async reclaimStaging(): Promise<ReclaimReport> {
-    // Entries (multipart uploads and staging objects) first, heartbeats second: see staging-reclaim.ts.
+    // Entries (multipart uploads, then staging objects) first, heartbeats last: see staging-reclaim.ts.
     const uploads = new Map<string, string>();
     const entries: StagingEntry[] = [];
     for await (const upload of this.listUploads()) {
@@ -189,16 +189,15 @@ export class S3BlobStore implements BlobStore {
       uploads.set(entryName, upload.uploadId);
       entries.push({ name: entryName, owner, at: upload.initiated });
     }
-    const heartbeats: OwnerHeartbeat[] = [];
-    for await (const object of this.listObjects(this.stagingPrefix)) {
+    for await (const object of this.listObjects(this.stagingPrefix, '/')) {
       const name = object.key.slice(this.stagingPrefix.length);
-      if (name.startsWith('owners/')) {
-        const owner = name.slice('owners/'.length);
-        if (isOwnerId(owner)) heartbeats.push({ owner, at: object.lastModified });
-        continue;
-      }
       const owner = ownerOfStagingName(name);
       if (owner !== undefined) entries.push({ name, owner, at: object.lastModified });
+    }
+    const heartbeats: OwnerHeartbeat[] = [];
+    for await (const object of this.listObjects(this.ownerKey(''))) {
+      const owner = object.key.slice(this.ownerKey('').length);
+      if (isOwnerId(owner)) heartbeats.push({ owner, at: object.lastModified });
     }
     const decision = decideReclaim(entries, heartbeats, new Date(), this.graceMs);
     for (const entry of decision.remove) {
@@ -213,7 +212,11 @@ export class S3BlobStore implements BlobStore {
       }
     }
     for (const beat of decision.staleHeartbeats) {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.ownerKey(beat.owner) }));
+      // An owner that came back to life since the listing has refreshed its heartbeat: keep it.
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.ownerKey(beat.owner) })).catch(() => null);
+      if (head?.LastModified?.getTime() === beat.at.getTime()) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.ownerKey(beat.owner) }));
+      }
     }
     return { removed: decision.remove.map((e) => e.name), kept: decision.keep.length };
   }
@@ -235,10 +238,13 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number; lastModified: Date }> {
+  /** Objects under `prefix`; with a delimiter, only those not in a deeper "folder". */
+  async *listObjects(prefix: string, delimiter?: string): AsyncGenerator<{ key: string; size: number; lastModified: Date }> {
     let token: string | undefined;
     for (;;) {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) {
         if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
       }

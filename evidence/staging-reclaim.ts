@@ -2,20 +2,22 @@
  * The rule for staging left behind by a killed process (a `kill -9` during a
  * pull or a seal leaves a half-written `.part` file or multipart upload).
  *
- * A staging entry is removed when both hold:
- *  - its owner is not alive: the owner's heartbeat (refreshed every
- *    `graceMs / 4`, at most every 30 s, while it has a stage open) is missing
- *    or older than `graceMs`;
- *  - the entry itself is older than `graceMs`, so an entry created a moment
- *    ago is never judged on a heartbeat listing taken before it existed.
+ * A staging entry is removed when its owner is not alive: the owner's
+ * heartbeat (refreshed every `graceMs / 4`, at most every 30 s, while it has
+ * a stage open) is missing or older than `graceMs`. The entry's own age does
+ * not matter: a live writer's stage may sit unchanged for many minutes while
+ * Qualys prepares a page, and some S3-compatible servers do not even report
+ * when a multipart upload began.
+ *
+ * That is safe because entries are listed before heartbeats: an owner writes
+ * its heartbeat before it creates an entry and removes it only after its last
+ * entry is gone (staging-owner.ts), so an entry that still exists when the
+ * heartbeats are listed has a fresh heartbeat unless its owner died; an entry
+ * that went away in between is removed a second time, which does nothing.
+ *
  * Entries whose name carries no owner (written before owners existed) are
  * removed once older than OWNERLESS_MAX_AGE_MS. Heartbeats older than the
  * grace with no entry left are removed too.
- *
- * Entries are listed before heartbeats: an entry that still exists when the
- * heartbeats are listed has a heartbeat unless its owner died (see
- * staging-owner.ts), so a live writer's stage is never removed, however long
- * Qualys takes to answer.
  */
 
 export const DEFAULT_STAGING_GRACE_MS = 5 * 60_000;
@@ -30,7 +32,7 @@ export interface StagingEntry {
   name: string;
   /** null for a name without an owner. */
   owner: string | null;
-  /** When the entry was created or last written, by the store's clock. */
+  /** When the entry was created or last written, by the store's clock (only ownerless entries are judged by it). */
   at: Date;
 }
 
@@ -51,8 +53,7 @@ export function decideReclaim(entries: StagingEntry[], heartbeats: OwnerHeartbea
   const remove: StagingEntry[] = [];
   const keep: StagingEntry[] = [];
   for (const entry of entries) {
-    const age = now.getTime() - entry.at.getTime();
-    const abandoned = entry.owner === null ? age > OWNERLESS_MAX_AGE_MS : !alive.has(entry.owner) && age > graceMs;
+    const abandoned = entry.owner === null ? now.getTime() - entry.at.getTime() > OWNERLESS_MAX_AGE_MS : !alive.has(entry.owner);
     (abandoned ? remove : keep).push(entry);
   }
   const stillOwning = new Set(keep.map((e) => e.owner));
