@@ -39,7 +39,7 @@ const envSchema = z.object({
   S3_SESSION_TOKEN: optionalString,
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
   S3_PART_SIZE_MB: int(5, 5120).default(8),
-  BLOB_STAGING_GRACE_SEC: int(1, 86_400).default(300),
+  BLOB_STAGING_GRACE_SEC: int(3, 86_400).default(300),
   BLOB_STAGING_SWEEP_SEC: int(1, 86_400).default(600),
 
   TEMPORAL_ADDRESS: optionalString,

@@ -42,7 +42,8 @@ describe('the reclaim rule', () => {
 });
 
 const s3proxy = inject('s3proxy');
-const GRACE_MS = 1000;
+// Well above the 1 s resolution of S3's LastModified, which heartbeats are read from.
+const GRACE_MS = 3000;
 const stores: Array<{ name: string; unavailable: string | null; open: () => Promise<StoreHarness> }> = [
   { name: 'local', unavailable: null, open: () => localHarness({ stagingGraceMs: GRACE_MS }) },
   { name: 'S3', unavailable: s3proxy.available ? null : s3proxy.reason, open: () => s3Harness(s3proxy, { stagingGraceMs: GRACE_MS }) },
@@ -64,7 +65,7 @@ for (const { name, unavailable, open } of stores) {
 
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/support/stage-and-hold.ts')], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, ...harness.env, BLOB_STAGING_GRACE_SEC: '1', S3_PART_SIZE_MB: '5', LOG_LEVEL: 'silent' },
+        env: { ...process.env, ...harness.env, BLOB_STAGING_GRACE_SEC: '3', S3_PART_SIZE_MB: '5', LOG_LEVEL: 'silent' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
