@@ -63,6 +63,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       secretBox: ctx.secretBox,
       logger: ctx.logger,
       qualysTimeouts: config.qualys.timeouts,
+      qualysBudget: { concurrencyReserve: config.qualys.concurrencyReserve, leaseTtlMs: config.qualys.leaseTtlMs },
       webhooks: config.webhooks,
     },
     workflowBundlePath: config.worker.workflowBundlePath ?? undefined,

@@ -4,6 +4,7 @@ import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import type { WebhookTargetPolicy } from '../security/webhook-target.js';
+import type { BudgetPolicy } from '../db/qualys-budget.js';
 
 export interface ActivityDeps {
   db: AppDatabase;
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   logger: Logger;
   /** Overrides the Qualys client's default timeouts (connect, first byte, idle body). */
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  /** The shared Qualys call budget: reserve for other tools and lease lifetime (defaults: 0 and 60 s). */
+  qualysBudget?: BudgetPolicy;
   /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
 }

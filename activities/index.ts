@@ -3,6 +3,7 @@
  * and the worker assemble them from the same real parts.
  */
 import { attachEvidence } from './attach-evidence.js';
+import { createCallSlots } from './call-slots.js';
 import { checkConnection } from './check-connection.js';
 import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
@@ -17,10 +18,11 @@ export type { ActivityDeps } from './deps.js';
 
 export function createActivities(deps: ActivityDeps) {
   const pool = createQualysClientPool(deps);
+  const slots = createCallSlots(deps);
   return {
     prepareRun: prepareRun(deps),
-    checkConnection: checkConnection(deps, pool),
-    pullPage: pullPage(deps, pool),
+    checkConnection: checkConnection(deps, pool, slots),
+    pullPage: pullPage(deps, pool, slots),
     sealEvidence: sealEvidence(deps),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),

@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import type { StagedBlob } from '../evidence/blob-store.js';
+import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import { invalidState, toFailure } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
@@ -21,10 +23,11 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
 /**
  * Pulls one page: streams Qualys's answer into the blob store while hashing
  * and summarising it, records it under (run, page number) so a retry
- * replaces it, and returns only its small record. Cancelling the activity
- * aborts the request in flight.
+ * replaces it, and returns only its small record. The call waits for a slot
+ * of the subscription's shared budget first (heartbeating meanwhile).
+ * Cancelling the activity leaves the queue or aborts the request in flight.
  */
-export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool) {
+export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   return async ({ plan, pageNo, idMin, totalsBefore }: PullPageInput): Promise<PageRecord> => {
     const ctx = Context.current();
     const { client } = await pool.get(plan.connectionId);
@@ -33,22 +36,25 @@ export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysCl
     const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
     const timer = setInterval(beat, interval);
     beat();
-    const staged = await blobStore.stage();
+    const stage: { current: StagedBlob | null } = { current: null };
     try {
-      const common = {
-        params: plan.params,
-        idMin,
-        sink: staged.sink,
-        signal: ctx.cancellationSignal,
-        onProgress: (bytes: number) => {
-          bytesSoFar = bytes;
-        },
-      };
-      const answer =
-        plan.fetcherKind === 'host_list_detection'
-          ? await client.fetchDetectionPage(common)
-          : await client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
-      const blob = await staged.commit();
+      const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} page ${pageNo}` };
+      const answer = await slots.run(client, slot, async (signal) => {
+        stage.current = await blobStore.stage();
+        const common = {
+          params: plan.params,
+          idMin,
+          sink: stage.current.sink,
+          signal,
+          onProgress: (bytes: number) => {
+            bytesSoFar = bytes;
+          },
+        };
+        return plan.fetcherKind === 'host_list_detection'
+          ? client.fetchDetectionPage(common)
+          : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
+      });
+      const blob = await stage.current!.commit();
       if (blob.sha256 !== answer.sha256) {
         throw invalidState(`page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
       }
@@ -93,7 +99,7 @@ export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysCl
         attempt: ctx.info.attempt,
       };
     } catch (err) {
-      await staged.abort();
+      await stage.current?.abort();
       logger.warn({ runId: plan.runId, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
       throw toFailure(err);
     } finally {
