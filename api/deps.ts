@@ -22,6 +22,8 @@ export interface ApiDeps {
   qualys?: {
     /** Timeouts for the calls the API makes itself (credential checks, pickers). */
     timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+    /** Slots left to the customer's other tools, shown by `GET /v1/connections/{id}/limits`. */
+    concurrencyReserve?: number;
   };
   /** Where webhooks may point (checked at registration; the worker checks again at delivery). */
   webhooks?: WebhookTargetPolicy;
@@ -37,7 +39,7 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     blobStore: ctx.blobStore,
     logger: ctx.logger,
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
-    qualys: { timeouts: ctx.config.qualys.timeouts },
+    qualys: { timeouts: ctx.config.qualys.timeouts, concurrencyReserve: ctx.config.qualys.concurrencyReserve },
     webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
   };
 }
