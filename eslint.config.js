@@ -12,6 +12,14 @@ export default tseslint.config(
     },
   },
   {
+    // What workflows, activities and the API share lives in shared/; nothing
+    // but the worker (which loads the bundle) reaches into workflows/.
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'db/**/*.ts', 'evidence/**/*.ts', 'qualys/**/*.ts', 'runtime/**/*.ts', 'scripts/**/*.ts', 'security/**/*.ts', 'shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/workflows/*', '**/workflows'], message: 'import shared names from shared/contracts.ts' }] }],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: activities and
     // I/O modules may only be imported as types.
     files: ['workflows/**/*.ts'],

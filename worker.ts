@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from './activities/index.js';
+import { createActivities, createQualysClientPool, failureInterceptor, type ActivityDeps } from './activities/index.js';
 import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
 import { installTemporalRuntime } from './runtime/temporal-runtime.js';
@@ -29,29 +29,51 @@ export interface RunWorkerOptions {
   maxConcurrentWorkflowTasks?: number;
   /** How long in-flight pages may finish on shutdown before they are cancelled. */
   shutdownGraceMs?: number;
+  /** How soon other workers take over the runs a crashed worker had cached. */
+  stickyQueueTimeoutMs?: number;
 }
 
-export async function createRunWorker(options: RunWorkerOptions): Promise<Worker> {
+/** A worker that closes its Qualys clients once it has stopped. */
+export type RunWorker = Pick<Worker, 'shutdown' | 'getState'> & {
+  /** Runs until shutdown (SIGINT/SIGTERM or `shutdown()`). */
+  run(): Promise<void>;
+};
+
+export async function createRunWorker(options: RunWorkerOptions): Promise<RunWorker> {
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: WORKFLOWS_PATH };
-  return Worker.create({
+  const qualysClients = createQualysClientPool(options.activityDeps);
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflows,
-    activities: createActivities(options.activityDeps),
+    activities: createActivities(options.activityDeps, qualysClients),
+    interceptors: { activity: [failureInterceptor] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     shutdownGraceTime: options.shutdownGraceMs,
+    ...(options.stickyQueueTimeoutMs === undefined ? {} : { stickyQueueScheduleToStartTimeout: options.stickyQueueTimeoutMs }),
     // Cancellation reaches an activity with its next heartbeat; keep that prompt
     // even when the heartbeat timeout is long.
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
   });
+  return {
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await qualysClients.closeAll();
+      }
+    },
+    shutdown: () => worker.shutdown(),
+    getState: () => worker.getState(),
+  };
 }
 
 /** The worker as configured by the environment. */
-export function createConfiguredWorker(ctx: AppContext, connection: NativeConnection): Promise<Worker> {
+export function createConfiguredWorker(ctx: AppContext, connection: NativeConnection): Promise<RunWorker> {
   const { config } = ctx;
   return createRunWorker({
     connection,
@@ -70,11 +92,12 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks,
     shutdownGraceMs: config.worker.shutdownGraceMs,
+    stickyQueueTimeoutMs: config.worker.stickyQueueTimeoutMs,
   });
 }
 
 /** Touches DATA_DIR/worker.alive while the worker runs. */
-export function keepAliveFile(dataDir: string, worker: Worker): () => void {
+export function keepAliveFile(dataDir: string, worker: RunWorker): () => void {
   const file = path.join(dataDir, 'worker.alive');
   const touch = async () => {
     if (worker.getState() !== 'RUNNING') return;

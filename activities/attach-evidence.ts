@@ -2,7 +2,7 @@ import type { ActivityDeps } from './deps.js';
 import { attachEvidence as link, attachmentTargetsForFetcher } from '../db/attachments.js';
 import { listFetcherControls } from '../db/fetchers.js';
 import { updateRunProgress } from '../db/runs.js';
-import type { AttachResult } from '../workflows/contracts.js';
+import type { AttachResult } from '../shared/contracts.js';
 
 export interface AttachEvidenceInput {
   runId: string;

@@ -23,7 +23,7 @@ import type { QualysClient } from '../qualys/client.js';
 import type { QualysLimits } from '../qualys/limits.js';
 import { subscriptionId } from '../qualys/subscription.js';
 import type { Logger } from '../runtime/logger.js';
-import { ERROR_TYPES, type LimitFailureDetails } from '../workflows/contracts.js';
+import { ERROR_TYPES, type LimitFailureDetails } from '../shared/contracts.js';
 
 export const DEFAULT_BUDGET_POLICY: BudgetPolicy = { concurrencyReserve: 0, leaseTtlMs: 60_000 };
 

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
-import { toFailure } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { markConnectionStatus } from '../db/connections.js';
 import { updateRunProgress } from '../db/runs.js';
@@ -40,7 +39,7 @@ export function checkConnection({ db, logger }: ActivityDeps, pool: QualysClient
         await markConnectionStatus(db, connectionId, 'invalid', err.message);
         logger.warn({ runId, connectionId, reason: err.reason, qualysCode: err.code }, 'Qualys refused the connection; marked invalid');
       }
-      throw toFailure(err);
+      throw err;
     }
   };
 }

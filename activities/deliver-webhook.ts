@@ -20,7 +20,7 @@ import {
   WEBHOOK_ERROR_TYPES,
   type WebhookDeliveryInput,
   type WebhookDeliveryResult,
-} from '../workflows/webhook-contracts.js';
+} from '../shared/contracts.js';
 
 /** A receiver should answer at once and do its work later; ten seconds is generous. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './deps.js';
 import { finishRun as recordFinish } from '../db/runs.js';
-import type { RunOutcome, RunProgress } from '../workflows/contracts.js';
+import type { RunOutcome, RunProgress } from '../shared/contracts.js';
 
 export interface FinishRunInput {
   runId: string;

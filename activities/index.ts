@@ -10,14 +10,20 @@ import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
 import { prepareRun } from './prepare-run.js';
 import { pullPage } from './pull-page.js';
-import { createQualysClientPool } from './qualys-clients.js';
+import { createQualysClientPool, type QualysClientPool } from './qualys-clients.js';
 import { sealEvidence } from './seal-evidence.js';
 import { listWebhookSubscribers } from './webhook-subscribers.js';
 
 export type { ActivityDeps } from './deps.js';
+export { createQualysClientPool, type QualysClientPool } from './qualys-clients.js';
+export { failureInterceptor } from './failures.js';
 
-export function createActivities(deps: ActivityDeps) {
-  const pool = createQualysClientPool(deps);
+/**
+ * `qualysClients` is the worker's pool, closed when it stops; tests may leave
+ * it out and get a pool of their own.
+ */
+export function createActivities(deps: ActivityDeps, qualysClients?: QualysClientPool) {
+  const pool = qualysClients ?? createQualysClientPool(deps);
   const slots = createCallSlots(deps);
   return {
     prepareRun: prepareRun(deps),

@@ -6,7 +6,7 @@ import { getConnection } from '../db/connections.js';
 import { getFetcher } from '../db/fetchers.js';
 import { createRun, updateRunProgress } from '../db/runs.js';
 import { HostListDetectionParamsError } from '../qualys/hld-params.js';
-import type { RunPlan, RunTrigger } from '../workflows/contracts.js';
+import type { RunPlan, RunTrigger } from '../shared/contracts.js';
 
 export interface PrepareRunInput {
   runId: string;

@@ -2,11 +2,11 @@ import { Context } from '@temporalio/activity';
 import type { StagedBlob } from '../evidence/blob-store.js';
 import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
-import { invalidState, toFailure } from './failures.js';
+import { invalidState } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { upsertRunPage } from '../db/run-pages.js';
 import { updateRunProgress } from '../db/runs.js';
-import type { PageRecord, PullTotals, RunPlan } from '../workflows/contracts.js';
+import type { PageRecord, PullTotals, RunPlan } from '../shared/contracts.js';
 
 export interface PullPageInput {
   plan: RunPlan;
@@ -101,7 +101,7 @@ export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysCl
     } catch (err) {
       await stage.current?.abort();
       logger.warn({ runId: plan.runId, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
-      throw toFailure(err);
+      throw err;
     } finally {
       clearInterval(timer);
     }

@@ -4,6 +4,7 @@
  * connection is unchanged; a rotated password or a new URL makes a new one.
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ActivityDeps } from './deps.js';
 import { invalidState, notFound } from './failures.js';
 import { ConnectionDisconnectedError } from '../db/errors.js';
@@ -11,7 +12,7 @@ import { getConnectionCredentials, type Connection } from '../db/connections.js'
 import { createQualysClient, type QualysClient } from '../qualys/client.js';
 import type { QualysApiVersion } from '../qualys/settings.js';
 
-/** Enough for every connection a worker serves at once; older clients are closed. */
+/** Enough for every connection a worker serves at once; the least recently used beyond it is closed. */
 const MAX_CLIENTS = 32;
 
 export interface ConnectedClient {
@@ -19,8 +20,20 @@ export interface ConnectedClient {
   client: QualysClient;
 }
 
-export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts'>) {
-  const clients = new Map<string, { fingerprint: string; client: QualysClient }>();
+export interface QualysClientPool {
+  get(connectionId: string): Promise<ConnectedClient>;
+  /** Closes every client; the worker calls it once it has stopped. */
+  closeAll(): Promise<void>;
+}
+
+export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts'>): QualysClientPool {
+  const clients = new LRUCache<string, { fingerprint: string; client: QualysClient }>({
+    max: MAX_CLIENTS,
+    // Evicted, or replaced after a password rotation; `closeAll` closes the rest itself.
+    dispose: (entry, _id, reason) => {
+      if (reason === 'evict' || reason === 'set') void entry.client.close();
+    },
+  });
 
   async function get(connectionId: string): Promise<ConnectedClient> {
     let credentials;
@@ -37,13 +50,7 @@ export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBo
       .update(JSON.stringify([connection.apiBaseUrl, connection.apiVersion, connection.username, connection.proxyUrl, password]))
       .digest('hex');
     const cached = clients.get(connectionId);
-    if (cached?.fingerprint === fingerprint) {
-      // Refresh its place in the LRU order.
-      clients.delete(connectionId);
-      clients.set(connectionId, cached);
-      return { connection, client: cached.client };
-    }
-    if (cached) void cached.client.close();
+    if (cached?.fingerprint === fingerprint) return { connection, client: cached.client };
     const client = createQualysClient({
       apiBaseUrl: connection.apiBaseUrl,
       apiVersion: connection.apiVersion as QualysApiVersion,
@@ -52,12 +59,8 @@ export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBo
       ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
       ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
     });
+    // Replacing an entry disposes (closes) the client made with the old credentials.
     clients.set(connectionId, { fingerprint, client });
-    if (clients.size > MAX_CLIENTS) {
-      const [oldestId, oldest] = clients.entries().next().value!;
-      clients.delete(oldestId);
-      void oldest.client.close();
-    }
     return { connection, client };
   }
 
@@ -69,8 +72,6 @@ export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBo
 
   return { get, closeAll };
 }
-
-export type QualysClientPool = ReturnType<typeof createQualysClientPool>;
 
 function withDefinedValues<T extends Record<string, number | undefined>>(timeouts: T) {
   return Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined)) as { connectMs: number; firstByteMs: number; idleMs: number };

@@ -7,7 +7,7 @@ import type { FetcherRow } from '../db/schema.js';
 import type { Connection } from '../db/connections.js';
 import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
 import { customRequestParams, customRequestSchema } from '../qualys/custom-request.js';
-import type { RunPlan } from '../workflows/contracts.js';
+import type { RunPlan } from '../shared/contracts.js';
 
 export function hostListDetectionPath(apiVersion: string): string {
   return `/api/${apiVersion}/fo/asset/host/vm/detection/`;

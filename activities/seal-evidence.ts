@@ -9,12 +9,12 @@ import { listRunPages } from '../db/run-pages.js';
 import { updateRunProgress } from '../db/runs.js';
 import type { RunPageRow } from '../db/schema.js';
 import { evidenceFilename } from '../evidence/filename.js';
-import { evidenceContentType, type EvidenceFormat } from '../evidence/format.js';
+import { evidenceContentType } from '../evidence/format.js';
 import { buildManifest } from '../evidence/manifest.js';
 import { sealPages } from '../evidence/seal.js';
 import { addSummaries, summaryToJson, type CsvLayout, type PageSummary, type XmlLayout } from '../qualys/page-summary.js';
 import type { GenericPageSummary } from '../qualys/generic-page-reader.js';
-import type { Refusals, RunPlan, RunTrigger, SealedEvidence } from '../workflows/contracts.js';
+import type { EvidenceFormat, Refusals, RunPlan, RunTrigger, SealedEvidence } from '../shared/contracts.js';
 
 export interface SealEvidenceInput {
   plan: RunPlan;

@@ -8,7 +8,7 @@ import { getEvidence } from '../db/evidence.js';
 import { getFetcher } from '../db/fetchers.js';
 import { getRun } from '../db/runs.js';
 import type { AppDatabase } from '../db/app-database.js';
-import type { WebhookDeliveryInput } from '../workflows/webhook-contracts.js';
+import type { WebhookDeliveryInput } from '../shared/contracts.js';
 
 export interface WebhookPayload {
   id: string;

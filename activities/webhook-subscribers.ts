@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './deps.js';
 import { listWebhooksForEvent } from '../db/webhooks.js';
-import type { WebhookEventName } from '../workflows/webhook-contracts.js';
+import type { WebhookEventName } from '../shared/contracts.js';
 
 /**
  * The enabled webhooks subscribed to an event, as ids only: the workflow

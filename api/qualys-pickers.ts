@@ -5,6 +5,7 @@
  * lists, so a short cache saves Qualys calls (they count against the
  * account's rate limit) without serving lists that are long out of date.
  */
+import { LRUCache } from 'lru-cache';
 import type { IdListItem } from '../qualys/client.js';
 import type { ApiDeps } from './deps.js';
 import { withStoredConnection } from './qualys-access.js';
@@ -25,14 +26,12 @@ export interface QualysPickers {
 }
 
 export const PICKER_TTL_MS = 60_000;
-
-interface Entry {
-  expiresAt: number;
-  list: Promise<PickerList>;
-}
+/** Lists of this many connection × picker pairs stay cached; older ones are dropped first. */
+const MAX_LISTS = 500;
 
 export function createQualysPickers(deps: ApiDeps): QualysPickers {
-  const entries = new Map<string, Entry>();
+  // Promises are cached, so callers arriving while Qualys answers wait for the same call.
+  const lists = new LRUCache<string, Promise<PickerList>>({ max: MAX_LISTS, ttl: PICKER_TTL_MS });
   const key = (connectionId: string, kind: PickerKind) => `${connectionId}\u0000${kind}`;
 
   const fetchList = (connectionId: string, kind: PickerKind): Promise<PickerList> =>
@@ -43,22 +42,20 @@ export function createQualysPickers(deps: ApiDeps): QualysPickers {
 
   return {
     list(connectionId, kind, { refresh = false } = {}) {
-      const at = Date.now();
-      for (const [k, entry] of entries) if (entry.expiresAt <= at) entries.delete(k);
       const k = key(connectionId, kind);
-      const cached = entries.get(k);
-      if (cached && !refresh) return cached.list;
-      // The promise is shared, so callers arriving while Qualys answers wait for the same call.
+      const cached = lists.get(k);
+      if (cached && !refresh) return cached;
       const list = fetchList(connectionId, kind);
-      entries.set(k, { expiresAt: at + PICKER_TTL_MS, list });
+      lists.set(k, list);
+      // A failed call is not remembered: the next caller asks Qualys again.
       list.catch(() => {
-        if (entries.get(k)?.list === list) entries.delete(k);
+        if (lists.get(k) === list) lists.delete(k);
       });
       return list;
     },
     forget(connectionId) {
-      entries.delete(key(connectionId, 'asset-groups'));
-      entries.delete(key(connectionId, 'search-lists'));
+      lists.delete(key(connectionId, 'asset-groups'));
+      lists.delete(key(connectionId, 'search-lists'));
     },
   };
 }

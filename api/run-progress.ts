@@ -5,7 +5,7 @@
  * progress stored on the run's row.
  */
 import type { Client } from '@temporalio/client';
-import { PROGRESS_QUERY, type RunProgress } from '../workflows/contracts.js';
+import { PROGRESS_QUERY, type RunProgress } from '../shared/contracts.js';
 
 /** An idle worker answers in milliseconds; past this the worker is saturated and waiting longer only slows status reads down. */
 export const PROGRESS_QUERY_DEADLINE_MS = 500;

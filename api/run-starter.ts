@@ -9,8 +9,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { createRun, type CreateRunResult } from '../db/runs.js';
 import type { AppDatabase } from '../db/database.js';
 import type { FetcherRow, RunRow, RunTrigger } from '../db/schema.js';
-import { FETCHER_RUN_WORKFLOW, type FetcherRunInput, type RunTuning } from '../workflows/contracts.js';
-import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, RUN_OUTCOME } from '../workflows/search-attributes.js';
+import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, FETCHER_RUN_WORKFLOW, RUN_OUTCOME, type FetcherRunInput, type RunTuning } from '../shared/contracts.js';
 
 export interface RunStarterDeps {
   db: AppDatabase;

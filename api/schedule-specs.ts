@@ -14,6 +14,8 @@
  * hit the Qualys subscription's concurrency limit all at once.
  */
 import type { CalendarSpec } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 
 export const SCHEDULE_PRESETS = ['pci-quarterly', 'fedramp-monthly', 'weekly'] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
@@ -58,14 +60,17 @@ export function presetCalendar(preset: SchedulePreset): CalendarSpec {
   return structuredClone(PRESET_CALENDARS[preset]);
 }
 
-const DURATION = /^(\d{1,6})(s|m|h|d)$/;
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `30s`, `10m`, `12h`, `7d` in milliseconds; null when the text is not such a duration. */
-export function parseDuration(text: string): number | null {
-  const match = DURATION.exec(text);
-  if (!match) return null;
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+/**
+ * A duration as Temporal's client reads it (`30s`, `10m`, `12h`, `7d`,
+ * `90 minutes`), in milliseconds; null when Temporal would refuse the text.
+ */
+export function durationMs(text: string): number | null {
+  try {
+    const ms = msToNumber(text as Duration);
+    return Number.isFinite(ms) && ms >= 0 ? ms : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

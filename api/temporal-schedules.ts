@@ -8,12 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type CalendarSpec, type Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { msToTs, tsToDate } from '@temporalio/common/lib/time.js';
 import type { FetcherRow } from '../db/schema.js';
-import { FETCHER_RUN_WORKFLOW, RUN_WORKFLOW_ID_PREFIX, type FetcherRunInput } from '../workflows/contracts.js';
-import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, RUN_OUTCOME } from '../workflows/search-attributes.js';
+import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, FETCHER_RUN_WORKFLOW, RUN_OUTCOME, RUN_WORKFLOW_ID_PREFIX, runIdOfWorkflowId, type FetcherRunInput } from '../shared/contracts.js';
 import type { ScheduleTemporalState } from './schemas/schedule.js';
-import { parseDuration } from './schedule-specs.js';
 
 /** `describe` lists more upcoming times than a person reads. */
 const NEXT_ACTION_TIMES = 5;
@@ -48,7 +47,7 @@ export async function createTemporalSchedule(client: Client, def: TemporalSchedu
   };
   await client.schedule.create({
     scheduleId: def.temporalScheduleId,
-    spec: { calendars: def.calendars, timezone: def.timezone, jitter: parseDuration(def.jitter) ?? 0 },
+    spec: { calendars: def.calendars, timezone: def.timezone, jitter: def.jitter as Duration },
     action: {
       type: 'startWorkflow',
       workflowType: FETCHER_RUN_WORKFLOW,
@@ -65,16 +64,12 @@ export async function createTemporalSchedule(client: Client, def: TemporalSchedu
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,
-      catchupWindow: parseDuration(def.catchupWindow) ?? undefined,
+      catchupWindow: def.catchupWindow as Duration,
       pauseOnFailure: false,
     },
     typedSearchAttributes: [{ key: FETCHER_ID, value: def.fetcher.id }],
     state: { paused: def.paused, ...(def.note ? { note: def.note } : {}) },
   });
-}
-
-function runIdOfWorkflow(workflowId: string): string {
-  return workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX) ? workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length) : workflowId;
 }
 
 /** Temporal's view of the schedule, or null when Temporal no longer has it. */
@@ -92,7 +87,7 @@ export async function readTemporalState(client: Client, temporalScheduleId: stri
     note: state.note ?? null,
     nextActionTimes: info.nextActionTimes.slice(0, NEXT_ACTION_TIMES).map((d) => d.toISOString()),
     recentActions: info.recentActions.map((a) => {
-      const runId = runIdOfWorkflow(a.action.workflow.workflowId);
+      const runId = runIdOfWorkflowId(a.action.workflow.workflowId);
       return {
         scheduledAt: a.scheduledAt.toISOString(),
         takenAt: a.takenAt.toISOString(),
@@ -101,7 +96,7 @@ export async function readTemporalState(client: Client, temporalScheduleId: stri
         links: { run: `/v1/runs/${encodeURIComponent(runId)}` },
       };
     }),
-    runningRunIds: info.runningActions.map((a) => runIdOfWorkflow(a.workflow.workflowId)),
+    runningRunIds: info.runningActions.map((a) => runIdOfWorkflowId(a.workflow.workflowId)),
     actionsTaken: info.numActionsTaken,
     actionsSkippedOverlap: info.numActionsSkippedOverlap,
     actionsMissedCatchupWindow: info.numActionsMissedCatchupWindow,

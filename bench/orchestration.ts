@@ -25,7 +25,7 @@ import { CACHE_DIR, PROJECT_ROOT } from '../runtime/paths.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
 import { spawnSimulator } from '../simulator/spawn.js';
-import { runWorkflowId, type FetcherRunResult } from '../workflows/contracts.js';
+import { runWorkflowId, type FetcherRunResult } from '../shared/contracts.js';
 import { bundleForNode, runChild } from './child.js';
 
 const PAGES = 200;

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
-import { runs, type RunError, type RunProgress, type RunRow, type RunStatus, type RunTrigger } from './schema.js';
+import { FINAL_RUN_STATUSES, runWorkflowId, type FinalRunStatus } from '../shared/contracts.js';
+import { runs, type RunError, type RunRow, type RunStatus, type RunTrigger, type StoredRunProgress } from './schema.js';
 
 export interface NewRun {
   /** Given when the id is derived elsewhere (e.g. from a schedule's action time); generated otherwise. */
@@ -40,23 +41,15 @@ export interface RunFilter {
 export interface RunProgressPatch {
   status?: 'queued' | 'running';
   step?: string;
-  progress?: RunProgress;
+  progress?: StoredRunProgress;
 }
-
-export type FinalRunStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export interface RunOutcome {
   status: FinalRunStatus;
   error?: RunError | null;
   evidenceId?: string | null;
   step?: string;
-  progress?: RunProgress;
-}
-
-export const FINAL_RUN_STATUSES: readonly FinalRunStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-export function runWorkflowId(runId: string): string {
-  return `run-${runId}`;
+  progress?: StoredRunProgress;
 }
 
 export async function createRun(db: AppDatabase, input: NewRun): Promise<CreateRunResult> {

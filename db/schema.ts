@@ -9,6 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import {
+  EVIDENCE_FORMATS,
+  FETCHER_KINDS,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  WEBHOOK_EVENTS,
+  type RunProgress,
+  type WebhookEventName,
+} from '../shared/contracts.js';
+import {
   bigint,
   boolean,
   check,
@@ -59,17 +68,17 @@ export function toJsonRecord(value: JsonRecordInput): JsonRecord {
 }
 
 export const connectionStatus = pgEnum('connection_status', ['unchecked', 'valid', 'invalid', 'disconnected']);
-export const fetcherKind = pgEnum('fetcher_kind', ['host_list_detection', 'custom']);
-export const evidenceFormat = pgEnum('evidence_format', ['XML', 'CSV', 'RAW']);
+export const fetcherKind = pgEnum('fetcher_kind', FETCHER_KINDS);
+export const evidenceFormat = pgEnum('evidence_format', EVIDENCE_FORMATS);
 export const controlCadence = pgEnum('control_cadence', ['weekly', 'monthly', 'quarterly']);
 export const requestStatus = pgEnum('request_status', ['open', 'closed']);
-export const runTrigger = pgEnum('run_trigger', ['api', 'schedule', 'backfill', 'demo', 'cli']);
-export const runStatus = pgEnum('run_status', ['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export const runTrigger = pgEnum('run_trigger', RUN_TRIGGERS);
+export const runStatus = pgEnum('run_status', RUN_STATUSES);
 export const attachmentTarget = pgEnum('attachment_target', ['control', 'request']);
 export const apiKeyRole = pgEnum('api_key_role', ['admin', 'auditor']);
 
-export const WEBHOOK_EVENTS = ['run.completed', 'run.failed'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS };
+export type WebhookEvent = WebhookEventName;
 
 export type ConnectionStatus = (typeof connectionStatus.enumValues)[number];
 export type FetcherKind = (typeof fetcherKind.enumValues)[number];
@@ -81,18 +90,8 @@ export type RunStatus = (typeof runStatus.enumValues)[number];
 export type AttachmentTargetType = (typeof attachmentTarget.enumValues)[number];
 export type ApiKeyRole = (typeof apiKeyRole.enumValues)[number];
 
-/**
- * Live progress of a run, mirrored from the workflow for readers of the
- * `runs` row. The workflow's progress object carries more (waits, retries…);
- * it is stored whole, and these are the fields every reader can rely on.
- */
-export interface RunProgress {
-  pages: number;
-  hosts: number;
-  detections: number;
-  bytes: number;
-  lastError?: string | null;
-}
+/** What the row holds of a run's progress: any part of it, as recorded so far. */
+export type StoredRunProgress = Partial<RunProgress>;
 
 export interface RunError {
   type: string;
@@ -267,7 +266,7 @@ export const runs = pgTable(
     workflowId: text('workflow_id').notNull(),
     status: runStatus('status').notNull().default('queued'),
     step: text('step'),
-    progress: jsonb('progress').$type<RunProgress>(),
+    progress: jsonb('progress').$type<StoredRunProgress>(),
     error: jsonb('error').$type<RunError>(),
     evidenceId: text('evidence_id').references((): AnyPgColumn => evidence.id),
     createdAt: createdAt(),

@@ -3,7 +3,8 @@
  * The name goes into a Content-Disposition header and onto auditors' disks,
  * so it is ASCII, lowercase and free of separators whatever the fetcher is called.
  */
-import { evidenceExtension, type EvidenceFormat } from './format.js';
+import type { EvidenceFormat } from '../shared/contracts.js';
+import { evidenceExtension } from './format.js';
 
 /** Keeps names readable in file lists and well below every file system's limit. */
 const MAX_SLUG_LENGTH = 60;

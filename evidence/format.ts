@@ -1,8 +1,8 @@
-/** The evidence file formats and the media types they are served with. */
-
-export const EVIDENCE_FORMATS = ['XML', 'CSV', 'RAW'] as const;
-/** XML and CSV are sealed Qualys list answers; RAW is a custom fetcher's single answer kept as is. */
-export type EvidenceFormat = (typeof EVIDENCE_FORMATS)[number];
+/**
+ * The media types evidence files are served with. XML and CSV are sealed
+ * Qualys list answers; RAW is a custom fetcher's single answer kept as is.
+ */
+import type { EvidenceFormat } from '../shared/contracts.js';
 
 const SEALED_CONTENT_TYPES = { XML: 'application/xml', CSV: 'text/csv' } as const;
 const FALLBACK_CONTENT_TYPE = 'application/octet-stream';

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isBlobKey, sha256OfBlobKey } from './blob-key.js';
-import { EVIDENCE_FORMATS } from './format.js';
+import { EVIDENCE_FORMATS } from '../shared/contracts.js';
 
 export { canonicalJson } from './canonical-json.js';
 

@@ -7,7 +7,7 @@
 import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
 import { sha256OfBlobKey } from './blob-key.js';
 import type { BlobStat, BlobStore } from './blob-store.js';
-import type { EvidenceFormat } from './format.js';
+import type { EvidenceFormat } from '../shared/contracts.js';
 import { planCsvSeal } from './seal-csv.js';
 import { readRangeFrom, SealError, type PageLayout, type SealPage, type Segment } from './seal-plan.js';
 import { planXmlSeal } from './seal-xml.js';

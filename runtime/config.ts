@@ -55,6 +55,7 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: int(1, 1000).default(8),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
+  WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
 
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
@@ -98,6 +99,8 @@ export interface AppConfig {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
     shutdownGraceMs: number;
+    /** How long a run's next step waits for the worker that cached it before any worker takes it (a crashed worker's runs resume after this). */
+    stickyQueueTimeoutMs: number;
     /** A prebuilt workflow bundle; workflows are bundled at start-up when absent. */
     workflowBundlePath: string | null;
   };
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
     },
     qualys: {

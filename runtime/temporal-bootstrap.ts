@@ -9,7 +9,7 @@ import type { AppConfig } from './config.js';
 import { isListening } from './free-port.js';
 import { ensureTemporalCli } from './temporal-cli.js';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server.js';
-import { RUN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RUN_SEARCH_ATTRIBUTES } from '../shared/contracts.js';
 
 export interface TemporalEndpoint {
   address: string;

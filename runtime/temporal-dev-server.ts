@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { RUN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RUN_SEARCH_ATTRIBUTES } from '../shared/contracts.js';
 import { freePort } from './free-port.js';
 
 export interface DevServerOptions {

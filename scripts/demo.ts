@@ -22,7 +22,7 @@ import { installTemporalRuntime } from '../runtime/temporal-runtime.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
 import { spawnSimulator } from '../simulator/spawn.js';
-import { runWorkflowId, type FetcherRunResult, type RunProgress } from '../workflows/contracts.js';
+import { runWorkflowId, type FetcherRunResult, type RunProgress } from '../shared/contracts.js';
 import { createConfiguredWorker } from '../worker.js';
 
 const HELP = `usage: npm run demo -- [--hosts N] [--page-size N] [--format XML|CSV] [--seed N]

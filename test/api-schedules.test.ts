@@ -110,6 +110,13 @@ describe('creating schedules', () => {
     const weeklyInTemporal = await describeInTemporal(weekly.body.temporalScheduleId);
     expect(weeklyInTemporal.policies.catchupWindow).toBe(45 * 86_400_000);
     expect(weeklyInTemporal.state.paused).toBe(true);
+
+    // Durations are read as Temporal reads them, words included.
+    const spelled = await createSchedule({ preset: 'weekly', catchupWindow: '3 days', jitter: '90 seconds' });
+    expect(spelled.status).toBe(201);
+    const spelledInTemporal = await describeInTemporal(spelled.body.temporalScheduleId);
+    expect(spelledInTemporal.policies.catchupWindow).toBe(3 * 86_400_000);
+    expect(spelledInTemporal.spec.jitter).toBe(90_000);
     expect(weeklyInTemporal.spec.calendars![0]!.dayOfWeek).toEqual([{ start: 'MONDAY', end: 'MONDAY', step: 1 }]);
     for (const time of weekly.body.temporal.nextActionTimes) {
       expect(partsIn('UTC', new Date(time))).toMatchObject({ weekday: 'Monday', hour: 2, minute: 0 });
@@ -152,7 +159,7 @@ describe('creating schedules', () => {
       [{ calendar: { hour: { start: 1, step: 0 } } }, 'calendar.hour.step', /step/],
       [{ calendar: { minute: '*' } }, 'calendar.minute', /from 0 to 59/],
       [{ calendar: { hour: 3, every: 'day' } }, 'calendar', /unknown field\(s\): every/],
-      [{ preset: 'weekly', catchupWindow: '7 days' }, 'catchupWindow', /duration like 7d/],
+      [{ preset: 'weekly', catchupWindow: 'a week' }, 'catchupWindow', /duration like 7d/],
       [{ preset: 'weekly', catchupWindow: '5s' }, 'catchupWindow', /from 60 s/],
       [{ preset: 'weekly', jitter: '2d' }, 'jitter', /to 1 days/],
       [{ preset: 'weekly', paused: 'yes' }, 'paused', /true or false/],

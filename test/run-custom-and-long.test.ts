@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SaxesParser } from 'saxes';
 import { sql } from 'drizzle-orm';
 import { getEvidence } from '../db/evidence.js';
-import { runWorkflowId, type RunProgress } from '../workflows/contracts.js';
+import { runWorkflowId, type RunProgress } from '../shared/contracts.js';
 import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.js';
 
 const PASSWORD = 'S3cret-Pa55word-for-tests';

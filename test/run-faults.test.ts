@@ -11,7 +11,7 @@ import { getConnection } from '../db/connections.js';
 import { getEvidenceForRun } from '../db/evidence.js';
 import { listRunPages } from '../db/run-pages.js';
 import { getRun } from '../db/runs.js';
-import { runWorkflowId, type RunProgress } from '../workflows/contracts.js';
+import { runWorkflowId, type RunProgress } from '../shared/contracts.js';
 import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.js';
 
 let stack: RunStack;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { getEvidenceForRun } from '../db/evidence.js';
 import { qualysCallLeases } from '../db/schema.js';
 import { PROJECT_ROOT } from '../runtime/paths.js';
-import { runWorkflowId, type FetcherRunResult, type RunProgress } from '../workflows/contracts.js';
+import { runWorkflowId, type FetcherRunResult, type RunProgress } from '../shared/contracts.js';
 import { s3Harness, type StoreHarness } from './support/blob-stores.js';
 import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.js';
 import { describeWhenAvailable } from './support/unavailable.js';

@@ -28,10 +28,19 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RunActivities } from '../activities/index.js';
 import {
+  CONNECTION_ID,
   DEFAULT_RUN_TUNING,
   ERROR_TYPES,
+  FETCHER_ID,
+  FETCHER_KIND,
+  LIMIT_ERROR_TYPES,
+  PERMANENT_ERROR_TYPES,
+  RUN_OUTCOME,
+  WEBHOOK_DELIVERY_WORKFLOW,
+  webhookDeliveryWorkflowId,
+  type WebhookEventName,
   PROGRESS_QUERY,
-  RUN_WORKFLOW_ID_PREFIX,
+  runIdOfWorkflowId,
   type FetcherRunInput,
   type FetcherRunResult,
   type LimitFailureDetails,
@@ -41,29 +50,17 @@ import {
   type RunProgress,
   type RunTuning,
   type WaitRecord,
-} from './contracts.js';
-import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, RUN_OUTCOME } from './search-attributes.js';
+} from '../shared/contracts.js';
 import type { webhookDelivery } from './webhook-delivery.js';
-import { WEBHOOK_DELIVERY_WORKFLOW, webhookDeliveryWorkflowId, type WebhookEventName } from './webhook-contracts.js';
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
-/** Failures that no retry can fix: a person has to change something first. */
-const PERMANENT_ERRORS = [
-  ERROR_TYPES.auth,
-  ERROR_TYPES.parameter,
-  ERROR_TYPES.security,
-  ERROR_TYPES.notFound,
-  ERROR_TYPES.invalidState,
-];
-/** Handled by the workflow's own timer instead of the retry policy. */
-const LIMIT_ERRORS = [ERROR_TYPES.rateLimit, ERROR_TYPES.concurrencyLimit];
 /** Keep history small on runs that wait a lot: the count and total are exact, the list is a sample. */
 const MAX_WAIT_RECORDS = 100;
 
 const bookkeeping = proxyActivities<RunActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_ERRORS },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES },
 });
 
 function pageActivities(tuning: RunTuning) {
@@ -77,7 +74,7 @@ function pageActivities(tuning: RunTuning) {
       backoffCoefficient: 2,
       maximumInterval: '2 minutes',
       maximumAttempts: tuning.pageMaxAttempts,
-      nonRetryableErrorTypes: [...PERMANENT_ERRORS, ...LIMIT_ERRORS],
+      nonRetryableErrorTypes: [...PERMANENT_ERROR_TYPES, ...LIMIT_ERROR_TYPES],
     },
   };
   return { options, activities: proxyActivities<RunActivities>(options) };
@@ -86,7 +83,7 @@ function pageActivities(tuning: RunTuning) {
 const sealing = proxyActivities<RunActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_ERRORS },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES },
 });
 
 /** Few quick attempts: notifying must not hold a finished run open for long. */
@@ -146,7 +143,7 @@ function errorType(err: unknown): string {
 
 export async function fetcherRun(input: FetcherRunInput): Promise<FetcherRunResult> {
   const info = workflowInfo();
-  const runId = input.runId ?? info.workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length);
+  const runId = input.runId ?? runIdOfWorkflowId(info.workflowId);
   const tuning: RunTuning = { ...DEFAULT_RUN_TUNING, ...input.tuning };
   const pages = pageActivities(tuning);
 

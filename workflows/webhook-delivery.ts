@@ -12,7 +12,7 @@ import {
   WEBHOOK_ERROR_TYPES,
   type WebhookDeliveryInput,
   type WebhookDeliveryResult,
-} from './webhook-contracts.js';
+} from '../shared/contracts.js';
 
 const { deliverWebhook } = proxyActivities<RunActivities>({
   startToCloseTimeout: '1 minute',

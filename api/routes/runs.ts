@@ -7,7 +7,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
-import { FINAL_RUN_STATUSES, finishRun, getRun, listRuns } from '../../db/runs.js';
+import { finishRun, getRun, listRuns } from '../../db/runs.js';
+import { FINAL_RUN_STATUSES, RUN_STATUSES } from '../../shared/contracts.js';
 import type { RunRow, RunStatus } from '../../db/schema.js';
 import { startFetcherRun } from '../run-starter.js';
 import { queryRunProgress } from '../run-progress.js';
@@ -15,7 +16,7 @@ import { loadRunnableFetcher } from '../runnable-fetcher.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
 import { pathId } from '../schemas/fields.js';
-import { RUN_STATUSES, runSchema, toRunView } from '../schemas/run.js';
+import { runSchema, toRunView } from '../schemas/run.js';
 
 const conflict = { description: 'The fetcher, its connection or the run is in a state that forbids this', content: { 'application/problem+json': { schema: problemSchema } } };
 

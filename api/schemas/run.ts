@@ -1,10 +1,8 @@
 /** Runs as the API shows them: status, live progress and links to evidence and the Temporal UI. */
 import { z } from '@hono/zod-openapi';
-import type { RunRow, RunStatus } from '../../db/schema.js';
-import type { RunProgress as WorkflowProgress } from '../../workflows/contracts.js';
+import type { RunRow } from '../../db/schema.js';
+import { RUN_STATUSES, RUN_TRIGGERS, type RunProgress } from '../../shared/contracts.js';
 import { iso, isoTime } from './common.js';
-
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
 
 const progressSchema = z
   .object({
@@ -28,7 +26,7 @@ export const runSchema = z
     id: z.string(),
     fetcherId: z.string(),
     connectionId: z.string(),
-    trigger: z.enum(['api', 'schedule', 'backfill', 'demo', 'cli']),
+    trigger: z.enum(RUN_TRIGGERS),
     triggeredBy: z.string().nullable().openapi({ description: 'API key name, schedule id or CLI user that started the run' }),
     scheduleId: z.string().nullable(),
     status: z.enum(RUN_STATUSES),
@@ -66,7 +64,7 @@ function count(value: unknown): number {
  * gives the whole progress while the run works. Either way, every field is
  * present in the view.
  */
-function progressView(stored: Partial<WorkflowProgress> | null | undefined): RunView['progress'] {
+function progressView(stored: Partial<RunProgress> | null | undefined): RunView['progress'] {
   const p = stored ?? {};
   return {
     pages: count(p.pages),
@@ -81,7 +79,7 @@ function progressView(stored: Partial<WorkflowProgress> | null | undefined): Run
   };
 }
 
-export function toRunView(row: RunRow, ctx: RunViewContext, live?: WorkflowProgress | null): RunView {
+export function toRunView(row: RunRow, ctx: RunViewContext, live?: RunProgress | null): RunView {
   const evidencePath = row.evidenceId ? `/v1/evidence/${row.evidenceId}` : null;
   return {
     id: row.id,
@@ -92,7 +90,7 @@ export function toRunView(row: RunRow, ctx: RunViewContext, live?: WorkflowProgr
     scheduleId: row.scheduleId,
     status: row.status,
     step: live?.step ?? row.step,
-    progress: progressView(live ?? (row.progress as Partial<WorkflowProgress> | null)),
+    progress: progressView(live ?? (row.progress as Partial<RunProgress> | null)),
     error: row.error ? { type: row.error.type, message: row.error.message, ...(row.error.qualysCode === undefined ? {} : { qualysCode: row.error.qualysCode }) } : null,
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),

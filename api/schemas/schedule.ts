@@ -7,7 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import { DAYS_OF_WEEK, MONTHS } from '@temporalio/client';
 import type { ScheduleRow } from '../../db/schema.js';
-import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, SCHEDULE_PRESETS, isIanaTimeZone, parseDuration } from '../schedule-specs.js';
+import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, SCHEDULE_PRESETS, durationMs, isIanaTimeZone } from '../schedule-specs.js';
 import { iso, isoTime } from './common.js';
 
 const MIN_CATCHUP_MS = 60_000;
@@ -108,9 +108,9 @@ const duration = (what: string, min: number, max: number, example: string) =>
   z
     .string()
     .refine((text) => {
-      const ms = parseDuration(text);
+      const ms = durationMs(text);
       return ms !== null && ms >= min && ms <= max;
-    }, `must be a duration like ${example} (a number followed by s, m, h or d) from ${min / 1000} s to ${max / 86_400_000} days`)
+    }, `must be a duration like ${example} (as Temporal reads them: 30s, 10m, 12h, 7d, 90 minutes) from ${min / 1000} s to ${max / 86_400_000} days`)
     .optional()
     .openapi({ description: what, example });
 

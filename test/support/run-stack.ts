@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createScratchDatabase } from '../../db/scratch-database.js';
@@ -23,10 +23,10 @@ import { createSecretBox, type SecretBox } from '../../security/secret-box.js';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/server.js';
 import { startFetcherRun } from '../../api/run-starter.js';
 import type { RunRow } from '../../db/schema.js';
-import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../workflows/contracts.js';
+import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../shared/contracts.js';
 import type { HostListDetectionFiltersInput } from '../../qualys/hld-params.js';
 import type { CustomRequestInput } from '../../qualys/custom-request.js';
-import { createRunWorker } from '../../worker.js';
+import { createRunWorker, type RunWorker } from '../../worker.js';
 
 /** Short enough that a killed worker's page is retried within seconds. */
 export const FAST_TUNING: Partial<RunTuning> = {
@@ -48,8 +48,8 @@ export interface RunStack {
   taskQueue: string;
   /** Lines the worker's logger wrote, to check no secret is logged. */
   logLines: string[];
-  worker: Worker | null;
-  startWorker(): Promise<Worker>;
+  worker: RunWorker | null;
+  startWorker(): Promise<RunWorker>;
   stopWorker(): Promise<void>;
   addConnection(overrides?: Partial<{ username: string; password: string; apiVersion: string; name: string }>): Promise<ConnectionRecord>;
   addHldFetcher(connection: ConnectionRecord, filters?: HostListDetectionFiltersInput, options?: { pageSize?: number; controls?: Array<[string, string]>; name?: string }): Promise<FetcherRow>;

@@ -1,0 +1,289 @@
+/**
+ * The one home of what the API, the workflows and the activities share:
+ * workflow, query and task-queue names, run ids, search attributes, error
+ * types, and the shapes that travel through Temporal history. Defined once so
+ * the three layers cannot drift apart.
+ *
+ * Everything here is workflow-safe (no Node APIs), and every value that
+ * travels through history stays small and never holds a credential or page
+ * content: pages are referenced by blob key.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// ---------------------------------------------------------------- names
+
+export const DEFAULT_TASK_QUEUE = 'qualys-evidence';
+export const FETCHER_RUN_WORKFLOW = 'fetcherRun';
+export const WEBHOOK_DELIVERY_WORKFLOW = 'webhookDelivery';
+export const PROGRESS_QUERY = 'progress';
+
+// ---------------------------------------------------------------- run ids
+
+export const RUN_WORKFLOW_ID_PREFIX = 'run-';
+
+export function runWorkflowId(runId: string): string {
+  return `${RUN_WORKFLOW_ID_PREFIX}${runId}`;
+}
+
+/** The run id a workflow id stands for (scheduled runs get theirs from Temporal's workflow id). */
+export function runIdOfWorkflowId(workflowId: string): string {
+  return workflowId.startsWith(RUN_WORKFLOW_ID_PREFIX) ? workflowId.slice(RUN_WORKFLOW_ID_PREFIX.length) : workflowId;
+}
+
+/**
+ * Temporal appends a scheduled action's time to the schedule's workflow id
+ * (`run-sched-…-2026-01-01T02:00:00Z`): that time is when the run was due.
+ */
+export function scheduledTimeOfWorkflowId(workflowId: string): Date | null {
+  const match = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)$/.exec(workflowId);
+  if (!match) return null;
+  const at = new Date(match[1]!);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+/** One delivery per (run, webhook): a second start for the same pair is refused by Temporal. */
+export function webhookDeliveryWorkflowId(runId: string, webhookId: string): string {
+  return `webhook-${runId}-${webhookId}`;
+}
+
+// ---------------------------------------------------------------- search attributes
+
+export const FETCHER_ID = defineSearchAttributeKey('FetcherId', SearchAttributeType.KEYWORD);
+export const CONNECTION_ID = defineSearchAttributeKey('ConnectionId', SearchAttributeType.KEYWORD);
+export const FETCHER_KIND = defineSearchAttributeKey('FetcherKind', SearchAttributeType.KEYWORD);
+export const RUN_OUTCOME = defineSearchAttributeKey('RunOutcome', SearchAttributeType.KEYWORD);
+
+export const RUN_SEARCH_ATTRIBUTES = [FETCHER_ID, CONNECTION_ID, FETCHER_KIND, RUN_OUTCOME] as const;
+
+// ---------------------------------------------------------------- vocabularies
+
+export const RUN_TRIGGERS = ['api', 'schedule', 'backfill', 'demo', 'cli'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const FETCHER_KINDS = ['host_list_detection', 'custom'] as const;
+export type FetcherKind = (typeof FETCHER_KINDS)[number];
+
+export const EVIDENCE_FORMATS = ['XML', 'CSV', 'RAW'] as const;
+export type EvidenceFormat = (typeof EVIDENCE_FORMATS)[number];
+
+/** The run row's status. */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
+export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+
+/** Where a run is in its story; recorded on the run row as it moves on. */
+export const RUN_STEPS = ['queued', 'prepare', 'check_connection', 'pull_pages', 'seal', 'attach', 'notify', 'done'] as const;
+export type RunStep = (typeof RUN_STEPS)[number];
+
+/** The RunOutcome search attribute: the run's status once it started. */
+export type RunOutcome = 'running' | FinalRunStatus;
+
+export const WEBHOOK_EVENTS = ['run.completed', 'run.failed'] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+// ---------------------------------------------------------------- errors
+
+/** Error types raised by activities; the workflows' retry policies refer to them by name. */
+export const ERROR_TYPES = {
+  auth: 'QualysAuthError',
+  parameter: 'QualysParameterError',
+  rateLimit: 'QualysRateLimitError',
+  concurrencyLimit: 'QualysConcurrencyLimitError',
+  transient: 'QualysTransientError',
+  protocol: 'QualysProtocolError',
+  security: 'QualysSecurityError',
+  notFound: 'NotFound',
+  invalidState: 'InvalidState',
+} as const;
+
+/** Failures that no retry can fix: a person has to change something first. */
+export const PERMANENT_ERROR_TYPES = [
+  ERROR_TYPES.auth,
+  ERROR_TYPES.parameter,
+  ERROR_TYPES.security,
+  ERROR_TYPES.notFound,
+  ERROR_TYPES.invalidState,
+];
+
+/** Qualys's 409s: waited out by the workflow's own timer instead of the retry policy. */
+export const LIMIT_ERROR_TYPES = [ERROR_TYPES.rateLimit, ERROR_TYPES.concurrencyLimit];
+
+/** Details attached to a 409 failure so the workflow can wait exactly as long as Qualys asked. */
+export interface LimitFailureDetails {
+  retryAfterSeconds: number;
+  qualysCode: number;
+}
+
+/** Error types of the webhook delivery activity, named in its workflow's retry policy. */
+export const WEBHOOK_ERROR_TYPES = {
+  /** The receiver answered with a status that retrying cannot change (a 4xx other than 408/429). */
+  rejected: 'WebhookRejected',
+  /** The target is not allowed (private network blocked) or the URL is unusable. */
+  target: 'WebhookTargetRefused',
+  /** 5xx, 408, 429, timeouts, refused or reset connections: worth another attempt. */
+  failed: 'WebhookDeliveryFailed',
+} as const;
+
+// ---------------------------------------------------------------- run shapes
+
+/** Knobs with production defaults; tests shorten them. */
+export interface RunTuning {
+  /** Pages pulled by one workflow execution before it continues as new. */
+  pagesPerExecution: number;
+  /** How long a page may go without a heartbeat before it is retried elsewhere. */
+  pageHeartbeatTimeoutMs: number;
+  /** Upper bound for one page, first byte to last (Qualys pages can take minutes). */
+  pageStartToCloseMs: number;
+  /** Attempts for transient failures (5xx, resets, timeouts, broken documents) of one page. */
+  pageMaxAttempts: number;
+  /** Pause after a 1960 concurrency refusal when Qualys gives no better hint. */
+  concurrencyPauseMs: number;
+  /** Give up when Qualys keeps refusing for longer than this in total. */
+  maxTotalWaitMs: number;
+}
+
+export const DEFAULT_RUN_TUNING: RunTuning = {
+  pagesPerExecution: 500,
+  pageHeartbeatTimeoutMs: 120_000,
+  pageStartToCloseMs: 60 * 60_000,
+  pageMaxAttempts: 8,
+  concurrencyPauseMs: 15_000,
+  maxTotalWaitMs: 24 * 60 * 60_000,
+};
+
+export interface FetcherRunInput {
+  /** Absent for scheduled starts: the run id then comes from the workflow id Temporal assigned. */
+  runId?: string;
+  fetcherId: string;
+  trigger: RunTrigger;
+  triggeredBy?: string | null;
+  scheduleId?: string | null;
+  tuning?: Partial<RunTuning>;
+  /** Set only by continue-as-new. */
+  resume?: PullState;
+}
+
+/** What prepare decided: everything later steps need, minus secrets. */
+export interface RunPlan {
+  runId: string;
+  fetcherId: string;
+  fetcherName: string;
+  fetcherKind: FetcherKind;
+  connectionId: string;
+  format: EvidenceFormat;
+  method: 'GET' | 'POST';
+  /** API path on the connection's own host. */
+  endpoint: string;
+  params: Record<string, string>;
+  startedAt: string;
+}
+
+export interface PageRecord {
+  pageNo: number;
+  idMin: number | null;
+  blobKey: string;
+  sha256: string;
+  bytes: number;
+  hosts: number;
+  detections: number;
+  records: number;
+  truncated: boolean;
+  nextIdMin: number | null;
+  qualysDatetime: string | null;
+  /** Temporal attempt that produced the page (1 = first try). */
+  attempt: number;
+}
+
+export type LimitReason = 'rate_limit' | 'concurrency_limit';
+
+export interface WaitRecord {
+  reason: LimitReason;
+  seconds: number;
+  at: string;
+}
+
+export interface PullTotals {
+  pages: number;
+  hosts: number;
+  detections: number;
+  records: number;
+  bytes: number;
+}
+
+/** Every time Qualys said "not now" (409) and how long the run waited. */
+export interface Refusals {
+  /** A sample: the first ones, up to a cap that keeps history small. */
+  waits: WaitRecord[];
+  waitCount: number;
+  waitedMs: number;
+}
+
+/** The pull's position and counters, carried across continue-as-new. */
+export interface PullState {
+  plan: RunPlan;
+  nextPageNo: number;
+  idMin: number | null;
+  totals: PullTotals;
+  refusals: Refusals;
+  retries: number;
+}
+
+/**
+ * A run's progress as the API shows it and the run row stores it: counters,
+ * Qualys's refusals, retries and the last error, recorded as they happen.
+ */
+export interface RunProgress {
+  runId: string;
+  step: RunStep;
+  outcome: RunOutcome;
+  pages: number;
+  hosts: number;
+  detections: number;
+  records: number;
+  bytes: number;
+  lastError: string | null;
+  /** Set while the run sleeps because Qualys asked it to wait. */
+  waiting: { reason: LimitReason; seconds: number; until: string } | null;
+  waits: number;
+  waitedSeconds: number;
+  retries: number;
+}
+
+export interface SealedEvidence {
+  evidenceId: string;
+  blobKey: string;
+  sha256: string;
+  bytes: number;
+  format: EvidenceFormat;
+}
+
+export interface AttachResult {
+  controls: Array<{ id: string; framework: string; code: string }>;
+  requestIds: string[];
+}
+
+export interface FetcherRunResult {
+  runId: string;
+  status: 'succeeded';
+  evidence: SealedEvidence;
+  totals: PullTotals;
+  attachedTo: AttachResult;
+}
+
+// ---------------------------------------------------------------- webhook delivery
+
+export interface WebhookDeliveryInput {
+  webhookId: string;
+  runId: string;
+  event: WebhookEventName;
+  /** Sent as X-Qualys-Connector-Delivery; the same on every attempt so receivers can de-duplicate. */
+  deliveryId: string;
+}
+
+export interface WebhookDeliveryResult {
+  /** `skipped` when the webhook was deleted or disabled before delivery. */
+  outcome: 'delivered' | 'skipped';
+  attempt: number;
+  httpStatus: number | null;
+}
