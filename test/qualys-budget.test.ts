@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCallSlots } from '../activities/call-slots.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { readBudget, rateWaitMs } from '../db/qualys-budget.js';
 import { createScratchDatabase, type ScratchDatabase } from '../db/scratch-database.js';
@@ -100,6 +102,35 @@ describe('the shared Qualys budget', () => {
     const waited = Date.now() - killedAt;
     expect(waited).toBeGreaterThan(500);
     expect(waited).toBeLessThan(10_000);
+    expect(await readBudget(database.db, sub, 0)).toMatchObject({ inUse: 0, waiting: 0 });
+  });
+
+  it('lets a caller waiting for a slot heartbeat and give up when cancelled, leaving the queue', async () => {
+    sim.reset();
+    sim.configure({ limits: { concurrencyLimit: 1 } });
+    await waitForFirstCall();
+    const slots = createCallSlots({ db: database.db, logger: pino({ level: 'silent' }), qualysBudget: { concurrencyReserve: 0, leaseTtlMs: 60_000 } });
+    const client = createQualysClient({ apiBaseUrl: sim.url, username: 'demo', password: 'demo-pass' });
+    const sub = subscriptionId(sim.url, 'demo');
+    let release!: () => void;
+    const held = slots.run(client, { signal: new AbortController().signal, maxWaitMs: 60_000, purpose: 'holder' }, async (signal) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return client.checkConnection(signal);
+    });
+    await expect.poll(async () => (await readBudget(database.db, sub, 0)).inUse, { timeout: 5_000 }).toBe(1);
+
+    const cancel = new AbortController();
+    let beats = 0;
+    const waiting = slots.run(client, { signal: cancel.signal, onWait: () => beats++, maxWaitMs: 60_000, purpose: 'waiter' }, (signal) => client.checkConnection(signal));
+    await expect.poll(() => beats, { timeout: 5_000 }).toBeGreaterThan(2);
+    expect(await readBudget(database.db, sub, 0)).toMatchObject({ inUse: 1, waiting: 1 });
+    cancel.abort(new Error('run cancelled'));
+    await expect(waiting).rejects.toThrow('run cancelled');
+    expect(await readBudget(database.db, sub, 0)).toMatchObject({ inUse: 1, waiting: 0 });
+
+    release();
+    await held;
+    await client.close();
     expect(await readBudget(database.db, sub, 0)).toMatchObject({ inUse: 0, waiting: 0 });
   });
 
