@@ -5,11 +5,11 @@
  * slot back at once when the answer is read, and remembers the limits Qualys
  * reported, which set the number of slots and the pacing of the next calls.
  */
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  enqueueCall,
   finishCall,
   LeaseLostError,
   leaveQueue,
@@ -51,22 +51,24 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
   const policy = deps.qualysBudget ?? DEFAULT_BUDGET_POLICY;
   const holder = `${os.hostname()}-${process.pid}`;
 
-  async function admitted(subscription: string, options: SlotOptions): Promise<string> {
-    const leaseId = await enqueueCall(db, subscription, holder, options.purpose, policy);
+  async function admitted(subscriptionId: string, options: SlotOptions): Promise<string> {
+    const call = { leaseId: randomUUID(), subscriptionId, holder, purpose: options.purpose, queued: false };
     const started = Date.now();
     try {
       for (;;) {
         options.signal.throwIfAborted();
-        const admission = await tryAdmit(db, leaseId, subscription, policy);
-        if (admission.admitted) return leaseId;
+        const admission = await tryAdmit(db, call, policy);
+        call.queued = true;
+        if (admission.admitted) return call.leaseId;
         const waited = Date.now() - started;
         if (waited > options.maxWaitMs) throw slotWaitFailure(waited, admission.reason);
         options.onWait?.();
-        const pause = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS + Math.random() * POLL_MIN_MS, admission.retryInMs));
-        await sleep(pause, undefined, { signal: options.signal });
+        // A rate wait is known to the millisecond; a slot frees when some call ends, so look again soon.
+        const pause = admission.reason === 'rate' ? admission.retryInMs : POLL_MIN_MS + Math.random() * POLL_MIN_MS;
+        await sleep(Math.min(POLL_MAX_MS, pause), undefined, { signal: options.signal });
       }
     } catch (err) {
-      await leaveQueue(db, leaseId).catch(() => {});
+      if (call.queued) await leaveQueue(db, call.leaseId).catch(() => {});
       throw options.signal.aborted ? (options.signal.reason ?? err) : err;
     }
   }

@@ -8,8 +8,7 @@
  * Admission happens in one transaction that locks the subscription row, so
  * two workers never both take the last slot. All times are the database's.
  */
-import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, getTableColumns, gt, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, gt, lte, or, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { qualysCallLeases, qualysSubscriptions } from './schema.js';
 
@@ -66,88 +65,90 @@ export function rateWaitMs(rate: RateState): number {
   return Math.max(0, afterToWait, windowMs / Math.max(1, rate.limit) - sinceLast);
 }
 
-async function ensureSubscription(db: AppDatabase, subscriptionId: string): Promise<void> {
-  await db.insert(qualysSubscriptions).values({ id: subscriptionId }).onConflictDoNothing();
-}
-
 const ttl = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000})`;
 
-/** Queues a call; it waits until `tryAdmit` admits it. */
-export async function enqueueCall(db: AppDatabase, subscriptionId: string, holder: string, purpose: string, policy: BudgetPolicy): Promise<string> {
-  await ensureSubscription(db, subscriptionId);
-  const id = randomUUID();
-  await db.insert(qualysCallLeases).values({
-    id,
-    subscriptionId,
-    holder,
-    purpose,
-    state: 'waiting',
-    requestedAt: sql`now()` as unknown as Date,
-    expiresAt: ttl(policy.leaseTtlMs) as unknown as Date,
-  });
-  return id;
+export interface CallRequest {
+  /** Chosen by the caller, so that a lost answer cannot leave an unknown row behind. */
+  leaseId: string;
+  subscriptionId: string;
+  holder: string;
+  purpose: string;
+  /** False on the first attempt: the call is not in the queue yet. */
+  queued: boolean;
 }
 
 /**
- * Admits the queued call when a slot is free, it is first in line for it and
- * the rate spacing allows; otherwise renews its place and says how long to wait.
+ * Admits the call when a slot is free, it is first in line for one and the
+ * rate spacing allows; otherwise queues it (first attempt) or renews its place
+ * and says how long to wait. One transaction that locks the subscription's
+ * row, so admissions of one subscription happen one at a time everywhere.
  */
-export async function tryAdmit(db: AppDatabase, leaseId: string, subscriptionId: string, policy: BudgetPolicy): Promise<Admission> {
+export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: BudgetPolicy): Promise<Admission> {
+  const { leaseId, subscriptionId } = call;
   return db.transaction(async (tx) => {
+    if (!call.queued) await tx.insert(qualysSubscriptions).values({ id: subscriptionId }).onConflictDoNothing();
+    const s = qualysSubscriptions;
+    const l = qualysCallLeases;
     const [locked] = await tx
       .select({
-        sub: getTableColumns(qualysSubscriptions),
-        sinceLastMs: sql<number | null>`(extract(epoch from (now() - ${qualysSubscriptions.lastAdmittedAt})) * 1000)::float8`,
-        sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${qualysSubscriptions.observedAt})) * 1000)::float8`,
+        sub: getTableColumns(s),
+        sinceLastMs: sql<number | null>`(extract(epoch from (now() - ${s.lastAdmittedAt})) * 1000)::float8`,
+        sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${s.observedAt})) * 1000)::float8`,
       })
-      .from(qualysSubscriptions)
-      .where(eq(qualysSubscriptions.id, subscriptionId))
+      .from(s)
+      .where(eq(s.id, subscriptionId))
       .for('update');
     if (!locked) throw new Error(`subscription ${subscriptionId} vanished`);
     const { sub } = locked;
     await expireLeases(tx, subscriptionId);
-    const [me] = await tx.select().from(qualysCallLeases).where(eq(qualysCallLeases.id, leaseId));
-    if (!me || me.state !== 'waiting') throw new LeaseLostError(leaseId);
 
-    const [{ running }] = (await tx
-      .select({ running: count() })
-      .from(qualysCallLeases)
-      .where(and(eq(qualysCallLeases.subscriptionId, subscriptionId), eq(qualysCallLeases.state, 'running')))) as [{ running: number }];
-    const [{ ahead }] = (await tx
-      .select({ ahead: count() })
-      .from(qualysCallLeases)
-      .where(
-        and(
-          eq(qualysCallLeases.subscriptionId, subscriptionId),
-          eq(qualysCallLeases.state, 'waiting'),
-          or(lt(qualysCallLeases.requestedAt, me.requestedAt), and(eq(qualysCallLeases.requestedAt, me.requestedAt), lt(qualysCallLeases.id, me.id))),
-        ),
-      )) as [{ ahead: number }];
+    const mine = sql`(select ${l.requestedAt} from ${l} where ${l.id} = ${leaseId})`;
+    const ofSub = sql`${l.subscriptionId} = ${subscriptionId}`;
+    const started = sql`${ofSub} and ${l.state} in ('running', 'done')`;
+    const windowStart = sql`now() - make_interval(secs => ${sub.rateWindowSec ?? 0})`;
+    const [counts] = await tx
+      .select({
+        myState: sql<string | null>`(select ${l.state} from ${l} where ${l.id} = ${leaseId})`,
+        running: sql<number>`(select count(*) from ${l} where ${ofSub} and ${l.state} = 'running')::int`,
+        ahead: call.queued
+          ? sql<number>`(select count(*) from ${l} where ${ofSub} and ${l.state} = 'waiting' and (${l.requestedAt}, ${l.id}) < (${mine}, ${leaseId}))::int`
+          : sql<number>`(select count(*) from ${l} where ${ofSub} and ${l.state} = 'waiting')::int`,
+        sinceObservation: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${s.observedAt})::int`,
+        inWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${windowStart})::int`,
+        observationFresh: sql<boolean>`coalesce(${s.observedAt} > ${windowStart}, false)`,
+      })
+      .from(s)
+      .where(eq(s.id, subscriptionId));
+    if (call.queued && counts?.myState !== 'waiting') throw new LeaseLostError(leaseId);
+
     const slots = slotsFor(sub.concurrencyLimit, policy.concurrencyReserve);
-    const renew = () => tx.update(qualysCallLeases).set({ expiresAt: ttl(policy.leaseTtlMs) as unknown as Date }).where(eq(qualysCallLeases.id, leaseId));
-    if (Number(running) + Number(ahead) >= slots) {
-      await renew();
-      return { admitted: false, retryInMs: 0, reason: 'slot' };
+    let admission: Admission;
+    if (Number(counts!.running) + Number(counts!.ahead) >= slots) {
+      admission = { admitted: false, retryInMs: 0, reason: 'slot' };
+    } else {
+      const wait = rateWaitMs({
+        limit: sub.rateLimit,
+        windowSec: sub.rateWindowSec,
+        remaining: remainingOf(sub, counts!),
+        waitSec: sub.rateWaitSec,
+        sinceLastMs: locked.sinceLastMs === null ? null : Number(locked.sinceLastMs),
+        sinceObservedMs: locked.sinceObservedMs === null ? null : Number(locked.sinceObservedMs),
+      });
+      admission = wait > 0 ? { admitted: false, retryInMs: Math.ceil(wait), reason: 'rate' } : { admitted: true };
     }
 
-    const wait = rateWaitMs({
-      limit: sub.rateLimit,
-      windowSec: sub.rateWindowSec,
-      remaining: await estimatedRemaining(tx, sub),
-      waitSec: sub.rateWaitSec,
-      sinceLastMs: locked.sinceLastMs === null ? null : Number(locked.sinceLastMs),
-      sinceObservedMs: locked.sinceObservedMs === null ? null : Number(locked.sinceObservedMs),
-    });
-    if (wait > 0) {
-      await renew();
-      return { admitted: false, retryInMs: Math.ceil(wait), reason: 'rate' };
+    const expiresAt = ttl(policy.leaseTtlMs) as unknown as Date;
+    const now = sql`now()` as unknown as Date;
+    if (admission.admitted) {
+      if (call.queued) await tx.update(l).set({ state: 'running', startedAt: now, expiresAt }).where(eq(l.id, leaseId));
+      else await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, state: 'running', requestedAt: now, startedAt: now, expiresAt });
+      await tx.update(s).set({ lastAdmittedAt: now }).where(eq(s.id, subscriptionId));
+    } else if (call.queued) {
+      await tx.update(l).set({ expiresAt }).where(eq(l.id, leaseId));
+    } else {
+      await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, state: 'waiting', requestedAt: now, expiresAt });
     }
-    await tx
-      .update(qualysCallLeases)
-      .set({ state: 'running', startedAt: sql`now()` as unknown as Date, expiresAt: ttl(policy.leaseTtlMs) as unknown as Date })
-      .where(eq(qualysCallLeases.id, leaseId));
-    await tx.update(qualysSubscriptions).set({ lastAdmittedAt: sql`now()` as unknown as Date }).where(eq(qualysSubscriptions.id, subscriptionId));
-    return { admitted: true };
+    return admission;
   });
 }
 
@@ -157,38 +158,45 @@ export async function tryAdmit(db: AppDatabase, leaseId: string, subscriptionId:
  * a window says nothing any more: then it is the limit less our calls in the
  * last window.
  */
-async function estimatedRemaining(tx: AppDatabase, sub: typeof qualysSubscriptions.$inferSelect): Promise<number | null> {
+function remainingOf(
+  sub: typeof qualysSubscriptions.$inferSelect,
+  counts: { sinceObservation: number; inWindow: number; observationFresh: boolean },
+): number | null {
+  if (sub.rateLimit === null || sub.rateWindowSec === null) return null;
+  if (counts.observationFresh && sub.rateRemaining !== null) return sub.rateRemaining - Number(counts.sinceObservation);
+  return sub.rateLimit - Number(counts.inWindow);
+}
+
+async function estimatedRemaining(db: AppDatabase, sub: typeof qualysSubscriptions.$inferSelect): Promise<number | null> {
   if (sub.rateLimit === null || sub.rateWindowSec === null) return null;
   const l = qualysCallLeases;
   const s = qualysSubscriptions;
   const windowStart = sql`now() - make_interval(secs => ${s.rateWindowSec})`;
   const started = sql`${l.subscriptionId} = ${s.id} and ${l.state} in ('running', 'done')`;
-  const [row] = await tx
+  const [row] = await db
     .select({
-      fresh: sql<boolean>`coalesce(${s.observedAt} > ${windowStart} and ${s.rateRemaining} is not null, false)`,
+      observationFresh: sql<boolean>`coalesce(${s.observedAt} > ${windowStart}, false)`,
       sinceObservation: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${s.observedAt})::int`,
       inWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${windowStart})::int`,
     })
     .from(s)
     .where(eq(s.id, sub.id));
-  if (!row) return null;
-  if (row.fresh) return sub.rateRemaining! - Number(row.sinceObservation);
-  return sub.rateLimit - Number(row.inWindow);
+  return row ? remainingOf(sub, row) : null;
 }
 
-/** Waiters that stopped renewing go; holders that did are done (their call still counts in the rate window). */
+/**
+ * Waiters that stopped renewing go; holders that did are done (their call
+ * still counts in the rate window); done calls go after a day (longer than
+ * any Qualys window). One statement: it runs on every admission.
+ */
 async function expireLeases(tx: AppDatabase, subscriptionId: string): Promise<void> {
-  await tx
-    .delete(qualysCallLeases)
-    .where(and(eq(qualysCallLeases.subscriptionId, subscriptionId), eq(qualysCallLeases.state, 'waiting'), lt(qualysCallLeases.expiresAt, sql`now()`)));
-  await tx
-    .update(qualysCallLeases)
-    .set({ state: 'done' })
-    .where(and(eq(qualysCallLeases.subscriptionId, subscriptionId), eq(qualysCallLeases.state, 'running'), lt(qualysCallLeases.expiresAt, sql`now()`)));
-  // Done calls matter only while they are inside a rate window (a day covers every Qualys window).
-  await tx
-    .delete(qualysCallLeases)
-    .where(and(eq(qualysCallLeases.subscriptionId, subscriptionId), eq(qualysCallLeases.state, 'done'), lt(qualysCallLeases.startedAt, sql`now() - interval '1 day'`)));
+  const l = qualysCallLeases;
+  const ofSub = sql`${l.subscriptionId} = ${subscriptionId}`;
+  await tx.execute(sql`
+    with gone as (delete from ${l} where ${ofSub} and ${l.state} = 'waiting' and ${l.expiresAt} < now() returning 1),
+         ended as (update ${l} set state = 'done' where ${ofSub} and ${l.state} = 'running' and ${l.expiresAt} < now() returning 1),
+         old as (delete from ${l} where ${ofSub} and ${l.state} = 'done' and ${l.startedAt} < now() - interval '1 day' returning 1)
+    select (select count(*) from gone) + (select count(*) from ended) + (select count(*) from old) as n`);
 }
 
 export class LeaseLostError extends Error {
@@ -229,27 +237,25 @@ export async function leaveQueue(db: AppDatabase, leaseId: string): Promise<void
  * an older one.
  */
 export async function recordObservation(db: AppDatabase, subscriptionId: string, leaseId: string, limits: ObservedLimits): Promise<void> {
-  if (limits.concurrencyLimit !== null) {
-    await db.update(qualysSubscriptions).set({ concurrencyLimit: limits.concurrencyLimit }).where(eq(qualysSubscriptions.id, subscriptionId));
-  }
-  if (limits.rateLimit === null || limits.rateWindowSec === null || limits.rateRemaining === null) return;
-  const startedAt = db.select({ at: qualysCallLeases.startedAt }).from(qualysCallLeases).where(eq(qualysCallLeases.id, leaseId));
+  const rate = limits.rateLimit !== null && limits.rateWindowSec !== null && limits.rateRemaining !== null;
+  if (!rate && limits.concurrencyLimit === null) return;
+  const s = qualysSubscriptions;
+  const startedAt = sql`(select ${qualysCallLeases.startedAt} from ${qualysCallLeases} where ${qualysCallLeases.id} = ${leaseId})`;
   await db
-    .update(qualysSubscriptions)
+    .update(s)
     .set({
-      rateLimit: limits.rateLimit,
-      rateWindowSec: limits.rateWindowSec,
-      rateRemaining: limits.rateRemaining,
-      rateWaitSec: limits.toWaitSec,
-      observedAt: sql`(${startedAt})` as unknown as Date,
+      concurrencyLimit: sql`coalesce(${limits.concurrencyLimit}::int, ${s.concurrencyLimit})` as unknown as number,
+      ...(rate
+        ? {
+            rateLimit: limits.rateLimit,
+            rateWindowSec: limits.rateWindowSec,
+            rateRemaining: limits.rateRemaining,
+            rateWaitSec: limits.toWaitSec,
+            observedAt: startedAt as unknown as Date,
+          }
+        : {}),
     })
-    .where(
-      and(
-        eq(qualysSubscriptions.id, subscriptionId),
-        sql`(${startedAt}) is not null`,
-        or(sql`${qualysSubscriptions.observedAt} is null`, lte(qualysSubscriptions.observedAt, sql`(${startedAt})`)),
-      ),
-    );
+    .where(and(eq(s.id, subscriptionId), sql`${startedAt} is not null`, or(sql`${s.observedAt} is null`, lte(s.observedAt, startedAt))));
 }
 
 export interface BudgetView {
