@@ -5,7 +5,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
-RUN chown -R node:node /app
+# /data exists in the image and belongs to node, so a new named volume mounted
+# there (evidence, the worker's alive file) starts writable by the image's user.
+RUN chown -R node:node /app && mkdir -p /data && chown node:node /data
 USER node
 ENV DATA_DIR=/data
 # Keeps a worker pulling gigabytes small (see the README's production notes).

@@ -4,9 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['test/support/quiet-sdk.ts'],
     // The default summary, then the suites that could not run on this machine and why.
     reporters: ['default', './test/support/unavailable-reporter.ts'],
+    setupFiles: ['test/support/quiet-sdk.ts'],
     pool: 'forks',
     // Two cores: files run two at a time; each file brings its own worker.
     maxWorkers: 2,

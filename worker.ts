@@ -4,6 +4,7 @@
  * SECRETS_KEY point it at shared services), or embedded by `npm start`.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -43,13 +44,17 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<RunWor
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: WORKFLOWS_PATH };
-  const qualysClients = createQualysClientPool(options.activityDeps);
+  // Recorded in each run's chain of custody: which worker did what.
+  const identity = `${process.pid}@${os.hostname()}`;
+  const activityDeps = { ...options.activityDeps, workerIdentity: identity };
+  const qualysClients = createQualysClientPool(activityDeps);
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflows,
-    activities: createActivities(options.activityDeps, qualysClients),
+    identity,
+    activities: createActivities(activityDeps, qualysClients),
     interceptors: { activity: [failureInterceptor] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
@@ -86,6 +91,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       logger: ctx.logger,
       qualysTimeouts: config.qualys.timeouts,
       qualysBudget: { concurrencyReserve: config.qualys.concurrencyReserve, leaseTtlMs: config.qualys.leaseTtlMs },
+      rangePulls: { concurrencyReserve: config.qualys.concurrencyReserve, maxParallel: config.runs.maxParallelRanges },
       webhooks: config.webhooks,
     },
     workflowBundlePath: config.worker.workflowBundlePath ?? undefined,

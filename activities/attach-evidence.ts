@@ -1,7 +1,7 @@
 import type { ActivityDeps } from './deps.js';
 import { attachEvidence as link, attachmentTargetsForFetcher } from '../db/attachments.js';
 import { listFetcherControls } from '../db/fetchers.js';
-import { updateRunProgress } from '../db/runs.js';
+import { recordStep } from '../db/run-activity.js';
 import type { AttachResult } from '../shared/contracts.js';
 
 export interface AttachEvidenceInput {
@@ -14,9 +14,9 @@ export interface AttachEvidenceInput {
  * Files the evidence under the fetcher's controls and the open audit requests
  * that cover them. Links are unique, so a retried attach adds nothing.
  */
-export function attachEvidence({ db }: ActivityDeps) {
+export function attachEvidence({ db, workerIdentity }: ActivityDeps) {
   return async ({ runId, evidenceId, fetcherId }: AttachEvidenceInput): Promise<AttachResult> => {
-    await updateRunProgress(db, runId, { step: 'attach' });
+    await recordStep(db, runId, 'attach', workerIdentity ?? null);
     const targets = await attachmentTargetsForFetcher(db, fetcherId);
     await link(db, evidenceId, targets);
     const controls = await listFetcherControls(db, fetcherId);

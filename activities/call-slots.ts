@@ -43,7 +43,8 @@ export interface SlotOptions {
 }
 
 export interface CallSlots {
-  run<T extends { limits: QualysLimits }>(client: QualysClient, options: SlotOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Runs `call` in a slot; the limits Qualys reported come from the result's `limits`, else from the client's last answer. */
+  run<T>(client: QualysClient, options: SlotOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysBudget?: BudgetPolicy }): CallSlots {
@@ -88,7 +89,7 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
       let limits: QualysLimits | null = null;
       try {
         const result = await call(AbortSignal.any([options.signal, lost.signal]));
-        limits = result.limits;
+        limits = (result as { limits?: QualysLimits }).limits ?? client.lastLimits;
         return result;
       } catch (err) {
         limits = client.lastLimits;

@@ -11,10 +11,14 @@ export interface ActivityDeps {
   blobStore: BlobStore;
   secretBox: SecretBox;
   logger: Logger;
+  /** The Temporal worker identity the activities run under, recorded in the chain of custody. */
+  workerIdentity?: string;
   /** Overrides the Qualys client's default timeouts (connect, first byte, idle body). */
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
   /** The shared Qualys call budget: reserve for other tools and lease lifetime (defaults: 0 and 60 s). */
   qualysBudget?: BudgetPolicy;
+  /** Range pulls: calls left to the customer's other tools, and the most ranges one run pulls at once. */
+  rangePulls?: { concurrencyReserve?: number; maxParallel?: number };
   /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
 }

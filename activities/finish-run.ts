@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps.js';
+import { recordStep } from '../db/run-activity.js';
 import { finishRun as recordFinish } from '../db/runs.js';
 import type { RunOutcome, RunProgress } from '../shared/contracts.js';
 
@@ -10,15 +11,20 @@ export interface FinishRunInput {
   error: { type: string; message: string } | null;
 }
 
-/** Records how the run ended on its row; repeating it is harmless. */
-export function finishRun({ db }: ActivityDeps) {
+/**
+ * Records how the run ended on its row; repeating it is harmless. The
+ * counters on the row were recorded by the activities as pages arrived and
+ * stay as they are; only what belongs to the end changes.
+ */
+export function finishRun(deps: ActivityDeps) {
   return async (input: FinishRunInput): Promise<void> => {
-    await recordFinish(db, input.runId, {
+    await recordFinish(deps.db, input.runId, {
       status: input.outcome,
       step: input.progress.step,
       evidenceId: input.evidenceId,
       error: input.error,
-      progress: input.progress,
+      progress: { outcome: input.outcome, waiting: null, ...(input.outcome === 'succeeded' ? { current: null, lastError: null } : { lastError: input.progress.lastError }) },
     });
+    await recordStep(deps.db, input.runId, input.progress.step, deps.workerIdentity ?? null);
   };
 }

@@ -8,6 +8,7 @@ import { checkConnection } from './check-connection.js';
 import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
+import { planRanges } from './plan-ranges.js';
 import { prepareRun } from './prepare-run.js';
 import { pullPage } from './pull-page.js';
 import { createQualysClientPool, type QualysClientPool } from './qualys-clients.js';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps, qualysClients?: QualysClien
   return {
     prepareRun: prepareRun(deps),
     checkConnection: checkConnection(deps, pool, slots),
+    planRanges: planRanges(deps, pool, slots),
     pullPage: pullPage(deps, pool, slots),
     sealEvidence: sealEvidence(deps),
     attachEvidence: attachEvidence(deps),

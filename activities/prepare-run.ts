@@ -4,6 +4,7 @@ import { invalidState, notFound } from './failures.js';
 import { buildRunPlan } from './run-plan.js';
 import { getConnection } from '../db/connections.js';
 import { getFetcher } from '../db/fetchers.js';
+import { recordStep } from '../db/run-activity.js';
 import { createRun, updateRunProgress } from '../db/runs.js';
 import { HostListDetectionParamsError } from '../qualys/hld-params.js';
 import type { RunPlan, RunTrigger } from '../shared/contracts.js';
@@ -22,7 +23,7 @@ export interface PrepareRunInput {
  * (scheduled runs have none yet) and marks it running, and returns the plan.
  * No secret leaves this activity.
  */
-export function prepareRun({ db, logger }: ActivityDeps) {
+export function prepareRun({ db, logger, workerIdentity }: ActivityDeps) {
   return async (input: PrepareRunInput): Promise<RunPlan> => {
     const fetcher = await getFetcher(db, input.fetcherId);
     if (!fetcher) throw notFound('fetcher', input.fetcherId);
@@ -41,6 +42,7 @@ export function prepareRun({ db, logger }: ActivityDeps) {
     });
     const running = await updateRunProgress(db, run.id, { status: 'running', step: 'prepare' });
     if (!running) throw invalidState(`run ${run.id} has already finished (${run.status})`);
+    await recordStep(db, run.id, 'prepare', workerIdentity ?? null);
     try {
       const plan = buildRunPlan(run.id, fetcher, connection, running.startedAt ?? new Date());
       logger.info({ runId: run.id, fetcherId: fetcher.id, kind: fetcher.kind, endpoint: plan.endpoint, trigger: input.trigger }, 'run prepared');

@@ -1,19 +1,49 @@
 import { Context } from '@temporalio/activity';
+import { LRUCache } from 'lru-cache';
 import type { StagedBlob } from '../evidence/blob-store.js';
 import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
+import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
-import { upsertRunPage } from '../db/run-pages.js';
-import { updateRunProgress } from '../db/runs.js';
-import type { PageRecord, PullTotals, RunPlan } from '../shared/contracts.js';
+import { markRangeFinished, markRangeStarted } from '../db/run-activity.js';
+import { recordRunPage } from '../db/run-pages.js';
+import { DEFAULT_RUN_TUNING, type PageRecord, type PageRequest, type PullTotals, type RunPlan } from '../shared/contracts.js';
 
-export interface PullPageInput {
+/** How runs started before range pulls ask for a page; such runs may still be in flight after an upgrade. */
+export interface SequentialPageRequest {
   plan: RunPlan;
   pageNo: number;
   idMin: number | null;
-  /** Counters before this page, so the run row can show running totals. */
   totalsBefore: PullTotals;
+}
+
+export type PullPageInput = PageRequest | SequentialPageRequest;
+
+function asPageRequest(input: PullPageInput): PageRequest {
+  if ('rangeNo' in input) return input;
+  return {
+    plan: input.plan,
+    rangeNo: 1,
+    pageNo: input.pageNo,
+    idMin: input.idMin,
+    idMax: null,
+    pageMaxAttempts: DEFAULT_RUN_TUNING.pageMaxAttempts,
+    concurrencyPauseMs: DEFAULT_RUN_TUNING.concurrencyPauseMs,
+  };
+}
+
+/** The parameters a run's address lookups resolved to (planRanges stored them), read once per worker. */
+function resolvedParamsCache(blobStore: ActivityDeps['blobStore']) {
+  const cache = new LRUCache<string, Record<string, string>>({
+    max: 64,
+    fetchMethod: async (blobKey) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await blobStore.get(blobKey)) chunks.push(chunk as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, string>;
+    },
+  });
+  return { get: async (blobKey: string) => (await cache.fetch(blobKey)) ?? {} };
 }
 
 /** Heartbeats prove the worker is alive even while Qualys prepares a page for minutes. */
@@ -22,88 +52,93 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
 
 /**
  * Pulls one page: streams Qualys's answer into the blob store while hashing
- * and summarising it, records it under (run, page number) so a retry
- * replaces it, and returns only its small record. The call waits for a slot
- * of the subscription's shared budget first (heartbeating meanwhile).
+ * and summarising it, records it under (run, range, page number) so a retry
+ * replaces it, adds it to the run's live counters, and returns only its small
+ * record. A failed attempt is recorded as it happens. The call waits for a
+ * slot of the subscription's shared budget first (heartbeating meanwhile).
  * Cancelling the activity leaves the queue or aborts the request in flight.
  */
-export function pullPage({ db, blobStore, logger }: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
-  return async ({ plan, pageNo, idMin, totalsBefore }: PullPageInput): Promise<PageRecord> => {
+export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
+  const { db, blobStore, logger } = deps;
+  const resolvedParams = resolvedParamsCache(blobStore);
+  return async (input: PullPageInput): Promise<PageRecord> => {
+    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
     const ctx = Context.current();
-    const { client } = await pool.get(plan.connectionId);
-    let bytesSoFar = 0;
-    const beat = () => ctx.heartbeat({ pageNo, bytes: bytesSoFar });
-    const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
-    const timer = setInterval(beat, interval);
-    beat();
-    const stage: { current: StagedBlob | null } = { current: null };
-    try {
-      const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} page ${pageNo}` };
-      const answer = await slots.run(client, slot, async (signal) => {
-        stage.current = await blobStore.stage();
-        const common = {
-          params: plan.params,
+    const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs };
+    return recordingFailures(deps, scope, async () => {
+      if (pageNo === 1) await markRangeStarted(db, plan.runId, rangeNo);
+      const { client } = await pool.get(plan.connectionId);
+      let bytesSoFar = 0;
+      const beat = () => ctx.heartbeat({ rangeNo, pageNo, bytes: bytesSoFar });
+      const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
+      const timer = setInterval(beat, interval);
+      beat();
+      const stage: { current: StagedBlob | null } = { current: null };
+      try {
+        const params = { ...plan.params, ...(hostIdsBlobKey ? await resolvedParams.get(hostIdsBlobKey) : {}), ...(idMax === null ? {} : { id_max: String(idMax) }) };
+        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}` };
+        const answer = await slots.run(client, slot, async (signal) => {
+          stage.current = await blobStore.stage();
+          const common = {
+            params,
+            idMin,
+            sink: stage.current.sink,
+            signal,
+            onProgress: (bytes: number) => {
+              bytesSoFar = bytes;
+            },
+          };
+          return plan.fetcherKind === 'host_list_detection'
+            ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
+            : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
+        });
+        const blob = await stage.current!.commit();
+        if (blob.sha256 !== answer.sha256) {
+          throw invalidState(`range ${rangeNo} page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
+        }
+        const summary = answer.summary;
+        const counts =
+          'hosts' in summary
+            ? { hosts: summary.hosts, detections: summary.detections, records: summary.hosts }
+            : { hosts: 0, detections: 0, records: summary.records };
+        const stored = 'contentType' in answer ? { ...summary, contentType: answer.contentType } : summary;
+        await recordRunPage(db, {
+          runId: plan.runId,
+          rangeNo,
+          pageNo,
           idMin,
-          sink: stage.current.sink,
-          signal,
-          onProgress: (bytes: number) => {
-            bytesSoFar = bytes;
-          },
+          idMax,
+          blobKey: blob.key,
+          sha256: blob.sha256,
+          bytes: blob.bytes,
+          summary: stored,
+          ...counts,
+          qualysDatetime: summary.datetime,
+          attempts: ctx.info.attempt,
+          worker: deps.workerIdentity ?? null,
+        });
+        if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
+        logger.debug({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
+        return {
+          rangeNo,
+          pageNo,
+          idMin,
+          blobKey: blob.key,
+          sha256: blob.sha256,
+          bytes: blob.bytes,
+          ...counts,
+          truncated: summary.truncated,
+          nextIdMin: summary.nextIdMin,
+          qualysDatetime: summary.datetime,
+          attempt: ctx.info.attempt,
         };
-        return plan.fetcherKind === 'host_list_detection'
-          ? client.fetchDetectionPage(common)
-          : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
-      });
-      const blob = await stage.current!.commit();
-      if (blob.sha256 !== answer.sha256) {
-        throw invalidState(`page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
+      } catch (err) {
+        await stage.current?.abort();
+        logger.warn({ runId: plan.runId, rangeNo, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
+        throw err;
+      } finally {
+        clearInterval(timer);
       }
-      const summary = answer.summary;
-      const counts =
-        'hosts' in summary
-          ? { hosts: summary.hosts, detections: summary.detections, records: summary.hosts }
-          : { hosts: 0, detections: 0, records: summary.records };
-      const stored = 'contentType' in answer ? { ...summary, contentType: answer.contentType } : summary;
-      await upsertRunPage(db, {
-        runId: plan.runId,
-        pageNo,
-        idMin,
-        blobKey: blob.key,
-        sha256: blob.sha256,
-        bytes: blob.bytes,
-        summary: stored,
-        qualysDatetime: summary.datetime,
-        attempts: ctx.info.attempt,
-      });
-      await updateRunProgress(db, plan.runId, {
-        step: 'pull_pages',
-        progress: {
-          pages: totalsBefore.pages + 1,
-          hosts: totalsBefore.hosts + counts.hosts,
-          detections: totalsBefore.detections + counts.detections,
-          bytes: totalsBefore.bytes + blob.bytes,
-          lastError: null,
-        },
-      });
-      logger.debug({ runId: plan.runId, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
-      return {
-        pageNo,
-        idMin,
-        blobKey: blob.key,
-        sha256: blob.sha256,
-        bytes: blob.bytes,
-        ...counts,
-        truncated: summary.truncated,
-        nextIdMin: summary.nextIdMin,
-        qualysDatetime: summary.datetime,
-        attempt: ctx.info.attempt,
-      };
-    } catch (err) {
-      await stage.current?.abort();
-      logger.warn({ runId: plan.runId, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
-      throw err;
-    } finally {
-      clearInterval(timer);
-    }
+    });
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { FetcherRow } from '../db/schema.js';
 import type { Connection } from '../db/connections.js';
-import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
+import { hostListDetectionFiltersSchema, planHostListDetection } from '../qualys/hld-params.js';
 import { customRequestParams, customRequestSchema } from '../qualys/custom-request.js';
 import type { RunPlan } from '../shared/contracts.js';
 
@@ -24,12 +24,15 @@ export function buildRunPlan(runId: string, fetcher: FetcherRow, connection: Con
   };
   if (fetcher.kind === 'host_list_detection') {
     const filters = hostListDetectionFiltersSchema.parse(fetcher.config);
+    const { params, addressLookups, postFilter } = planHostListDetection(filters, { apiVersion: connection.apiVersion, truncationLimit: fetcher.pageSize });
     return {
       ...common,
       format: filters.format,
       method: 'POST',
       endpoint: hostListDetectionPath(connection.apiVersion),
-      params: buildHostListDetectionParams(filters, { apiVersion: connection.apiVersion, truncationLimit: fetcher.pageSize }),
+      params,
+      ...(addressLookups.length > 0 ? { addressLookups } : {}),
+      ...(postFilter ? { postFilter } : {}),
     };
   }
   const request = customRequestSchema.parse(fetcher.config);

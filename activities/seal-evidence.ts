@@ -5,19 +5,22 @@ import { invalidState, notFound } from './failures.js';
 import { getConnection } from '../db/connections.js';
 import { insertEvidence } from '../db/evidence.js';
 import { getFetcher } from '../db/fetchers.js';
+import { listRunRanges, recordStep } from '../db/run-activity.js';
+import { chainOfCustody } from './chain-of-custody.js';
 import { listRunPages } from '../db/run-pages.js';
-import { updateRunProgress } from '../db/runs.js';
 import type { RunPageRow } from '../db/schema.js';
 import { evidenceFilename } from '../evidence/filename.js';
 import { evidenceContentType } from '../evidence/format.js';
 import { buildManifest } from '../evidence/manifest.js';
-import { sealPages } from '../evidence/seal.js';
+import { CURRENT_SEAL_VERSION, sealPages } from '../evidence/seal.js';
 import { addSummaries, summaryToJson, type CsvLayout, type PageSummary, type XmlLayout } from '../qualys/page-summary.js';
 import type { GenericPageSummary } from '../qualys/generic-page-reader.js';
 import type { EvidenceFormat, Refusals, RunPlan, RunTrigger, SealedEvidence } from '../shared/contracts.js';
 
 export interface SealEvidenceInput {
   plan: RunPlan;
+  /** Resolved address lookups: the blob of the `ids` every page sent. */
+  hostIdsBlobKey?: string | null;
   trigger: RunTrigger;
   triggeredBy: string | null;
   workflowId: string;
@@ -45,7 +48,10 @@ function evidenceFormatOf(plan: RunPlan, pages: RunPageRow[]): EvidenceFormat {
 function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
   if (plan.fetcherKind === 'host_list_detection') {
     const summaries = pages.map((p) => storedSummary(p) as PageSummary);
-    return summaryToJson(summaries.slice(1).reduce(addSummaries, summaries[0]!));
+    const total = summaries.slice(1).reduce(addSummaries, summaries[0]!);
+    // The severity|status|type counts too: the console charts severity against status from them.
+    const json: ReturnType<typeof summaryToJson> & { matrix: Record<string, number> } = { ...summaryToJson(total), matrix: total.matrix };
+    return json;
   }
   const summaries = pages.map((p) => storedSummary(p) as GenericPageSummary);
   return {
@@ -57,27 +63,47 @@ function totalsOf(plan: RunPlan, pages: RunPageRow[]) {
   };
 }
 
+function lastPagesOfRanges(pages: RunPageRow[]): RunPageRow[] {
+  return pages.filter((page, i) => pages[i + 1]?.rangeNo !== page.rangeNo);
+}
+
+/**
+ * Every range's pages run 1, 2, 3… without a gap (pages come sorted by range,
+ * then page); a range the plan named that has no page at all is missing too.
+ */
+function checkPageChains(runId: string, pages: RunPageRow[], plannedRanges: number[]): void {
+  const counts = new Map<number, number>();
+  for (const page of pages) {
+    const expected = (counts.get(page.rangeNo) ?? 0) + 1;
+    if (page.pageNo !== expected) throw invalidState(`run ${runId} is missing page ${expected} of range ${page.rangeNo}`);
+    counts.set(page.rangeNo, expected);
+  }
+  for (const rangeNo of plannedRanges) {
+    if (!counts.has(rangeNo)) throw invalidState(`run ${runId} has no page of range ${rangeNo}`);
+  }
+}
+
 /**
  * Merges the run's stored pages into one evidence file (streamed, so memory
  * stays flat), writes its manifest and records it. The evidence row is unique
  * per run: a retried seal returns the first record.
  */
-export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
+export function sealEvidence(deps: ActivityDeps) {
+  const { db, blobStore, logger } = deps;
   return async (input: SealEvidenceInput): Promise<SealedEvidence> => {
     const { plan } = input;
     const ctx = Context.current();
-    await updateRunProgress(db, plan.runId, { step: 'seal' });
-    const [fetcher, connection, pages] = await Promise.all([
+    await recordStep(db, plan.runId, 'seal', deps.workerIdentity ?? null);
+    const [fetcher, connection, pages, ranges] = await Promise.all([
       getFetcher(db, plan.fetcherId, { includeDeleted: true }),
       getConnection(db, plan.connectionId),
       listRunPages(db, plan.runId),
+      listRunRanges(db, plan.runId),
     ]);
     if (!fetcher) throw notFound('fetcher', plan.fetcherId);
     if (!connection) throw notFound('connection', plan.connectionId);
     if (pages.length === 0) throw invalidState(`run ${plan.runId} has no pages to seal`);
-    pages.forEach((page, i) => {
-      if (page.pageNo !== i + 1) throw invalidState(`run ${plan.runId} is missing page ${i + 1}`);
-    });
+    checkPageChains(plan.runId, pages, ranges.map((r) => r.rangeNo));
 
     const format = evidenceFormatOf(plan, pages);
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'seal' }), 10_000);
@@ -98,7 +124,6 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
     const contentType = evidenceContentType(format, upstreamType);
     const filename = evidenceFilename({ fetcherName: fetcher.name, createdAt: finishedAt, format, contentType });
     const summary = totalsOf(plan, pages);
-    const last = storedSummary(pages.at(-1)!);
     const manifest = buildManifest({
       product: PRODUCT,
       fetcher: { id: fetcher.id, name: fetcher.name, kind: fetcher.kind, definition: fetcher.config as Record<string, never> },
@@ -109,6 +134,9 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
         endpoint: plan.endpoint,
         method: plan.method,
         params: plan.params,
+        ...(plan.addressLookups?.length ? { addressLookups: plan.addressLookups } : {}),
+        ...(input.hostIdsBlobKey ? { resolvedHostIds: { blobKey: input.hostIdsBlobKey, count: ranges.reduce((n, r) => n + (r.listedHosts ?? 0), 0) } } : {}),
+        ...(plan.postFilter ? { postFilter: plan.postFilter } : {}),
       },
       run: {
         id: plan.runId,
@@ -118,11 +146,14 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
         startedAt: plan.startedAt,
         finishedAt,
       },
-      pages: pages.map((p) => {
+      pages: pages.map((p, i) => {
         const s = storedSummary(p);
         return {
-          pageNo: p.pageNo,
+          pageNo: i + 1,
+          rangeNo: p.rangeNo,
+          rangePageNo: p.pageNo,
           idMin: p.idMin,
+          idMax: p.idMax,
           blobKey: p.blobKey,
           bytes: p.bytes,
           sha256: p.sha256,
@@ -131,12 +162,14 @@ export function sealEvidence({ db, blobStore, logger }: ActivityDeps) {
           ...('hosts' in s ? { hosts: s.hosts, detections: s.detections } : { records: s.records }),
         };
       }),
+      ranges: ranges.map((r) => ({ rangeNo: r.rangeNo, idMin: r.idMin, idMax: r.idMax, listedHosts: r.listedHosts })),
       waits: input.refusals.waits,
       retries: input.retries,
+      custody: await chainOfCustody(db, plan.runId, connection),
       summary: { ...summary, waitCount: input.refusals.waitCount, waitedSeconds: Math.round(input.refusals.waitedMs / 1000) },
-      evidence: { blobKey: sealed.key, sha256: sealed.sha256, bytes: sealed.bytes, format, contentType, filename },
-      // The loop only reaches sealing when the last page carried no truncation notice.
-      complete: !last.truncated,
+      evidence: { blobKey: sealed.key, sha256: sealed.sha256, bytes: sealed.bytes, format, contentType, filename, sealVersion: CURRENT_SEAL_VERSION },
+      // Every range's chain ended without a truncation notice.
+      complete: lastPagesOfRanges(pages).every((p) => !storedSummary(p).truncated),
     });
     const { evidence } = await insertEvidence(db, {
       runId: plan.runId,

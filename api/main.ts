@@ -6,12 +6,14 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../runtime/config.js';
 import { createAppContext } from '../runtime/app-context.js';
 import { createApp } from './app.js';
+import { printFirstAdminKey } from './first-admin-key.js';
 import { apiDepsFromContext } from './deps.js';
 import { listen } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const ctx = await createAppContext(config);
+  await printFirstAdminKey(ctx.db, (line) => process.stderr.write(`${line}\n`));
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   const connection = await Connection.connect({ address });
   const app = createApp(apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace })));

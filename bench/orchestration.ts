@@ -1,12 +1,16 @@
 /**
- * Benchmark `orchestration`: a pull of 200 pages (1000 hosts each) as a
- * fetcher run through Temporal, against the same pages pulled by a plain loop
- * over the qualys/ client, from the same simulator in one run. Both seal the
- * pages into one file, so they do the same work and must produce the same
- * bytes. The worker runs in a process of its own, whose peak RSS during the
- * pull (well over 1 GB) is reported. Targets: overheadRatio < 1.10,
- * peakWorkerRssMB < 200. Needs Postgres (DATABASE_URL, default the local one):
- * the worker process and this one share the database.
+ * Benchmark `orchestration`: a sequential pull of 200 pages (1000 hosts each,
+ * well over 1 GB) as a fetcher run through Temporal, against the same pages
+ * pulled by a plain loop over the qualys/ client, from the same simulator.
+ * Each side runs `--runs` times (default 3), interleaved, and the figures are
+ * medians with their ranges. Both seal the pages into one file, so they do
+ * the same work and must produce the same bytes. The worker runs in a process
+ * of its own, configured like `npm run worker` with one range at a time (this
+ * measures the cost of orchestrating a page, not parallelism: see `scale`),
+ * and its peak RSS over all runs is reported.
+ * Targets: overheadRatio < 1.10 in every run, the page gap within 30 ms of
+ * the plain loop's, peakWorkerRssMB < 180.
+ * Options: --pages N (default 200), --runs N (default 3).
  */
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,25 +22,34 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startFetcherRun } from '../api/run-starter.js';
 import { createConnection } from '../db/connections.js';
 import { openDatabase } from '../db/database.js';
-import { createScratchDatabase, LOCAL_POSTGRES_URL } from '../db/scratch-database.js';
+import { startPostgresServer } from '../db/postgres-server.js';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { createFetcher } from '../db/fetchers.js';
-import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
+import { hostListDetectionFiltersSchema, planHostListDetection } from '../qualys/hld-params.js';
 import { CACHE_DIR, PROJECT_ROOT } from '../runtime/paths.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
+import { createSecretBox } from '../security/secret-box.js';
 import { spawnSimulator } from '../simulator/spawn.js';
 import { runWorkflowId, type FetcherRunResult } from '../shared/contracts.js';
 import { bundleForNode, runChild } from './child.js';
+import { bareSaxesMBps } from './saxes-baseline.js';
+import { spread } from './stats.js';
 
-const PAGES = 200;
 const HOSTS_PER_PAGE = 1000;
 /** Without RESULTS a page is about 14 MB, so the pull is well over 1 GB. */
 const RESULTS_OFF = { show_results: 0 };
 /** The worker process's memory settings, as `npm run worker` sets them (see the README). */
 const WORKER_NODE_FLAGS = ['--max-semi-space-size=2'];
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
+const CREDENTIALS = { user: 'bench', password: 'bench-pass' };
 
 const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
+
+export interface OrchestrationOptions {
+  pages?: number;
+  runs?: number;
+}
 
 /** Peak resident set of another process (Linux /proc), in MB. */
 async function peakRssOf(pid: number): Promise<number> {
@@ -46,11 +59,11 @@ async function peakRssOf(pid: number): Promise<number> {
 }
 
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
-function pageGaps(log: Array<{ at: number; durationMs: number; endpoint: string; idMin: string | null }>) {
+function meanPageGapMs(log: Array<{ at: number; durationMs: number; endpoint: string }>): number {
   const pages = log.filter((e) => e.endpoint === 'detection');
   let gaps = 0;
   for (let i = 1; i < pages.length; i++) gaps += pages[i]!.at - (pages[i - 1]!.at + pages[i - 1]!.durationMs);
-  return { requests: log.length, meanGapMs: pages.length > 1 ? Math.round((gaps / (pages.length - 1)) * 10) / 10 : 0 };
+  return pages.length > 1 ? gaps / (pages.length - 1) : 0;
 }
 
 function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
@@ -70,30 +83,37 @@ function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Prom
   });
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+export async function run(options: OrchestrationOptions = {}): Promise<Record<string, unknown>> {
+  const pagesWanted = options.pages ?? 200;
+  const runs = options.runs ?? 3;
+  // Clean-ups run newest first: the worker stops before its folder is removed.
   const cleanups: Array<() => Promise<unknown>> = [];
+  await fs.mkdir(CACHE_DIR, { recursive: true });
   const work = await fs.mkdtemp(path.join(CACHE_DIR, 'orchestration-'));
-  cleanups.push(() => fs.rm(work, { recursive: true, force: true }));
+  cleanups.push(() => fs.rm(work, { recursive: true, force: true, maxRetries: 5 }));
   try {
     // Hosts without a matching detection are not listed, so the subscription is larger than the pull.
-    const hosts = Math.ceil((PAGES * HOSTS_PER_PAGE) / 0.85);
-    say(`simulator with ${hosts} hosts, Temporal dev server, Postgres database`);
-    const sim = await spawnSimulator({ hosts, seed: 3, now: '2026-11-01T00:00:00Z', user: 'bench', password: 'bench-pass' });
+    const hosts = Math.ceil((pagesWanted * HOSTS_PER_PAGE) / 0.85);
+    say(`simulator with ${hosts} hosts, Temporal dev server, Postgres`);
+    const sim = await spawnSimulator({ hosts, seed: 3, now: '2026-11-01T00:00:00Z', ...CREDENTIALS });
     cleanups.push(() => sim.close());
-    // Exactly PAGES pages: host IDs up to the one before page PAGES + 1 starts.
+    // Exactly pagesWanted pages: host IDs up to the one before the next page starts.
     const all = sim.dataset.expected({ action: 'list', truncation_limit: String(HOSTS_PER_PAGE), show_results: '0' });
-    if (all.pages <= PAGES) throw new Error(`the simulated subscription gives only ${all.pages} pages`);
-    const filters = { extraParams: { ...RESULTS_OFF, ids: `1-${all.pageIdMins[PAGES - 1]! - 1}` } };
+    if (all.pages <= pagesWanted) throw new Error(`the simulated subscription gives only ${all.pages} pages`);
+    const filters = { extraParams: { ...RESULTS_OFF, ids: `1-${all.pageIdMins[pagesWanted - 1]! - 1}` } };
     const temporal = await startTemporalDevServer({ binary: await ensureTemporalCli(), uiPort: null });
     cleanups.push(() => temporal.stop());
-    const database = await createScratchDatabase(process.env.DATABASE_URL || LOCAL_POSTGRES_URL, 'qec_bench');
+    const postgres = await startPostgresServer();
+    cleanups.push(() => postgres.stop());
+    const database = await createScratchDatabase(postgres.url, 'qec_bench');
     cleanups.push(() => database.drop());
     const db = await openDatabase({ url: database.url, max: 2 });
     cleanups.push(() => db.close());
 
     say('bundling workflows and the worker');
     const bundlePath = path.join(work, 'workflows.js');
-    await fs.writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'workflows/index.ts') })).code);
+    const quiet = { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} };
+    await fs.writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'workflows/index.ts'), logger: quiet })).code);
     const workerBundle = await bundleForNode(fileURLToPath(new URL('./worker-entry.ts', import.meta.url)));
     cleanups.push(() => workerBundle.cleanup());
     const loopBundle = await bundleForNode(fileURLToPath(new URL('./orchestration-child.ts', import.meta.url)));
@@ -111,22 +131,24 @@ export async function run(): Promise<Record<string, unknown>> {
         SECRETS_KEY: secretsKey,
         DATA_DIR: path.join(work, 'worker'),
         WORKFLOW_BUNDLE_PATH: bundlePath,
+        RUN_MAX_PARALLEL_RANGES: '1',
         LOG_LEVEL: 'info',
         ...WORKER_ENV,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    cleanups.unshift(async () => {
+    const workerExited = new Promise((resolve) => worker.once('exit', resolve));
+    cleanups.push(async () => {
       if (worker.exitCode === null) worker.kill('SIGKILL');
+      await workerExited;
     });
     await waitForLine(worker, 'worker started', 60_000);
 
-    const { createSecretBox } = await import('../security/secret-box.js');
     const connection = await createConnection(db.db, createSecretBox(Buffer.from(secretsKey, 'base64')), {
       name: 'bench simulator',
       apiBaseUrl: sim.url,
-      username: 'bench',
-      password: 'bench-pass',
+      username: CREDENTIALS.user,
+      password: CREDENTIALS.password,
     });
     const fetcher = await createFetcher(db.db, {
       connectionId: connection.id,
@@ -136,40 +158,57 @@ export async function run(): Promise<Record<string, unknown>> {
       format: 'XML',
       pageSize: HOSTS_PER_PAGE,
     });
-    const params = buildHostListDetectionParams(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
-
-    say('plain loop over the qualys/ client…');
-    const plain = await runChild<{ seconds: number; pages: number; bytes: number; sha256: string }>(
-      loopBundle.file,
-      [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
-      { ...process.env, BENCH_USER: 'bench', BENCH_PASSWORD: 'bench-pass' },
-    );
-    await fs.rm(path.join(work, 'plain.xml'), { force: true });
-    say(`plain loop: ${plain.pages} pages, ${(plain.bytes / 1e9).toFixed(2)} GB in ${plain.seconds.toFixed(1)} s`);
-    const plainGaps = pageGaps((await sim.stats()).log);
-
-    say('the same pull as a fetcher run through Temporal…');
+    const { params } = planHostListDetection(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
     const temporalConnection = await Connection.connect({ address: temporal.address });
-    cleanups.unshift(() => temporalConnection.close());
+    cleanups.push(() => temporalConnection.close());
     const client = new Client({ connection: temporalConnection });
-    const started = process.hrtime.bigint();
-    const { run: runRow } = await startFetcherRun({ db: db.db, client, taskQueue }, { fetcher, trigger: 'cli', triggeredBy: 'bench' });
-    const result = (await client.workflow.getHandle(runWorkflowId(runRow.id)).result()) as FetcherRunResult;
-    const temporalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+    const plain = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>() };
+    const orchestrated = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
+    const ratios: number[] = [];
+    for (let i = 1; i <= runs; i++) {
+      let logFrom = (await sim.stats()).log.length;
+      const loop = await runChild<{ seconds: number; pages: number; bytes: number; sha256: string }>(
+        loopBundle.file,
+        [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
+        { ...process.env, BENCH_USER: CREDENTIALS.user, BENCH_PASSWORD: CREDENTIALS.password },
+      );
+      await fs.rm(path.join(work, 'plain.xml'), { force: true });
+      plain.seconds.push(loop.seconds);
+      plain.sha256.add(loop.sha256);
+      let log = (await sim.stats()).log;
+      plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
+
+      logFrom = log.length;
+      const started = process.hrtime.bigint();
+      const { run: runRow } = await startFetcherRun({ db: db.db, client, taskQueue }, { fetcher, trigger: 'cli', triggeredBy: 'bench' });
+      const result = (await client.workflow.getHandle(runWorkflowId(runRow.id)).result()) as FetcherRunResult;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      orchestrated.seconds.push(seconds);
+      orchestrated.sha256.add(result.evidence.sha256);
+      orchestrated.pages = result.totals.pages;
+      orchestrated.bytes = result.totals.bytes;
+      log = (await sim.stats()).log;
+      orchestrated.gaps.push(meanPageGapMs(log.slice(logFrom)));
+      ratios.push(seconds / loop.seconds);
+      say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
+    }
     const peakWorkerRssMB = await peakRssOf(worker.pid!);
-    const temporalGaps = pageGaps((await sim.stats()).log.slice(plainGaps.requests));
-    say(`through Temporal: ${result.totals.pages} pages in ${temporalSeconds.toFixed(1)} s, worker peak RSS ${peakWorkerRssMB} MB`);
+    say('bare saxes on this machine, for comparing figures across machines…');
+    const saxes = await bareSaxesMBps(sim, CREDENTIALS);
 
     return {
-      pages: result.totals.pages,
-      pulledGB: Math.round((result.totals.bytes / 1e9) * 100) / 100,
-      plainSeconds: Math.round(plain.seconds * 10) / 10,
-      temporalSeconds: Math.round(temporalSeconds * 10) / 10,
-      overheadRatio: Math.round((temporalSeconds / plain.seconds) * 1000) / 1000,
+      runs,
+      pages: orchestrated.pages,
+      pulledGB: Math.round((orchestrated.bytes / 1e9) * 100) / 100,
+      overheadRatio: spread(ratios, 3),
+      plainSeconds: spread(plain.seconds, 1),
+      temporalSeconds: spread(orchestrated.seconds, 1),
+      plainGapMsPerPage: spread(plain.gaps, 1),
+      temporalGapMsPerPage: spread(orchestrated.gaps, 1),
       peakWorkerRssMB,
-      plainGapMsPerPage: plainGaps.meanGapMs,
-      temporalGapMsPerPage: temporalGaps.meanGapMs,
-      sameEvidence: result.evidence.sha256 === plain.sha256,
+      sameEvidence: plain.sha256.size === 1 && orchestrated.sha256.size === 1 && [...plain.sha256][0] === [...orchestrated.sha256][0],
+      saxesMBps: saxes,
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup: ${String(err)}`));

@@ -1,21 +1,54 @@
-/* global document */
+/* global document, window, performance, URLSearchParams */
 /**
- * The console's shell: sign-in with an API key, the screen tabs, and
- * loading each screen when it is shown.
+ * The console's shell: sign-in with an API key, what the key's role may
+ * see, and showing the screen the address names. Screens render into #view;
+ * timers they start are stopped when the user leaves them.
  */
 import { getJson, onUnauthenticated, session } from './api.js';
-import { h, problemBox } from './dom.js';
-import { forgetRuns, renderFetchers } from './fetchers.js';
-import { renderControls, renderEvidence, renderRuns } from './lists.js';
+import { fill, h, problemBox } from './dom.js';
+import { parseRoute } from './router.js';
+import { renderConnections } from './connections.js';
+import { renderFetchers } from './fetchers.js';
+import { renderFetcherForm } from './fetcher-form.js';
+import { renderFetcher } from './fetcher-detail.js';
+import { renderRun, renderRuns } from './runs.js';
+import { renderEvidence, renderEvidenceItem } from './evidence.js';
+import { renderControl, renderControls } from './controls.js';
+import { renderRequest, renderRequests } from './requests.js';
+import { renderAccess } from './access.js';
 
-const SCREENS = { fetchers: renderFetchers, controls: renderControls, evidence: renderEvidence, runs: renderRuns };
+const SCREENS = {
+  connections: renderConnections,
+  fetchers: renderFetchers,
+  'fetcher-new': renderFetcherForm,
+  'fetcher-edit': renderFetcherForm,
+  fetcher: renderFetcher,
+  runs: renderRuns,
+  run: renderRun,
+  evidence: renderEvidence,
+  'evidence-item': renderEvidenceItem,
+  controls: renderControls,
+  control: renderControl,
+  requests: renderRequests,
+  request: renderRequest,
+  access: renderAccess,
+};
 
 const $ = (selector) => document.querySelector(selector);
 const notice = $('#notice');
-const tabs = $('#tabs');
+const nav = $('#nav');
+const who = $('#who');
 const signOutButton = $('#sign-out');
 const signInSection = $('#sign-in');
 const keyInput = $('#api-key');
+const view = $('#view');
+
+/** The signed-in key ({ name, role }), or null. */
+let me = null;
+/** Stops the timers of the screen on show. */
+let leaveScreen = () => {};
+/** Bumped on every navigation, so a slow screen that finishes late does not draw over the next one. */
+let generation = 0;
 
 function showNotice(message) {
   notice.textContent = message;
@@ -23,12 +56,13 @@ function showNotice(message) {
 }
 
 function showSignIn(message) {
-  forgetRuns();
-  for (const panel of document.querySelectorAll('.screen')) {
-    panel.hidden = true;
-    panel.querySelector('.content').replaceChildren();
-  }
-  tabs.hidden = true;
+  leaveScreen();
+  me = null;
+  generation += 1;
+  fill(view);
+  view.hidden = true;
+  nav.hidden = true;
+  who.hidden = true;
   signOutButton.hidden = true;
   signInSection.hidden = false;
   showNotice(message);
@@ -36,33 +70,81 @@ function showSignIn(message) {
   keyInput.focus();
 }
 
-async function load(name) {
-  const content = $(`#${name} .content`);
-  content.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+function markCurrent(hash) {
+  for (const a of nav.querySelectorAll('a')) {
+    const target = a.getAttribute('href');
+    if (hash === target || hash.startsWith(`${target}/`) || hash.startsWith(`${target}?`)) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+async function show() {
+  if (!me) return;
+  leaveScreen();
+  const mine = ++generation;
+  const cleanups = [];
+  leaveScreen = () => {
+    for (const fn of cleanups.splice(0)) fn();
+  };
+  const hash = window.location.hash || (me.role === 'admin' ? '#/connections' : '#/fetchers');
+  const route = parseRoute(hash);
+  markCurrent(hash);
+  showNotice('');
+  view.hidden = false;
+  view.setAttribute('aria-busy', 'true');
+  view.dataset.screen = route?.screen ?? 'unknown';
+  delete view.dataset.ready;
+  fill(view, h('p', { class: 'loading' }, 'Loading…'));
+  const started = performance.now();
+  const ctx = {
+    params: route?.params ?? {},
+    query: route?.query ?? new URLSearchParams(),
+    role: me.role,
+    isAdmin: me.role === 'admin',
+    current: () => mine === generation,
+    onLeave: (fn) => cleanups.push(fn),
+    navigate: (to) => {
+      window.location.hash = to;
+    },
+    /** Shows the same screen again with fresh data (after a change). */
+    reload: () => void show(),
+  };
   try {
-    await SCREENS[name](content);
+    if (!route) {
+      fill(view, h('h1', { tabindex: '-1' }, 'No such screen'), h('p', {}, 'Choose a screen from the menu.'));
+    } else if (route.adminOnly && me.role !== 'admin') {
+      fill(view,
+        h('h1', { tabindex: '-1' }, 'For administrators'),
+        h('p', {}, `This screen is for administrator keys; "${me.name}" is an auditor key, and the API refuses these actions to it.`),
+      );
+    } else {
+      const content = h('div', { class: 'screen' });
+      await SCREENS[route.screen](content, ctx);
+      if (mine !== generation) return;
+      fill(view, content);
+    }
   } catch (err) {
-    // A 401 has already sent the user back to sign in; the screen is gone.
-    if (err.status !== 401) content.replaceChildren(problemBox(err));
+    if (mine !== generation || err.status === 401) return;
+    fill(view, h('h1', { tabindex: '-1' }, 'Could not load this screen'), problemBox(err));
   }
+  view.setAttribute('aria-busy', 'false');
+  view.dataset.ready = 'true';
+  performance.measure(`screen:${route?.screen ?? 'unknown'}`, { start: started, end: performance.now() });
+  view.querySelector('h1')?.focus();
 }
 
-function showScreen(name) {
-  for (const button of tabs.querySelectorAll('button')) {
-    if (button.dataset.screen === name) button.setAttribute('aria-current', 'page');
-    else button.removeAttribute('aria-current');
-  }
-  for (const panel of document.querySelectorAll('.screen')) panel.hidden = panel.id !== name;
-  $(`#${name} h2`).focus();
-  return load(name);
-}
-
-function showApp() {
+async function startSession() {
+  // The key's own record says its role; the API refuses admin actions to auditors whatever the page shows.
+  me = await getJson('/v1/me');
+  document.body.dataset.role = me.role;
+  for (const item of nav.querySelectorAll('[data-role="admin"]')) item.hidden = me.role !== 'admin';
   signInSection.hidden = true;
-  tabs.hidden = false;
+  nav.hidden = false;
+  who.hidden = false;
+  who.textContent = `${me.name} (${me.role === 'admin' ? 'administrator' : 'auditor'})`;
   signOutButton.hidden = false;
   showNotice('');
-  return showScreen('fetchers');
+  await show();
 }
 
 onUnauthenticated((reason) => {
@@ -76,28 +158,20 @@ $('#sign-in-form').addEventListener('submit', async (event) => {
   if (!token) return;
   session.signIn(token);
   try {
-    // Any read proves the key; a refused one comes back through onUnauthenticated.
-    await getJson('/v1/fetchers?limit=1');
+    await startSession();
   } catch (err) {
+    // A refused key has come back through onUnauthenticated already.
     if (err.status !== 401) showNotice(err.message);
-    return;
   }
-  await showApp();
 });
 
 signOutButton.addEventListener('click', () => {
   session.signOut();
+  window.history.replaceState(null, '', window.location.pathname);
   showSignIn('You are signed out.');
 });
 
-tabs.addEventListener('click', (event) => {
-  const name = event.target.closest('button')?.dataset.screen;
-  if (name) void showScreen(name);
-});
+window.addEventListener('hashchange', () => void show());
 
-for (const button of document.querySelectorAll('[data-refresh]')) {
-  button.addEventListener('click', () => load(button.closest('.screen').id));
-}
-
-if (session.token) void showApp();
+if (session.token) startSession().catch((err) => err.status !== 401 && showNotice(err.message));
 else showSignIn('');

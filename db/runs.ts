@@ -123,13 +123,16 @@ export async function updateRunProgress(db: AppDatabase, id: string, patch: RunP
 
 /**
  * Records how a run ended. Repeating it (a retried activity) rewrites the
- * outcome but keeps the first `finishedAt`.
+ * outcome but keeps the first `finishedAt`. `progress` is merged into what
+ * the row holds: the counters recorded along the way stay.
  */
 export async function finishRun(db: AppDatabase, id: string, outcome: RunOutcome): Promise<RunRow | null> {
+  const { progress, ...rest } = outcome;
   const [row] = await db
     .update(runs)
     .set({
-      ...outcome,
+      ...rest,
+      ...(progress ? { progress: sql`coalesce(${runs.progress}, '{}'::jsonb) || ${JSON.stringify(progress)}::jsonb` } : {}),
       finishedAt: sql`coalesce(${runs.finishedAt}, ${new Date().toISOString()}::timestamptz)`,
     })
     .where(eq(runs.id, id))

@@ -282,27 +282,87 @@ export const runs = pgTable(
   ],
 );
 
+/**
+ * The host ID ranges a run pulls in parallel, each paging on its own. A
+ * sequential pull (and every run from before ranges existed) is range 1 with
+ * no bounds.
+ */
+export const runRanges = pgTable(
+  'run_ranges',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    rangeNo: integer('range_no').notNull(),
+    /** Inclusive host ID bounds sent as id_min / id_max; null = open. */
+    idMin: bigint('id_min', { mode: 'number' }),
+    idMax: bigint('id_max', { mode: 'number' }),
+    /** Hosts the host ID list put in this range when the run was planned. */
+    listedHosts: integer('listed_hosts'),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.rangeNo] })],
+);
+
 export const runPages = pgTable(
   'run_pages',
   {
     runId: text('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
+    /** The range the page belongs to (1 for sequential pulls); pages seal in (range, page) order. */
+    rangeNo: integer('range_no').notNull().default(1),
+    /** The page's number within its range. */
     pageNo: integer('page_no').notNull(),
-    /** The truncation cursor this page was requested with (null for the first page). */
+    /** The truncation cursor this page was requested with (null for a range's first page). */
     idMin: bigint('id_min', { mode: 'number' }),
+    /** The range's upper bound sent with the page (null when open). */
+    idMax: bigint('id_max', { mode: 'number' }),
     blobKey: text('blob_key').notNull(),
     sha256: text('sha256').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     summary: jsonb('summary').$type<JsonRecord>().notNull(),
+    /** What the page added to the run's counters (hosts and detections for Host List Detection, list records otherwise). */
+    hosts: integer('hosts').notNull().default(0),
+    detections: integer('detections').notNull().default(0),
+    records: integer('records').notNull().default(0),
     /** Qualys's own `DATETIME` of the response. */
     qualysDatetime: text('qualys_datetime'),
     attempts: integer('attempts').notNull().default(1),
+    /** The worker that pulled it (Temporal worker identity). */
+    worker: text('worker'),
     fetchedAt: timestamptz('fetched_at')
       .notNull()
       .$defaultFn(() => new Date()),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.pageNo] })],
+  (t) => [primaryKey({ columns: [t.runId, t.rangeNo, t.pageNo] })],
+);
+
+export const RUN_EVENT_KINDS = ['retry', 'wait', 'step'] as const;
+export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
+
+/**
+ * The chain of custody of a run, written as it happens: every failed attempt
+ * with its cause, every wait Qualys asked for with its length, which worker
+ * did each step. The manifest quotes it; nothing here is ever updated.
+ */
+export const runEvents = pgTable(
+  'run_events',
+  {
+    id: id(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<RunEventKind>().notNull(),
+    /** The Temporal worker identity that recorded it. */
+    worker: text('worker'),
+    detail: jsonb('detail').$type<JsonRecord>().notNull(),
+    at: timestamptz('at')
+      .notNull()
+      .$defaultFn(() => new Date()),
+  },
+  (t) => [index('run_events_run_idx').on(t.runId, t.at)],
 );
 
 export const evidence = pgTable(
@@ -456,6 +516,8 @@ export type RequestRow = typeof requests.$inferSelect;
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type RunRow = typeof runs.$inferSelect;
 export type RunPageRow = typeof runPages.$inferSelect;
+export type RunRangeRow = typeof runRanges.$inferSelect;
+export type RunEventRow = typeof runEvents.$inferSelect;
 export type EvidenceRow = typeof evidence.$inferSelect;
 export type AttachmentRow = typeof attachments.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;

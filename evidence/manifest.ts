@@ -31,10 +31,17 @@ function keyMatchesHash(value: { blobKey: string; sha256: string }): boolean {
 }
 const KEY_HASH_MISMATCH = { message: 'sha256 does not match the hash in blobKey', path: ['sha256'] };
 
+const hostId = z.number().int().nonnegative();
+
 const pageSchema = z
   .strictObject({
+    /** The page's place in the sealed file: 1, 2, 3… in host order across ranges. */
     pageNo: z.number().int().positive(),
-    idMin: z.number().int().nonnegative().nullable(),
+    /** Range pulls: the range the page belongs to and its number within it. */
+    rangeNo: z.number().int().positive().optional(),
+    rangePageNo: z.number().int().positive().optional(),
+    idMin: hostId.nullable(),
+    idMax: hostId.nullable().optional(),
     blobKey,
     bytes: count,
     sha256,
@@ -45,6 +52,57 @@ const pageSchema = z
     records: count.optional(),
   })
   .refine(keyMatchesHash, KEY_HASH_MISMATCH);
+
+const rangeSchema = z.strictObject({
+  rangeNo: z.number().int().positive(),
+  idMin: hostId.nullable(),
+  idMax: hostId.nullable(),
+  /** Hosts the host ID list put in the range when the run was planned. */
+  listedHosts: count.nullable(),
+});
+
+const custodySchema = z.strictObject({
+  startedBy: z.strictObject({
+    trigger: z.string().min(1).max(64),
+    /** The API key name, schedule id or CLI user. */
+    triggeredBy: z.string().nullable(),
+    scheduleId: z.string().nullable(),
+    /** When a scheduled run was due; a backfilled run was due long before it ran. */
+    scheduledFor: timestamp.nullable(),
+  }),
+  qualys: z.strictObject({ platform: z.string().nullable(), apiBaseUrl: z.string().min(1), apiVersion: z.string().min(1) }),
+  /** Temporal worker identities that did part of the run. */
+  workers: z.array(z.string()),
+  retryCount: count,
+  retries: z.array(
+    z.strictObject({
+      at: timestamp,
+      worker: z.string().nullable(),
+      step: z.string(),
+      rangeNo: z.number().int().nullable(),
+      pageNo: z.number().int().nullable(),
+      attempt: z.number().int().positive(),
+      willRetry: z.boolean(),
+      errorType: z.string(),
+      message: z.string(),
+    }),
+  ),
+  waitCount: count,
+  waitedSeconds: z.number().nonnegative(),
+  waits: z.array(
+    z.strictObject({
+      at: timestamp,
+      worker: z.string().nullable(),
+      reason: z.enum(['rate_limit', 'concurrency_limit']),
+      qualysCode: z.number().int(),
+      seconds: z.number().nonnegative(),
+      rangeNo: z.number().int().nullable(),
+      pageNo: z.number().int().nullable(),
+    }),
+  ),
+});
+
+export type Custody = z.input<typeof custodySchema>;
 
 export const manifestSchema = z
   .strictObject({
@@ -71,6 +129,11 @@ export const manifestSchema = z
         (params) => !Object.keys(params).some((name) => CREDENTIAL_PARAM.test(name)),
         'must not hold credentials',
       ),
+      /** Host list calls whose IDs, merged, selected the hosts (a list of IPv4 and IPv6 addresses), and the blob of the `ids` sent. */
+      addressLookups: z.array(z.record(z.string(), z.string())).optional(),
+      resolvedHostIds: z.strictObject({ blobKey, count }).optional(),
+      /** What the connector filtered out of every page Qualys sent (running-kernel option 4 on API 3.0+). */
+      postFilter: z.literal('kernel-related').optional(),
     }),
     run: z
       .strictObject({
@@ -86,6 +149,10 @@ export const manifestSchema = z
       .array(pageSchema)
       .min(1)
       .refine((pages) => pages.every((page, i) => page.pageNo === i + 1), 'pageNo must run 1, 2, 3, ... in order'),
+    /** Range pulls: the host ID ranges the run pulled in parallel. */
+    ranges: z.array(rangeSchema).optional(),
+    /** Who started the run, every failed attempt, every wait, every worker. */
+    custody: custodySchema.optional(),
     waits: z.array(
       z.strictObject({
         reason: z.enum(['rate_limit', 'concurrency_limit']),
@@ -103,6 +170,8 @@ export const manifestSchema = z
         format: z.enum(EVIDENCE_FORMATS),
         contentType: z.string().min(1),
         filename: z.string().regex(SAFE_FILENAME, 'expected a plain file name'),
+        /** How the pages were joined (evidence/seal-plan.ts); absent in manifests from before version 2. */
+        sealVersion: z.union([z.literal(1), z.literal(2)]).optional(),
       })
       .refine(keyMatchesHash, KEY_HASH_MISMATCH),
     complete: z.boolean(),

@@ -6,6 +6,14 @@
 import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
 import type { BlobStore } from './blob-store.js';
 
+/**
+ * How pages are joined. 1: every page's list inside kept whole (evidence
+ * sealed before range pulls); 2: pages joined at their last record, so the
+ * file does not depend on where pages were cut. Recorded in each manifest.
+ */
+export type SealVersion = 1 | 2;
+export const CURRENT_SEAL_VERSION: SealVersion = 2;
+
 /** The byte layout the Qualys page reader records for each page it stores. */
 export type PageLayout = XmlLayout | CsvLayout;
 

@@ -1,19 +1,28 @@
 /**
  * Plans the merge of paged Qualys XML list answers (Host List Detection,
- * asset groups, ...) into one document: page 1 up to its list's end tag,
- * the inside of every later page's list, then page 1's remainder without its
- * truncation WARNING, so every record keeps its original bytes and order.
+ * asset groups, ...) into one document: the frame page up to its list's end
+ * tag, the inside of every other page's list, then the frame's remainder
+ * without its truncation WARNING, so every record keeps its original bytes
+ * and order.
+ *
+ * Seal version 2 joins pages at their last record: the whitespace each page
+ * has before its list's end tag is left out except the frame's, which ends
+ * the list. The file then no longer depends on where the pages were cut, so
+ * a range-parallel pull seals the very bytes a sequential pull does. Version
+ * 1 (evidence sealed before) kept every page's list inside whole; it stays
+ * so that such evidence can be re-derived from its pages.
  */
 import type { ByteRange, XmlLayout } from '../qualys/page-summary.js';
-import { checkOffset, rangeOf, SealError, type ReadRange, type SealPage, type Segment } from './seal-plan.js';
+import { checkOffset, CURRENT_SEAL_VERSION, rangeOf, SealError, type ReadRange, type SealPage, type SealVersion, type Segment } from './seal-plan.js';
 
 /** How far back one read looks for the indentation before the WARNING. */
 const WHITESPACE_SCAN_WINDOW = 4096;
 
-export async function planXmlSeal(pages: ReadonlyArray<SealPage<XmlLayout>>, read: ReadRange): Promise<Segment[]> {
+export async function planXmlSeal(pages: ReadonlyArray<SealPage<XmlLayout>>, read: ReadRange, sealVersion: SealVersion = CURRENT_SEAL_VERSION): Promise<Segment[]> {
   const [first, ...later] = pages;
   if (!first) throw new SealError('no pages to seal');
   pages.forEach((page) => checkXmlLayout(page, first.layout.root));
+  if (sealVersion === 2) return planJoinedAtRecords(pages, read);
 
   const list = listOf(first);
   if (!list) {
@@ -32,6 +41,24 @@ export async function planXmlSeal(pages: ReadonlyArray<SealPage<XmlLayout>>, rea
     if (pageList) segments.push(rangeOf(page, pageList.inner.start, pageList.inner.end));
   }
   segments.push(...(await withoutWarning(first, list.close.start, read)));
+  return segments;
+}
+
+async function planJoinedAtRecords(pages: ReadonlyArray<SealPage<XmlLayout>>, read: ReadRange): Promise<Segment[]> {
+  // The first page with a list frames the document; earlier ones (empty first ranges) hold no record.
+  const frame = pages.find((page) => listOf(page) !== null);
+  if (!frame) return withoutWarning(pages[0]!, 0, read);
+  const frameList = listOf(frame)!;
+  const frameLastRecordEnd = await whitespaceRunStart(frame, frameList.inner.start, frameList.inner.end, read);
+  const segments: Segment[] = [rangeOf(frame, 0, frameLastRecordEnd)];
+  for (const page of pages) {
+    const list = page === frame ? null : listOf(page);
+    if (!list) continue;
+    const lastRecordEnd = await whitespaceRunStart(page, list.inner.start, list.inner.end, read);
+    segments.push(rangeOf(page, list.inner.start, lastRecordEnd));
+  }
+  segments.push(rangeOf(frame, frameLastRecordEnd, frameList.close.start));
+  segments.push(...(await withoutWarning(frame, frameList.close.start, read)));
   return segments;
 }
 

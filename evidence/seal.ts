@@ -9,7 +9,9 @@ import { sha256OfBlobKey } from './blob-key.js';
 import type { BlobStat, BlobStore } from './blob-store.js';
 import type { EvidenceFormat } from '../shared/contracts.js';
 import { planCsvSeal } from './seal-csv.js';
-import { readRangeFrom, SealError, type PageLayout, type SealPage, type Segment } from './seal-plan.js';
+import { CURRENT_SEAL_VERSION, readRangeFrom, SealError, type PageLayout, type SealPage, type SealVersion, type Segment } from './seal-plan.js';
+
+export { CURRENT_SEAL_VERSION, type SealVersion } from './seal-plan.js';
 import { planXmlSeal } from './seal-xml.js';
 
 export { SealError } from './seal-plan.js';
@@ -20,9 +22,11 @@ export interface SealInput {
   /** The run's pages in page order; raw evidence has exactly one page and needs no layout. */
   pages: ReadonlyArray<{ blobKey: string; layout: PageLayout | null }>;
   signal?: AbortSignal;
+  /** How pages are joined; the current version unless re-deriving older evidence. */
+  sealVersion?: SealVersion;
 }
 
-export async function sealPages({ store, format, pages, signal }: SealInput): Promise<BlobStat> {
+export async function sealPages({ store, format, pages, signal, sealVersion = CURRENT_SEAL_VERSION }: SealInput): Promise<BlobStat> {
   if (pages.length === 0) throw new SealError('no pages to seal');
   signal?.throwIfAborted();
   const stored: StoredPage[] = await Promise.all(
@@ -40,7 +44,7 @@ export async function sealPages({ store, format, pages, signal }: SealInput): Pr
       return { key: blobKey, bytes, sha256: sha256OfBlobKey(blobKey) };
     }
     case 'XML': {
-      const plan = await planXmlSeal(stored.map((p) => requireLayout<XmlLayout>(p, 'xml')), readRangeFrom(store));
+      const plan = await planXmlSeal(stored.map((p) => requireLayout<XmlLayout>(p, 'xml')), readRangeFrom(store), sealVersion);
       return store.put(streamSegments(store, plan), { signal });
     }
     case 'CSV': {

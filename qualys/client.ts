@@ -12,6 +12,7 @@ import { classifyQualysResponse, QualysProtocolError, QualysSecurityError } from
 import { createGenericPageParser, genericSummaryOf, type GenericPageSummary, type GenericParserOptions, type ListRecord } from './generic-page-reader.js';
 import { QualysTransport, type BodyReceiver, type HttpCall, type ResponseStart } from './http.js';
 import { EMPTY_LIMITS, parseQualysLimits, type QualysLimits } from './limits.js';
+import { createPostFilter, FilteredIngest, type DetectionPostFilter } from './kernel-filter.js';
 import { PageIngest, type BodyParser } from './page-ingest.js';
 import type { PageSummary } from './page-summary.js';
 import { platformOfUrl, type QualysPlatform } from './platforms.js';
@@ -43,6 +44,11 @@ export interface DetectionPageRequest {
   sink: Writable;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /**
+   * A client-side filter the fetcher's plan asks for (planHostListDetection):
+   * the sink, hash and summary then hold the filtered page.
+   */
+  postFilter?: DetectionPostFilter | null;
 }
 
 export interface DetectionPageResult {
@@ -124,9 +130,11 @@ class ErrorBodyReceiver implements BodyReceiver<never> {
   abort(): void {}
 }
 
+type Ingest<T> = Pick<PageIngest<T>, 'write' | 'drained' | 'finish' | 'abort'>;
+
 /** Feeds a successful answer through a page ingest (sink, hash, parser). */
 class PageBodyReceiver<T> implements BodyReceiver<{ result: T; bytes: number; sha256: string }> {
-  constructor(private readonly ingest: PageIngest<T>) {}
+  constructor(private readonly ingest: Ingest<T>) {}
   write(chunk: Buffer): boolean {
     return this.ingest.write(chunk);
   }
@@ -164,6 +172,7 @@ class QualysHttpClient implements QualysClient {
       password: resolved.password,
       timeouts: resolveTimeouts(resolved.timeouts),
       proxyUrl: resolved.proxyUrl,
+      ca: resolved.ca,
     });
   }
 
@@ -178,14 +187,15 @@ class QualysHttpClient implements QualysClient {
   private async call<T>(
     call: HttpCall,
     parser: BodyParser<T>,
-    options: { sink?: Writable | null; onProgress?: (bytes: number) => void } = {},
+    options: { sink?: Writable | null; onProgress?: (bytes: number) => void; postFilter?: DetectionPostFilter | null } = {},
   ): Promise<{ start: ResponseStart; result: T; bytes: number; sha256: string }> {
-    let ingest: PageIngest<T> | null = null;
+    let ingest: Ingest<T> | null = null;
     try {
       const { start, result } = await this.transport.exchange(call, (start): BodyReceiver<{ result: T; bytes: number; sha256: string }> => {
         this.lastLimits = parseQualysLimits(start.headers);
         if (start.status < 200 || start.status >= 300) return new ErrorBodyReceiver(start);
-        ingest = new PageIngest(parser, options);
+        const plain = new PageIngest(parser, options);
+        ingest = options.postFilter ? new FilteredIngest(plain, createPostFilter(options.postFilter)) : plain;
         return new PageBodyReceiver(ingest);
       });
       return { start, ...result };
@@ -203,7 +213,7 @@ class QualysHttpClient implements QualysClient {
     const { start, result, bytes, sha256 } = await this.call(
       { method: 'POST', path: this.detectionPath, form, signal: request.signal },
       createDetectionPageParser(),
-      { sink: request.sink, onProgress: request.onProgress },
+      { sink: request.sink, onProgress: request.onProgress, postFilter: request.postFilter ?? null },
     );
     const summary = pageSummaryOf(result, { httpStatus: start.status, headers: start.headers });
     if (summary.truncated) {

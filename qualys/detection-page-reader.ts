@@ -10,6 +10,7 @@ import { classifyQualysResponse, QualysProtocolError } from './errors.js';
 import { describeStart, SniffingParser } from './format-sniffer.js';
 import { HldCsvPageParser } from './hld-csv-parser.js';
 import { HldXmlPageParser } from './hld-xml-parser.js';
+import { createPostFilter, FilteredIngest, type DetectionPostFilter } from './kernel-filter.js';
 import { ingestIterable, PageIngest, type BodyParser, type IngestOptions } from './page-ingest.js';
 import type { PageSummary, ParsedPage } from './page-summary.js';
 
@@ -51,6 +52,8 @@ export function pageSummaryOf(parsed: ParsedPage, context: AnswerContext = {}): 
 
 export interface ReadDetectionPageOptions extends IngestOptions, AnswerContext {
   signal?: AbortSignal;
+  /** Applied before the sink, hash and summary see the bytes (see kernel-filter.ts). */
+  postFilter?: DetectionPostFilter | null;
 }
 
 /**
@@ -61,7 +64,8 @@ export async function readDetectionPage(
   source: AsyncIterable<Buffer | Uint8Array | string>,
   options: ReadDetectionPageOptions = {},
 ): Promise<DetectionPageReadResult> {
-  const ingest = new PageIngest(createDetectionPageParser(), options);
+  const plain = new PageIngest(createDetectionPageParser(), options);
+  const ingest = options.postFilter ? new FilteredIngest(plain, createPostFilter(options.postFilter)) : plain;
   const { result, bytes, sha256 } = await ingestIterable(source, ingest, options.signal);
   return { summary: pageSummaryOf(result, options), bytes, sha256 };
 }

@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { readCsvFooter, readCsvHeaderDatetime } from './csv-footer.js';
 import { CsvSectionScanner } from './csv-sections.js';
 import { QualysProtocolError } from './errors.js';
-import { DETECTION_STATUSES, DETECTION_TYPES, SEVERITIES, emptySummary, matrixKey, type PageSummary, type ParsedPage } from './page-summary.js';
+import { DETECTION_STATUSES, DETECTION_TYPES, SEVERITIES, bucketOf, emptySummary, matrixKey, type PageSummary, type ParsedPage } from './page-summary.js';
 
 interface Columns {
   hostId: number;
@@ -81,19 +81,14 @@ export class HldCsvPageParser {
       }
       if ((row[qid] ?? '') === '') continue; // a host without detections
       s.detections++;
-      const sev = row[severity] as (typeof SEVERITIES)[number];
-      const st = row[status] as (typeof DETECTION_STATUSES)[number];
-      const ty = row[type] as (typeof DETECTION_TYPES)[number];
-      const knownSeverity = SEVERITIES.includes(sev);
-      const knownStatus = DETECTION_STATUSES.includes(st);
-      const knownType = DETECTION_TYPES.includes(ty);
-      if (knownSeverity) s.severity[sev]++;
-      if (knownStatus) s.status[st]++;
-      if (knownType) s.type[ty]++;
-      if (knownSeverity && knownStatus && knownType) {
-        const key = matrixKey(sev, st, ty);
-        s.matrix[key] = (s.matrix[key] ?? 0) + 1;
-      }
+      const sev = bucketOf(SEVERITIES, row[severity] ?? '');
+      const st = bucketOf(DETECTION_STATUSES, row[status] ?? '');
+      const ty = bucketOf(DETECTION_TYPES, row[type] ?? '');
+      s.severity[sev]++;
+      s.status[st]++;
+      s.type[ty]++;
+      const key = matrixKey(sev, st, ty);
+      s.matrix[key] = (s.matrix[key] ?? 0) + 1;
     }
   }
 

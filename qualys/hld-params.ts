@@ -8,12 +8,18 @@
  *   real parameter); IP addresses → `ips`, IPv6 singles → `ipv6` (the
  *   product text's `ids` means host IDs).
  * - Running kernels (0–4): API 2.0 takes `arf_kernel_filter` as is. From 3.0
- *   on, that parameter is gone; we send `active_kernels_only` with the same
- *   number for 1–3 (drop kernel vulnerabilities on non-running kernels / only
- *   those on non-running kernels / only kernel vulnerabilities on running
- *   kernels — the same three meanings and numbers). Mode 4 ("only
- *   kernel-related vulnerabilities") has no 3.0+ equivalent and is refused
- *   there rather than silently widened.
+ *   on that parameter is gone: 1 (drop kernel vulnerabilities on non-running
+ *   kernels) → `show_arf_data=1&arf_filter_keys=non-running-kernel`; 2 and 3
+ *   (only those on non-running / only those on running kernels) →
+ *   `active_kernels_only` with the same number; 4 (only kernel-related
+ *   vulnerabilities) has no Qualys parameter, so the plan sends
+ *   `show_arf_data=1` (AFFECT_RUNNING_KERNEL on every kernel detection) and
+ *   asks the client to keep only the detections that carry it (kernel-filter.ts).
+ * - IPv4 and IPv6 together: Qualys ANDs `ips` and `ipv6` like every other
+ *   filter, so a list mixing both would select only hosts matching one of
+ *   each. The plan instead looks the hosts up in the host list (one call per
+ *   family, `details=None`) and sends their IDs, which selects hosts matching
+ *   any listed address in a single pull.
  * - Extra parameters (the JSON box) are ANDed with the rest. Keys must be
  *   real Host List Detection parameters; keys that a structured field owns,
  *   or that contradict one, and the keys the client controls for paging
@@ -21,6 +27,7 @@
  */
 import net from 'node:net';
 import { z } from 'zod';
+import type { DetectionPostFilter } from './kernel-filter.js';
 
 export const HLD_STATUSES = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
 export const HLD_FORMATS = ['XML', 'CSV'] as const;
@@ -193,14 +200,91 @@ function sortedUnique<T extends string | number>(values: readonly T[]): T[] {
   return [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** How a fetcher's filters become requests on one connection. */
+export interface HostListDetectionPlan {
+  /** Host List Detection parameters; with address lookups, complete only after `withResolvedHostIds`. */
+  params: Record<string, string>;
+  /**
+   * Host list calls (`/api/2.0/fo/asset/host/`, `client.listHostIds(params)`)
+   * whose IDs, merged, select the hosts; empty when the filters need none.
+   */
+  addressLookups: Array<Record<string, string>>;
+  /** What the client must filter out of each page (`fetchDetectionPage({ postFilter })`); null for nothing. */
+  postFilter: DetectionPostFilter | null;
+}
+
+interface BuildOptions {
+  apiVersion: string;
+  truncationLimit?: number;
+}
+
 /**
- * The Qualys parameters for a validated set of filters. `truncationLimit`
- * is the page size in hosts (Qualys's default 1000 when omitted).
+ * The requests for a validated set of filters, so that every field means
+ * what the product says on every API version: the parameters, the host
+ * lookups a mixed IPv4/IPv6 list needs, and the client-side filter
+ * running-kernel option 4 needs from API 3.0 on.
  */
-export function buildHostListDetectionParams(
-  filters: HostListDetectionFilters,
-  opts: { apiVersion: string; truncationLimit?: number },
-): Record<string, string> {
+export function planHostListDetection(filters: HostListDetectionFilters, opts: BuildOptions): HostListDetectionPlan {
+  const params = buildParams(filters, opts, true);
+  const kernel = filters.runningKernelFilter ?? 0;
+  const postFilter: DetectionPostFilter | null = kernel === 4 && opts.apiVersion !== '2.0' ? 'kernel-related' : null;
+  const { v4, v6 } = splitAddresses(filters.ips);
+  const addressLookups: Array<Record<string, string>> = v4.length > 0 && v6.length > 0 ? [{ ips: v4.join(',') }, { ipv6: v6.join(',') }] : [];
+  return { params, addressLookups, postFilter };
+}
+
+type IdRanges = ReadonlyArray<readonly [number, number]>;
+
+/** The union of host ID range lists, as ascending, merged [first, last] ranges. */
+export function unionHostIdRanges(lists: readonly IdRanges[]): Array<[number, number]> {
+  const all = lists.flatMap((list) => list.map(([lo, hi]) => [lo, hi] as [number, number])).sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [lo, hi] of all) {
+    const last = merged[merged.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else merged.push([lo, hi]);
+  }
+  return merged;
+}
+
+/**
+ * The plan's parameters with the looked-up hosts in place of the mixed
+ * address list: `ids` with the union of what each lookup found (one range
+ * list per `addressLookups` entry, e.g. `client.listHostIds(lookup).ranges`).
+ * When no host matched any address, the IPv4 part alone is sent, so Qualys
+ * still answers the (empty) result itself instead of an unfiltered one.
+ */
+export function withResolvedHostIds(plan: HostListDetectionPlan, found: readonly IdRanges[]): Record<string, string> {
+  if (plan.addressLookups.length === 0) return plan.params;
+  const ranges = unionHostIdRanges(found);
+  const params = { ...plan.params };
+  if (ranges.length === 0) {
+    Object.assign(params, plan.addressLookups[0]);
+    return params;
+  }
+  params.ids = ranges.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
+  return params;
+}
+
+/** The IPv4 items (addresses and ranges) and IPv6 addresses of the IP field. */
+function splitAddresses(ips: string | undefined): { v4: string[]; v6: string[] } {
+  if (!ips) return { v4: [], v6: [] };
+  const items = ips.split(',').map((item) => item.trim());
+  return { v4: items.filter((item) => !net.isIPv6(item)), v6: items.filter((item) => net.isIPv6(item)) };
+}
+
+/**
+ * The Qualys parameters alone, for callers that cannot look hosts up or
+ * filter pages: refuses running-kernel option 4 after API 2.0 (it needs the
+ * client-side filter), and sends a mixed address list as `ips` plus `ipv6`,
+ * which Qualys ANDs. Fetcher runs use `planHostListDetection`.
+ * `truncationLimit` is the page size in hosts (Qualys's default 1000 when omitted).
+ */
+export function buildHostListDetectionParams(filters: HostListDetectionFilters, opts: BuildOptions): Record<string, string> {
+  return buildParams(filters, opts, false);
+}
+
+function buildParams(filters: HostListDetectionFilters, opts: BuildOptions, planned: boolean): Record<string, string> {
   const v2 = opts.apiVersion === '2.0';
   const params: Record<string, string> = { action: 'list', output_format: filters.format };
   if (opts.truncationLimit !== undefined) {
@@ -216,17 +300,23 @@ export function buildHostListDetectionParams(
   const kernel = filters.runningKernelFilter ?? 0;
   if (kernel > 0) {
     if (v2) params.arf_kernel_filter = String(kernel);
-    else if (kernel <= 3) params.active_kernels_only = String(kernel);
     else {
-      throw new HostListDetectionParamsError(
-        `runningKernelFilter: 4 (only kernel-related vulnerabilities) exists only on Qualys API 2.0; with API ${opts.apiVersion} choose 0–3`,
-      );
+      if (kernel === 4 && !planned) {
+        throw new HostListDetectionParamsError(
+          `runningKernelFilter: 4 (only kernel-related vulnerabilities) on Qualys API ${opts.apiVersion} needs the connector's client-side kernel filter; exists only on Qualys API 2.0 as a parameter`,
+        );
+      }
+      if (kernel === 2 || kernel === 3) params.active_kernels_only = String(kernel);
+      else {
+        params.show_arf_data = '1';
+        if (kernel === 1) params.arf_filter_keys = 'non-running-kernel';
+      }
     }
   }
-  if (filters.ips) {
-    const items = filters.ips.split(',').map((item) => item.trim());
-    const v6 = items.filter((item) => net.isIPv6(item));
-    const v4 = items.filter((item) => !net.isIPv6(item));
+  const { v4, v6 } = splitAddresses(filters.ips);
+  const mixed = v4.length > 0 && v6.length > 0;
+  // A planned mixed list is sent as looked-up host IDs instead (withResolvedHostIds).
+  if (!(planned && mixed)) {
     if (v4.length > 0) params.ips = v4.join(',');
     if (v6.length > 0) params.ipv6 = v6.join(',');
   }

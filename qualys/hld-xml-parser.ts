@@ -14,6 +14,9 @@ import {
   DETECTION_STATUSES,
   DETECTION_TYPES,
   SEVERITIES,
+  SEVERITY_BUCKETS,
+  STATUS_BUCKETS,
+  TYPE_BUCKETS,
   emptySummary,
   matrixKey,
   type ByteRange,
@@ -29,12 +32,20 @@ const HLD_XML_ROOT = 'HOST_LIST_VM_DETECTION_OUTPUT';
 const Leaf = { HostId: 0, Type: 1, Severity: 2, Status: 3 } as const;
 type LeafKind = (typeof Leaf)[keyof typeof Leaf];
 
-/** Index of each documented value in SEVERITIES / DETECTION_STATUSES / DETECTION_TYPES; anything else is "unknown". */
+/**
+ * Index of each value in SEVERITY_BUCKETS / STATUS_BUCKETS / TYPE_BUCKETS: the
+ * documented values first, then `none` (element absent or empty), then `other`.
+ */
 const indexOf = (values: readonly string[]) => new Map(values.map((v, i) => [v, i]));
 const SEVERITY_INDEX = indexOf(SEVERITIES);
 const STATUS_INDEX = indexOf(DETECTION_STATUSES);
 const TYPE_INDEX = indexOf(DETECTION_TYPES);
-const UNKNOWN = 99;
+const NS = SEVERITY_BUCKETS.length;
+const NST = STATUS_BUCKETS.length;
+const NT = TYPE_BUCKETS.length;
+/** A bucket index for a read value: the documented index, or `none` / `other` after them. */
+const bucket = (index: ReadonlyMap<string, number>, documented: number, value: string) =>
+  value === '' ? documented : (index.get(value) ?? documented + 1);
 
 export class HldXmlPageParser {
   private readonly source = new XmlSource();
@@ -67,10 +78,10 @@ export class HldXmlPageParser {
   private leafKind: LeafKind = Leaf.HostId;
   private leafText = '';
   private detections = 0;
-  private readonly severityCounts = new Float64Array(5);
-  private readonly statusCounts = new Float64Array(4);
-  private readonly typeCounts = new Float64Array(3);
-  private readonly matrixCounts = new Float64Array(5 * 4 * 3);
+  private readonly severityCounts = new Float64Array(NS);
+  private readonly statusCounts = new Float64Array(NST);
+  private readonly typeCounts = new Float64Array(NT);
+  private readonly matrixCounts = new Float64Array(NS * NST * NT);
 
   private readonly onOutsideOpen = (tag: SaxesTagPlain) => this.outsideOpen(tag);
   private readonly onOutsideClose = (tag: SaxesTagPlain) => this.outsideClose(tag);
@@ -98,13 +109,13 @@ export class HldXmlPageParser {
     const summary = emptySummary('XML');
     summary.hosts = this.hosts;
     summary.detections = this.detections;
-    SEVERITIES.forEach((s, i) => (summary.severity[s] = this.severityCounts[i]));
-    DETECTION_STATUSES.forEach((s, i) => (summary.status[s] = this.statusCounts[i]));
-    DETECTION_TYPES.forEach((t, i) => (summary.type[t] = this.typeCounts[i]));
-    SEVERITIES.forEach((s, si) =>
-      DETECTION_STATUSES.forEach((st, sti) =>
-        DETECTION_TYPES.forEach((t, ti) => {
-          const n = this.matrixCounts[si * 12 + sti * 3 + ti];
+    SEVERITY_BUCKETS.forEach((s, i) => (summary.severity[s] = this.severityCounts[i]!));
+    STATUS_BUCKETS.forEach((s, i) => (summary.status[s] = this.statusCounts[i]!));
+    TYPE_BUCKETS.forEach((t, i) => (summary.type[t] = this.typeCounts[i]!));
+    SEVERITY_BUCKETS.forEach((s, si) =>
+      STATUS_BUCKETS.forEach((st, sti) =>
+        TYPE_BUCKETS.forEach((t, ti) => {
+          const n = this.matrixCounts[(si * NST + sti) * NT + ti]!;
           if (n > 0) summary.matrix[matrixKey(s, st, t)] = n;
         }),
       ),
@@ -260,27 +271,26 @@ export class HldXmlPageParser {
         break;
       }
       case Leaf.Type:
-        this.type = TYPE_INDEX.get(value) ?? UNKNOWN;
+        this.type = bucket(TYPE_INDEX, DETECTION_TYPES.length, value);
         break;
       case Leaf.Severity:
-        this.severity = SEVERITY_INDEX.get(value) ?? UNKNOWN;
+        this.severity = bucket(SEVERITY_INDEX, SEVERITIES.length, value);
         break;
       case Leaf.Status:
-        this.status = STATUS_INDEX.get(value) ?? UNKNOWN;
+        this.status = bucket(STATUS_INDEX, DETECTION_STATUSES.length, value);
         break;
     }
   }
 
-  /** Values outside the documented sets are counted as detections but in no bucket. */
+  /** Every detection lands in one bucket of each count; a missing element counts as `none`. */
   private countDetection(): void {
     this.detections++;
-    const { severity, status, type } = this;
-    const knownSeverity = severity >= 0 && severity < UNKNOWN;
-    const knownStatus = status >= 0 && status < UNKNOWN;
-    const knownType = type >= 0 && type < UNKNOWN;
-    if (knownSeverity) this.severityCounts[severity]++;
-    if (knownStatus) this.statusCounts[status]++;
-    if (knownType) this.typeCounts[type]++;
-    if (knownSeverity && knownStatus && knownType) this.matrixCounts[severity * 12 + status * 3 + type]++;
+    const severity = this.severity < 0 ? SEVERITIES.length : this.severity;
+    const status = this.status < 0 ? DETECTION_STATUSES.length : this.status;
+    const type = this.type < 0 ? DETECTION_TYPES.length : this.type;
+    this.severityCounts[severity]!++;
+    this.statusCounts[status]!++;
+    this.typeCounts[type]!++;
+    this.matrixCounts[(severity * NST + status) * NT + type]!++;
   }
 }

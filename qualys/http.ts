@@ -9,6 +9,7 @@
  * the first byte and an idle body; an AbortSignal stops the request in flight.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { rootCertificates } from 'node:tls';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { classifyQualysResponse, classifyTransportError, QualysError, QualysSecurityError } from './errors.js';
 import { assertSafeTransport } from './platforms.js';
@@ -24,6 +25,8 @@ export interface TransportOptions {
   password: string;
   timeouts: QualysTimeouts;
   proxyUrl?: string;
+  /** PEM certificates trusted in addition to the public CAs. */
+  ca?: string;
 }
 
 export interface ResponseStart {
@@ -61,8 +64,12 @@ export class QualysTransport {
     this.basePath = options.baseUrl.pathname.replace(/\/+$/, '');
     this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`, 'utf8').toString('base64')}`;
     const { connectMs, firstByteMs, idleMs } = options.timeouts;
-    const agentOptions = { connect: { timeout: connectMs }, headersTimeout: firstByteMs, bodyTimeout: idleMs };
-    this.dispatcher = options.proxyUrl ? new ProxyAgent({ uri: options.proxyUrl, ...agentOptions }) : new Agent(agentOptions);
+    // Node replaces its CA list with `ca`: keep the public roots next to the extra ones.
+    const tls = options.ca ? { ca: [...rootCertificates, options.ca] } : {};
+    const agentOptions = { connect: { timeout: connectMs, ...tls }, headersTimeout: firstByteMs, bodyTimeout: idleMs };
+    this.dispatcher = options.proxyUrl
+      ? new ProxyAgent({ uri: options.proxyUrl, ...agentOptions, requestTls: tls, proxyTls: tls })
+      : new Agent(agentOptions);
   }
 
   exchange<T>(call: HttpCall, receive: (start: ResponseStart) => BodyReceiver<T>): Promise<{ start: ResponseStart; result: T }> {

@@ -111,7 +111,7 @@ export class PageIngest<T> {
  */
 export async function ingestIterable<T>(
   source: AsyncIterable<Buffer | Uint8Array | string>,
-  ingest: PageIngest<T>,
+  ingest: Pick<PageIngest<T>, 'write' | 'drained' | 'finish' | 'abort'>,
   signal?: AbortSignal,
 ): Promise<IngestResult<T>> {
   try {

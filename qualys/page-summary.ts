@@ -13,6 +13,22 @@ export type Severity = (typeof SEVERITIES)[number];
 export type DetectionStatus = (typeof DETECTION_STATUSES)[number];
 export type DetectionType = (typeof DETECTION_TYPES)[number];
 
+/**
+ * Buckets beyond the documented values, so every count adds up to
+ * `detections`: `none` for a detection without the element (or with it
+ * empty), as information-gathered detections often come; `other` for a
+ * value Qualys does not document.
+ */
+export const NO_VALUE = 'none';
+export const OTHER_VALUE = 'other';
+export type Missing = typeof NO_VALUE | typeof OTHER_VALUE;
+export const SEVERITY_BUCKETS = [...SEVERITIES, NO_VALUE, OTHER_VALUE] as const;
+export const STATUS_BUCKETS = [...DETECTION_STATUSES, NO_VALUE, OTHER_VALUE] as const;
+export const TYPE_BUCKETS = [...DETECTION_TYPES, NO_VALUE, OTHER_VALUE] as const;
+export type SeverityBucket = (typeof SEVERITY_BUCKETS)[number];
+export type StatusBucket = (typeof STATUS_BUCKETS)[number];
+export type TypeBucket = (typeof TYPE_BUCKETS)[number];
+
 /** [start, end) in the raw response bytes. */
 export interface ByteRange {
   start: number;
@@ -48,10 +64,11 @@ export interface PageSummary {
   format: PageFormat;
   hosts: number;
   detections: number;
-  severity: Record<Severity, number>;
-  status: Record<DetectionStatus, number>;
-  type: Record<DetectionType, number>;
-  /** `${severity}|${status}|${type}` → count. */
+  /** Each sums to `detections` (see NO_VALUE / OTHER_VALUE). */
+  severity: Record<SeverityBucket, number>;
+  status: Record<StatusBucket, number>;
+  type: Record<TypeBucket, number>;
+  /** `${severity}|${status}|${type}` → count, buckets included; the counts sum to `detections`. */
   matrix: Record<string, number>;
   minHostId: number | null;
   maxHostId: number | null;
@@ -66,8 +83,15 @@ export interface PageSummary {
 /** What a page parser found: a page, or a Qualys return (error) document in its place. */
 export type ParsedPage = { kind: 'page'; summary: PageSummary } | { kind: 'return'; document: QualysReturnDocument };
 
-export function matrixKey(severity: Severity, status: DetectionStatus, type: DetectionType): string {
+export function matrixKey(severity: SeverityBucket, status: StatusBucket, type: TypeBucket): string {
   return `${severity}|${status}|${type}`;
+}
+
+/** The bucket a value read from an answer falls in. */
+export function bucketOf<T extends string>(documented: readonly T[], raw: string): T | Missing {
+  const value = raw.trim();
+  if (value === '') return NO_VALUE;
+  return (documented as readonly string[]).includes(value) ? (value as T) : OTHER_VALUE;
 }
 
 function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -85,9 +109,9 @@ export function emptySummary(format: PageFormat): PageSummary {
     format,
     hosts: 0,
     detections: 0,
-    severity: zeros(SEVERITIES),
-    status: zeros(DETECTION_STATUSES),
-    type: zeros(DETECTION_TYPES),
+    severity: zeros(SEVERITY_BUCKETS),
+    status: zeros(STATUS_BUCKETS),
+    type: zeros(TYPE_BUCKETS),
     matrix: {},
     minHostId: null,
     maxHostId: null,

@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QualysClient } from './client.js';
 import { QualysConcurrencyLimitError, QualysRateLimitError, QualysTransientError, type QualysError } from './errors.js';
+import type { DetectionPostFilter } from './kernel-filter.js';
 import { addSummaries, type PageSummary } from './page-summary.js';
 
 export interface PullProgress {
@@ -43,6 +44,8 @@ export interface PullOptions<T> {
   maxAttempts?: number;
   /** Longest 409 wait the pull sits through; a longer one fails with Qualys's message. */
   maxWaitSeconds?: number;
+  /** The plan's client-side filter (planHostListDetection), applied to every page. */
+  postFilter?: DetectionPostFilter | null;
 }
 
 export interface PullResult<T> {
@@ -73,6 +76,7 @@ export async function pullDetections<T>(client: QualysClient, options: PullOptio
           idMin,
           sink: target.sink,
           signal: options.signal,
+          postFilter: options.postFilter ?? null,
           onProgress: (pageBytes) => options.onProgress?.({ pages: pages.length, hosts: total?.hosts ?? 0, detections: total?.detections ?? 0, bytes: bytes + pageBytes }),
         });
         pages.push({ pageNo: pages.length + 1, idMin, bytes: page.bytes, summary: page.summary, stored: await target.commit() });

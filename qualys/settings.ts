@@ -57,6 +57,16 @@ export const qualysConnectionSettingsSchema = z
         }
       }, 'proxyUrl: must be an http:// or https:// URL')
       .optional(),
+    /**
+     * Extra certificate authorities to trust, as PEM text (a private-cloud
+     * platform's own CA, or the simulator's self-signed certificate). The
+     * public CAs stay trusted; verification is never switched off.
+     */
+    ca: z
+      .string({ error: 'ca: must be PEM text' })
+      .max(256 * 1024, 'ca: is too long')
+      .refine((value) => value.includes('-----BEGIN CERTIFICATE-----'), 'ca: must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----)')
+      .optional(),
   })
   .strict();
 

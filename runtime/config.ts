@@ -58,11 +58,11 @@ const envSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
 
+  QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
+  RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
-
-  QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
   QUALYS_LEASE_TTL_SEC: int(5, 3600).default(60),
 
   WEBHOOK_BLOCK_PRIVATE_NETWORKS: bool('false'),
@@ -106,11 +106,13 @@ export interface AppConfig {
   };
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
-    /** Concurrency slots left to the customer's other tools. */
+    /** Calls of the subscription's concurrency limit left to the customer's other tools. */
     concurrencyReserve: number;
     /** A call slot whose holder stops renewing it is free again after this long. */
     leaseTtlMs: number;
   };
+  /** Host ID ranges one run pulls at once, at most. */
+  runs: { maxParallelRanges: number };
   webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
@@ -178,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
       leaseTtlMs: e.QUALYS_LEASE_TTL_SEC * 1000,
     },
+    runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
     webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };

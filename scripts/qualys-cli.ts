@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createQualysClient } from '../qualys/client.js';
 import { readDetectionPage } from '../qualys/detection-page-reader.js';
-import { buildHostListDetectionParams, hostListDetectionFiltersSchema } from '../qualys/hld-params.js';
+import { hostListDetectionFiltersSchema, planHostListDetection, withResolvedHostIds } from '../qualys/hld-params.js';
 import { summaryToJson } from '../qualys/page-summary.js';
 import type { PullProgress } from '../qualys/pull.js';
 import { DEFAULT_API_VERSION } from '../qualys/settings.js';
@@ -148,14 +148,18 @@ async function pull(args: string[]): Promise<void> {
     username: values.user!,
     password,
   });
-  const params = buildHostListDetectionParams(parsed.data, { apiVersion: client.apiVersion, truncationLimit: pageSize });
+  const plan = planHostListDetection(parsed.data, { apiVersion: client.apiVersion, truncationLimit: pageSize });
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', stop);
   const started = Date.now();
   const report = progressLine(started);
   try {
-    const result = await pullToFile(client, { params, out: values.out!, signal: controller.signal, onProgress: (p) => report(p) });
+    // A list of IPv4 and IPv6 addresses becomes host IDs first (Qualys ANDs the two parameters).
+    const found = [];
+    for (const lookup of plan.addressLookups) found.push((await client.listHostIds(lookup, controller.signal)).ranges);
+    const params = withResolvedHostIds(plan, found);
+    const result = await pullToFile(client, { params, postFilter: plan.postFilter, out: values.out!, signal: controller.signal, onProgress: (p) => report(p) });
     report({ pages: result.pages.length, hosts: result.summary.hosts, detections: result.summary.detections, bytes: result.bytes }, true);
     process.stdout.write(`${JSON.stringify(summaryToJson(result.summary))}\n`);
   } finally {

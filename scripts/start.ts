@@ -10,7 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { apiDepsFromContext } from '../api/deps.js';
 import { listen } from '../api/server.js';
-import { countActiveApiKeys, createApiKey } from '../db/api-keys.js';
+import { printFirstAdminKey } from '../api/first-admin-key.js';
 import { createAppContext } from '../runtime/app-context.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureTemporal } from '../runtime/temporal-bootstrap.js';
@@ -29,6 +29,13 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+type Cleanup = () => Promise<unknown>;
+
+/** Stops what was started, newest first; one failing clean-up does not stop the others. */
+async function unwind(cleanups: Cleanup[]): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+}
+
 async function main(): Promise<void> {
   if (parseArgs({ options: { help: { type: 'boolean' } }, strict: true }).values.help) {
     process.stdout.write(`${HELP}\n`);
@@ -36,62 +43,66 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   say(`data directory: ${config.dataDir}`);
-  const temporal = await ensureTemporal(config, (m) => say(`temporal: ${m}`));
-  const ctx = await createAppContext(config);
-  installTemporalRuntime(ctx.logger);
-  say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
+  // Whatever fails part-way, nothing started here is left running.
+  const cleanups: Cleanup[] = [];
+  try {
+    const temporal = await ensureTemporal(config, (m) => say(`temporal: ${m}`));
+    cleanups.push(() => temporal.stop());
+    const ctx = await createAppContext(config);
+    cleanups.push(() => ctx.close());
+    installTemporalRuntime(ctx.logger);
+    say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
 
-  if ((await countActiveApiKeys(ctx.db, 'admin')) === 0) {
-    const { token } = await createApiKey(ctx.db, { name: 'bootstrap-admin', role: 'admin' });
-    say('');
-    say('First start: an admin API key was created. It is shown only now; store it safely:');
-    process.stdout.write(`${token}\n`);
-    say('');
+    await printFirstAdminKey(ctx.db, say);
+
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    cleanups.push(() => nativeConnection.close());
+    const worker = await createConfiguredWorker(ctx, nativeConnection);
+    const stopAlive = keepAliveFile(config.dataDir, worker);
+    const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
+    const workerDone = worker.run();
+    cleanups.push(async () => {
+      stopAlive();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone.catch(() => {});
+      await stopSweeper();
+    });
+
+    const connection = await Connection.connect({ address: temporal.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const app = createApp(apiDepsFromContext(ctx, client, temporal.uiUrl));
+    const server = await listen(app, config.api.host, config.api.port);
+    cleanups.push(() => server.close());
+
+    say(`API:         ${server.url}/v1   (send "Authorization: Bearer <key>")`);
+    say(`OpenAPI:     ${server.url}/openapi.json`);
+    say(`Console:     ${server.url}/console/`);
+    say(`Health:      ${server.url}/readyz`);
+    say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
+    if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
+    say(`Worker:      task queue "${config.temporal.taskQueue}"`);
+    say('Ready. Ctrl-C stops everything.');
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`${signal}: stopping (in-flight pages get ${config.worker.shutdownGraceMs / 1000} s to finish)…`);
+      await unwind(cleanups);
+      say('stopped');
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    await workerDone.catch(async (err) => {
+      say(`worker stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+      await stop('worker failure');
+    });
+  } catch (err) {
+    await unwind(cleanups);
+    throw err;
   }
-
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createConfiguredWorker(ctx, nativeConnection);
-  const stopAlive = keepAliveFile(config.dataDir, worker);
-  const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
-  const workerDone = worker.run();
-
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp(apiDepsFromContext(ctx, client, temporal.uiUrl));
-  const server = await listen(app, config.api.host, config.api.port);
-
-  say(`API:         ${server.url}/v1   (send "Authorization: Bearer <key>")`);
-  say(`OpenAPI:     ${server.url}/openapi.json`);
-  say(`Console:     ${server.url}/console/`);
-  say(`Health:      ${server.url}/readyz`);
-  say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
-  if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
-  say(`Worker:      task queue "${config.temporal.taskQueue}"`);
-  say('Ready. Ctrl-C stops everything.');
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: stopping (in-flight pages get ${config.worker.shutdownGraceMs / 1000} s to finish)…`);
-    await server.close();
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await workerDone.catch(() => {});
-    stopAlive();
-    await stopSweeper();
-    await connection.close();
-    await nativeConnection.close();
-    await ctx.close();
-    await temporal.stop();
-    say('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  await workerDone.catch(async (err) => {
-    say(`worker stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
-    await stop('worker failure');
-  });
 }
 
 main().catch((err) => {

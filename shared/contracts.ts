@@ -137,6 +137,8 @@ export interface RunTuning {
   pageStartToCloseMs: number;
   /** Attempts for transient failures (5xx, resets, timeouts, broken documents) of one page. */
   pageMaxAttempts: number;
+  /** The first pause before a failed page is tried again; it doubles up to two minutes. */
+  pageRetryInitialMs: number;
   /** Pause after a 1960 concurrency refusal when Qualys gives no better hint. */
   concurrencyPauseMs: number;
   /** Give up when Qualys keeps refusing for longer than this in total. */
@@ -148,6 +150,7 @@ export const DEFAULT_RUN_TUNING: RunTuning = {
   pageHeartbeatTimeoutMs: 120_000,
   pageStartToCloseMs: 60 * 60_000,
   pageMaxAttempts: 8,
+  pageRetryInitialMs: 2_000,
   concurrencyPauseMs: 15_000,
   maxTotalWaitMs: 24 * 60 * 60_000,
 };
@@ -160,8 +163,8 @@ export interface FetcherRunInput {
   triggeredBy?: string | null;
   scheduleId?: string | null;
   tuning?: Partial<RunTuning>;
-  /** Set only by continue-as-new. */
-  resume?: PullState;
+  /** Set only by continue-as-new: range pulls carry `RangePullState`; runs started before ranges existed, `PullState`. */
+  resume?: RangePullState | PullState;
 }
 
 /** What prepare decided: everything later steps need, minus secrets. */
@@ -177,9 +180,18 @@ export interface RunPlan {
   endpoint: string;
   params: Record<string, string>;
   startedAt: string;
+  /**
+   * Host list calls whose IDs, merged, select the hosts (a list of IPv4 and
+   * IPv6 addresses, which Qualys would AND); absent or empty when none.
+   */
+  addressLookups?: Array<Record<string, string>>;
+  /** What the client filters out of every page Qualys sends (running-kernel option 4 on API 3.0+); absent or null for nothing. */
+  postFilter?: 'kernel-related' | null;
 }
 
 export interface PageRecord {
+  /** 1 for sequential pulls. */
+  rangeNo?: number;
   pageNo: number;
   idMin: number | null;
   blobKey: string;
@@ -219,7 +231,7 @@ export interface Refusals {
   waitedMs: number;
 }
 
-/** The pull's position and counters, carried across continue-as-new. */
+/** A sequential pull's position and counters, carried across continue-as-new (runs from before range pulls). */
 export interface PullState {
   plan: RunPlan;
   nextPageNo: number;
@@ -227,6 +239,73 @@ export interface PullState {
   totals: PullTotals;
   refusals: Refusals;
   retries: number;
+}
+
+/** One contiguous host ID range of a run, pulled by truncation on its own. */
+export interface RangeSpec {
+  rangeNo: number;
+  /** Inclusive bounds sent as id_min / id_max; null = open (the first and last range stay open so no host is ever outside every range). */
+  idMin: number | null;
+  idMax: number | null;
+}
+
+/** How a run pulls: its ranges and how many of them at once. */
+export interface RangePlan {
+  ranges: RangeSpec[];
+  /** Ranges pulled at once: the subscription's concurrency limit minus the reserve, never above it. */
+  parallelism: number;
+  /** Hosts the host ID list named for the fetcher's host filters (null when no list was taken). */
+  listedHosts: number | null;
+  /** The plan's address lookups resolved: a blob holding the `ids` every page sends (absent when none). */
+  hostIdsBlobKey?: string | null;
+}
+
+/** Where one range stands. */
+export interface RangeCursor extends RangeSpec {
+  /** The next page's number within the range. */
+  nextPageNo: number;
+  /** id_min of the next page (the range's lower bound at first, then each truncation cursor). */
+  cursor: number | null;
+  done: boolean;
+}
+
+/** A range pull's position and counters, carried across continue-as-new. */
+export interface RangePullState {
+  plan: RunPlan;
+  parallelism: number;
+  listedHosts: number | null;
+  hostIdsBlobKey?: string | null;
+  ranges: RangeCursor[];
+  totals: PullTotals;
+  refusals: Refusals;
+  retries: number;
+}
+
+export function isRangePullState(state: RangePullState | PullState): state is RangePullState {
+  return 'ranges' in state;
+}
+
+/** What one page activity is asked for. */
+export interface PageRequest {
+  plan: RunPlan;
+  rangeNo: number;
+  pageNo: number;
+  idMin: number | null;
+  idMax: number | null;
+  /** Resolved address lookups: the blob whose text every page sends as `ids`. */
+  hostIdsBlobKey?: string | null;
+  /** So the activity can record, as it happens, whether a failed attempt will be retried and how long a refusal lasts. */
+  pageMaxAttempts: number;
+  concurrencyPauseMs: number;
+}
+
+/**
+ * How long to wait after a 409: what Qualys asked for, and at least a short
+ * pause (Qualys names no wait for a concurrency refusal).
+ */
+export function refusalWaitMs(reason: LimitReason, retryAfterSeconds: number, concurrencyPauseMs: number): number {
+  const fallbackMs = reason === 'concurrency_limit' ? concurrencyPauseMs : 1000;
+  return Math.max(retryAfterSeconds * 1000, fallbackMs);
 }
 
 /**
@@ -248,6 +327,10 @@ export interface RunProgress {
   waits: number;
   waitedSeconds: number;
   retries: number;
+  /** The attempt in flight when one failed: which page, which attempt, and why it failed. */
+  current?: { step: RunStep; rangeNo: number | null; pageNo: number | null; attempt: number; error: string } | null;
+  /** Range pulls: ranges finished, being pulled, and not started. */
+  ranges?: { total: number; done: number; inFlight: number; waiting: number } | null;
 }
 
 export interface SealedEvidence {

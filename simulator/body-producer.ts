@@ -15,6 +15,8 @@ export interface RenderContext {
   /** The answer's DATETIME. */
   readonly datetime: string;
   readonly userLogin: string;
+  /** A trial subscription: comments around the root element. */
+  readonly trial: boolean;
   /** Break the document in the middle (fault injection); decided after the request is validated. */
   malformed: boolean;
 }
@@ -27,8 +29,17 @@ export const XML_TRAILER =
 export const XML_GARBAGE = '\n<HOST><ID>0</I D><BROKEN attr=>&bogus;<<\n';
 export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
 
-export function xmlHead(root: string, dtdUrl: string): string {
-  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n<${root}>\n`;
+/** Trial and evaluation subscriptions wrap the root element in comments (the simulator's own wording). */
+const TRIAL_BEFORE = '<!-- Evaluation subscription: the hosts and findings below are sample data for a trial. -->\n';
+const TRIAL_AFTER = '<!-- End of evaluation data. -->\n';
+
+export function xmlHead(root: string, dtdUrl: string, trial = false): string {
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n${trial ? TRIAL_BEFORE : ''}<${root}>\n`;
+}
+
+/** The end tag of a data answer's root, the trial comment and the confidentiality comment. */
+export function xmlTail(root: string, trial = false): string {
+  return `</${root}>\n${trial ? TRIAL_AFTER : ''}${XML_TRAILER}`;
 }
 
 /**

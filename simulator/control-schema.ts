@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { faultConfigSchema, type FaultConfig } from './faults.js';
+import { PROFILE_NAMES, latencyConfigSchema, type LatencyConfig, type ProfileName } from './latency.js';
 import { limitConfigSchema, type LimitConfig } from './limits.js';
+import { shapeConfigSchema, type ShapeConfig } from './shapes.js';
 
 const instant = z.union([z.iso.datetime({ offset: true }), z.date()]);
 
@@ -13,12 +15,19 @@ export const configPatchSchema = z.strictObject({
   limits: limitConfigSchema.partial().optional(),
   /** A fixed clock, or null for the wall clock. */
   now: instant.nullable().optional(),
+  shapes: shapeConfigSchema.partial().optional(),
+  /** A named latency profile: sets latency and limits first; `latency` and `limits` in the same patch then apply on top. */
+  profile: z.enum(PROFILE_NAMES).optional(),
+  latency: latencyConfigSchema.partial().optional(),
 });
 
 export interface ConfigPatch {
   faults?: Partial<FaultConfig>;
   limits?: Partial<LimitConfig>;
   now?: string | Date | null;
+  shapes?: Partial<ShapeConfig>;
+  profile?: ProfileName;
+  latency?: Partial<LatencyConfig>;
 }
 
 export interface FieldIssue {

@@ -16,6 +16,7 @@ import { buildQidCatalog, type QidCatalog } from './qid-catalog.js';
 import { Params } from './request-params.js';
 import { buildResultsPool, type ResultsPool } from './results-pool.js';
 import { buildSearchLists, type SearchList } from './search-lists.js';
+import { DEFAULT_SHAPES, type ShapeConfig } from './shapes.js';
 import {
   DETECTION_STATUSES,
   DETECTION_TYPES,
@@ -25,16 +26,26 @@ import {
   type DetectionType,
 } from './vocabulary.js';
 
-export type SeverityKey = '1' | '2' | '3' | '4' | '5';
+/**
+ * Count buckets as the connector's summaries have them: the documented values,
+ * `none` for a detection written without the element, `other` for an
+ * undocumented value (never written by the simulator, so always 0).
+ */
+export type SeverityKey = '1' | '2' | '3' | '4' | '5' | 'none' | 'other';
+export type StatusKey = DetectionStatus | 'none' | 'other';
+export type TypeKey = DetectionType | 'none' | 'other';
+const SEVERITY_KEYS: readonly SeverityKey[] = ['1', '2', '3', '4', '5', 'none', 'other'];
+const STATUS_KEYS: readonly StatusKey[] = [...DETECTION_STATUSES, 'none', 'other'];
+const TYPE_KEYS: readonly TypeKey[] = [...DETECTION_TYPES, 'none', 'other'];
 
 export interface ExpectedDetections {
   hosts: number;
   detections: number;
   severity: Record<SeverityKey, number>;
-  status: Record<DetectionStatus, number>;
-  type: Record<DetectionType, number>;
+  status: Record<StatusKey, number>;
+  type: Record<TypeKey, number>;
   /** counts[severity][status][type], every combination present (zeros included). */
-  bySeverityStatusType: Record<SeverityKey, Record<DetectionStatus, Record<DetectionType, number>>>;
+  bySeverityStatusType: Record<SeverityKey, Record<StatusKey, Record<TypeKey, number>>>;
   /** Host IDs in answer order (ascending). */
   hostIds: number[];
   minHostId: number | null;
@@ -50,6 +61,9 @@ export interface DetectionDetail {
   type: DetectionType;
   severity: number;
   status: DetectionStatus;
+  /** Whether the answer writes SEVERITY / STATUS for this detection (shapes). */
+  severityWritten: boolean;
+  statusWritten: boolean;
   port: number | null;
   protocol: string | null;
   /** null when the QID is not kernel-related. */
@@ -63,6 +77,8 @@ export interface DetectionDetail {
 export interface HostDetail {
   id: number;
   ip: string;
+  /** '' for a host without IPv6. */
+  ipv6: string;
   trackingMethod: string;
   os: string;
   dns: string;
@@ -77,6 +93,7 @@ export interface DatasetOptions {
   assetGroups: number;
   searchLists: number;
   clock: Clock;
+  shapes?: Partial<ShapeConfig> | undefined;
 }
 
 export class Dataset implements SubscriptionData {
@@ -88,12 +105,14 @@ export class Dataset implements SubscriptionData {
   readonly assetGroups: readonly AssetGroup[];
   readonly searchLists: readonly SearchList[];
   private clockRef: Clock;
+  private shapesRef: ShapeConfig;
   private readonly startedSec = Math.floor(Date.now() / 1000);
 
   constructor(options: DatasetOptions) {
     this.seed = options.seed;
     this.hostCount = options.hosts;
     this.clockRef = options.clock;
+    this.shapesRef = { ...DEFAULT_SHAPES, ...options.shapes };
     this.layout = new HostLayout(options.seed, options.hosts);
     this.catalog = buildQidCatalog(options.seed);
     this.results = buildResultsPool(options.seed);
@@ -112,6 +131,15 @@ export class Dataset implements SubscriptionData {
 
   setClock(clock: Clock): void {
     this.clockRef = clock;
+  }
+
+  /** How answers vary (see shapes.ts); `expected()` counts with the current ones. */
+  get shapes(): ShapeConfig {
+    return this.shapesRef;
+  }
+
+  setShapes(shapes: ShapeConfig): void {
+    this.shapesRef = { ...shapes };
   }
 
   /** Every host ID, ascending. */
@@ -134,8 +162,8 @@ export class Dataset implements SubscriptionData {
       for (let m = 0; m < matcher.matchedCount; m++) {
         const k = matcher.matched[m]!;
         const qi = d.qidIndex[k]!;
-        const sev = String(catalog.severity[qi]) as SeverityKey;
-        const status = DETECTION_STATUSES[d.status[k]!]!;
+        const sev = d.noSeverity[k] ? 'none' : (String(catalog.severity[qi]) as SeverityKey);
+        const status = d.noStatus[k] ? 'none' : DETECTION_STATUSES[d.status[k]!]!;
         const type = DETECTION_TYPES[catalog.type[qi]!]!;
         result.detections++;
         result.severity[sev]++;
@@ -161,7 +189,7 @@ export class Dataset implements SubscriptionData {
     const host = new HostRecord();
     fillHost(this.seed, this.layout, index, new Rng(0), host);
     const d = new DetectionSet();
-    d.fill(host, this.catalog);
+    d.fill(host, this.catalog, this.shapesRef);
     const at = (ago: number) => formatEpochSeconds(this.anchorSec - ago);
     const detections: DetectionDetail[] = [];
     for (let k = 0; k < d.count; k++) {
@@ -172,6 +200,8 @@ export class Dataset implements SubscriptionData {
         type: DETECTION_TYPES[this.catalog.type[qi]!]!,
         severity: this.catalog.severity[qi]!,
         status: DETECTION_STATUSES[d.status[k]!]!,
+        severityWritten: d.noSeverity[k] === 0,
+        statusWritten: d.noStatus[k] === 0,
         port: port ? port[0] : null,
         protocol: port ? port[1] : null,
         affectsRunningKernel: d.kernel[k] === KERNEL_NONE ? null : d.kernel[k] === KERNEL_RUNNING,
@@ -184,6 +214,7 @@ export class Dataset implements SubscriptionData {
     return {
       id: host.id,
       ip: host.ip,
+      ipv6: host.ipv6,
       trackingMethod: host.trackingMethod,
       os: host.os.name,
       dns: host.fqdn,
@@ -195,9 +226,9 @@ export class Dataset implements SubscriptionData {
 }
 
 function emptyExpected(): ExpectedDetections {
-  const byType = () => Object.fromEntries(DETECTION_TYPES.map((t) => [t, 0])) as Record<DetectionType, number>;
-  const byStatus = <T>(f: () => T) => Object.fromEntries(DETECTION_STATUSES.map((s) => [s, f()])) as Record<DetectionStatus, T>;
-  const bySeverity = <T>(f: () => T) => Object.fromEntries(['1', '2', '3', '4', '5'].map((s) => [s, f()])) as Record<SeverityKey, T>;
+  const byType = () => Object.fromEntries(TYPE_KEYS.map((t) => [t, 0])) as Record<TypeKey, number>;
+  const byStatus = <T>(f: () => T) => Object.fromEntries(STATUS_KEYS.map((s) => [s, f()])) as Record<StatusKey, T>;
+  const bySeverity = <T>(f: () => T) => Object.fromEntries(SEVERITY_KEYS.map((s) => [s, f()])) as Record<SeverityKey, T>;
   return {
     hosts: 0,
     detections: 0,

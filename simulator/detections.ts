@@ -3,10 +3,11 @@
  * Dates are kept as seconds before the data anchor; formatting happens only
  * when a detection is rendered.
  */
-import { Rng } from './prng.js';
+import { Rng, hash32 } from './prng.js';
 import type { HostRecord } from './host-record.js';
 import { CATALOG_SIZE, type QidCatalog } from './qid-catalog.js';
 import { pickVariant } from './results-pool.js';
+import type { ShapeConfig } from './shapes.js';
 import {
   KERNEL_NONE,
   KERNEL_NON_RUNNING,
@@ -29,6 +30,11 @@ export const PORTS: ReadonlyArray<readonly [number, string]> = [
 /** Index into PORTS, or NO_PORT for host-level findings. */
 export const NO_PORT = 255;
 
+/** A uniform value in [0, 1) for one detection and purpose. */
+function unit(seed: number, k: number, salt: number): number {
+  return hash32(seed, k, salt) / 4294967296;
+}
+
 export class DetectionSet {
   count = 0;
   readonly qidIndex = new Int32Array(MAX_DETECTIONS);
@@ -43,10 +49,17 @@ export class DetectionSet {
   readonly reopenedAgo = new Int32Array(MAX_DETECTIONS);
   readonly timesFound = new Int32Array(MAX_DETECTIONS);
   readonly timesReopened = new Int32Array(MAX_DETECTIONS);
+  /** 1 when the detection is written without SEVERITY / without STATUS (the values still drive filters). */
+  readonly noSeverity = new Uint8Array(MAX_DETECTIONS);
+  readonly noStatus = new Uint8Array(MAX_DETECTIONS);
   private readonly rng = new Rng(0);
 
-  /** Draws every detection of `host`; the number of draws per detection is fixed. */
-  fill(host: HostRecord, catalog: QidCatalog): void {
+  /**
+   * Draws every detection of `host`; the number of draws per detection is
+   * fixed. Shape choices hash (seed, detection) instead of drawing, so changing
+   * a shape never moves the other values.
+   */
+  fill(host: HostRecord, catalog: QidCatalog, shapes: ShapeConfig): void {
     const rng = this.rng;
     rng.reset(host.detectionSeed);
     const n = host.detectionCount;
@@ -65,7 +78,11 @@ export class DetectionSet {
 
       const status = rStatus < 0.15 ? STATUS_NEW : rStatus < 0.65 ? STATUS_ACTIVE : rStatus < 0.9 ? STATUS_FIXED : STATUS_REOPENED;
       this.status[k] = status;
-      this.port[k] = catalog.type[qi] === TYPE_INFO && rPort < 0.6 ? NO_PORT : Math.floor(rPort * PORTS.length) % PORTS.length;
+      const ig = catalog.type[qi] === TYPE_INFO;
+      const portless = ig ? rPort < shapes.igPortlessShare : unit(host.detectionSeed, k, 0x9047) < shapes.portlessShare;
+      this.port[k] = portless ? NO_PORT : Math.floor(rPort * PORTS.length) % PORTS.length;
+      this.noSeverity[k] = ig && unit(host.detectionSeed, k, 0x5e7) < shapes.igWithoutSeverityShare ? 1 : 0;
+      this.noStatus[k] = ig && unit(host.detectionSeed, k, 0x57a7) < shapes.igWithoutStatusShare ? 1 : 0;
       this.variant[k] = pickVariant(rVariant);
       this.kernel[k] = catalog.kernel[qi] === 1 && host.linux ? (rKernel < 0.5 ? KERNEL_RUNNING : KERNEL_NON_RUNNING) : KERNEL_NONE;
 

@@ -8,7 +8,7 @@ import { Rng, hash32 } from './prng.js';
 import { QualysError } from './qualys-error.js';
 import { concurrencyLimitError, rateLimitError } from './limits.js';
 
-export const ENDPOINT_NAMES = ['detection', 'assetGroups', 'searchLists', 'hostList'] as const;
+export const ENDPOINT_NAMES = ['detection', 'assetGroups', 'searchLists', 'hostList', 'knowledgeBase', 'about'] as const;
 export type EndpointName = (typeof ENDPOINT_NAMES)[number];
 
 const endpoint = z.enum(ENDPOINT_NAMES).optional();

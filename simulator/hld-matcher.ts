@@ -1,7 +1,8 @@
 /**
  * Walks the host population in ID order and stops at each host that has at
  * least one detection matching the query: Host List Detection lists only
- * hosts with matching detections.
+ * hosts with matching detections (except CSV with duplicates suppressed,
+ * which lists the others too, as their host row alone).
  */
 import { DetectionSet, MAX_DETECTIONS } from './detections.js';
 import { hostMatches } from './host-filter.js';
@@ -32,8 +33,14 @@ export class HldMatcher {
     const end = query.hosts.endIndex;
     while (this.index < end) {
       const index = this.index++;
-      if (!hostMatches(query.hosts, data, index, this.rng, host) || host.detectionCount === 0) continue;
-      detections.fill(host, data.catalog);
+      if (!hostMatches(query.hosts, data, index, this.rng, host)) continue;
+      if (host.detectionCount === 0) {
+        if (!query.listHostsWithoutDetections) continue;
+        detections.count = 0;
+        this.matchedCount = 0;
+        return true;
+      }
+      detections.fill(host, data.catalog, data.shapes);
       let m = 0;
       for (let k = 0; k < detections.count; k++) {
         if (qidOk[detections.qidIndex[k]!] === 0) continue;
@@ -41,7 +48,7 @@ export class HldMatcher {
         if (kernelModes.length > 0 && !kernelAllowed(kernelModes, detections.kernel[k]!)) continue;
         this.matched[m++] = k;
       }
-      if (m === 0) continue;
+      if (m === 0 && !query.listHostsWithoutDetections) continue;
       this.matchedCount = m;
       return true;
     }

@@ -6,9 +6,10 @@
 import { parseHostFilter, type HostData, type HostFilter } from './host-filter.js';
 import { inRanges, parseIntRanges, type Ranges } from './int-ranges.js';
 import { invalidValue } from './qualys-error.js';
-import { CATALOG_SIZE, type QidCatalog } from './qid-catalog.js';
+import { CATALOG_SIZE, qdsOf, type QidCatalog } from './qid-catalog.js';
 import type { Params } from './request-params.js';
 import type { SearchList } from './search-lists.js';
+import type { ShapeConfig } from './shapes.js';
 import {
   DETECTION_STATUSES,
   KERNEL_NONE,
@@ -29,6 +30,7 @@ export type ApiVersion = (typeof API_VERSIONS)[number];
 export interface SubscriptionData extends HostData {
   readonly catalog: QidCatalog;
   readonly searchLists: readonly SearchList[];
+  readonly shapes: ShapeConfig;
 }
 
 const COMMON_PARAMS = [
@@ -48,15 +50,28 @@ const COMMON_PARAMS = [
 ];
 /** API 2.0 filters on running kernels/services/configs directly; 3.0+ replaced them with ARF keys. */
 const V2_ONLY_PARAMS = ['arf_kernel_filter', 'arf_service_filter', 'arf_config_filter'];
-const V3_PARAMS = ['show_arf_data', 'arf_filter_keys'];
+/**
+ * 3.0+: the ARF keys, and MITRE ATT&CK details (accepted, output not
+ * simulated). TruRisk parameters belong to the host list, not here: a live
+ * 2.0 Host List Detection answers show_trurisk with 1901, so every version
+ * here does.
+ */
+const V3_PARAMS = ['show_arf_data', 'arf_filter_keys', 'mitre_attack_details'];
 
-function hldAllowedParams(version: ApiVersion): ReadonlySet<string> {
-  return new Set([...COMMON_PARAMS, ...(version === '2.0' ? V2_ONLY_PARAMS : V3_PARAMS)]);
+const allowedByVersion = new Map<ApiVersion, ReadonlySet<string>>();
+
+export function hldAllowedParams(version: ApiVersion): ReadonlySet<string> {
+  let allowed = allowedByVersion.get(version);
+  if (!allowed) {
+    allowed = new Set([...COMMON_PARAMS, ...(version === '2.0' ? V2_ONLY_PARAMS : V3_PARAMS)]);
+    allowedByVersion.set(version, allowed);
+  }
+  return allowed;
 }
 
 const FLAG_PARAMS = [
-  'compliance_enabled', 'use_tags', 'show_tags', 'show_host_services', 'show_qds_factors', 'show_cloud_tags',
-  'include_ignored', 'include_disabled', 'filter_superseded_qids',
+  'compliance_enabled', 'use_tags', 'show_tags', 'show_host_services', 'show_cloud_tags',
+  'include_ignored', 'include_disabled', 'filter_superseded_qids', 'mitre_attack_details',
 ];
 const DATE_PARAMS = [
   'vm_processed_after', 'vm_processed_before', 'vm_scan_date_before', 'vm_scan_date_after', 'vm_auth_scan_date_before',
@@ -90,7 +105,15 @@ export interface HldQuery {
   readonly showResults: boolean;
   readonly showReopenedInfo: boolean;
   readonly showQds: boolean;
+  readonly showQdsFactors: boolean;
   readonly showAssetId: boolean;
+  /** The element order and CSV columns of older answers (API 2.0): TIMES_FOUND after IS_DISABLED, 32 CSV columns. */
+  readonly legacyLayout: boolean;
+  /**
+   * CSV with suppress_duplicated_data_from_csv=1 lists every host the host
+   * filters select, a host without matching detections as its host row alone.
+   */
+  readonly listHostsWithoutDetections: boolean;
   /** AFFECT_RUNNING_KERNEL is printed (always on 2.0, with show_arf_data=1 from 3.0). */
   readonly showArfData: boolean;
   readonly echoRequest: boolean;
@@ -110,13 +133,15 @@ export function parseHldQuery(params: Params, version: ApiVersion, data: Subscri
   for (const name of FLAG_PARAMS) params.flag(name, false);
   for (const name of DATE_PARAMS) params.date(name);
   for (const name of DAY_COUNT_PARAMS) params.int(name, 0, 100_000);
-  params.int('qds_min', 1, 100);
-  params.int('qds_max', 1, 100);
+  const qdsMin = params.int('qds_min', 1, 100) ?? 1;
+  const qdsMax = params.int('qds_max', 1, 100) ?? 100;
+  if (qdsMin > qdsMax) throw invalidValue('qds_min', String(qdsMin), `greater than qds_max ${qdsMax}`);
 
   const formatName = (params.get('output_format') || 'XML').toUpperCase();
   const format = OUTPUT_FORMATS[formatName];
   if (!format) throw invalidValue('output_format', params.get('output_format')!, `expected one of ${Object.keys(OUTPUT_FORMATS).join(', ')}`);
 
+  const suppressDuplicated = params.flag('suppress_duplicated_data_from_csv', false);
   return {
     version,
     params,
@@ -125,12 +150,15 @@ export function parseHldQuery(params: Params, version: ApiVersion, data: Subscri
     showResults: params.flag('show_results', true),
     showReopenedInfo: params.flag('show_reopened_info', false),
     showQds: params.flag('show_qds', false),
+    showQdsFactors: params.flag('show_qds_factors', false),
     showAssetId: params.flag('show_asset_id', false),
+    legacyLayout: version === '2.0',
+    listHostsWithoutDetections: format !== 'XML' && suppressDuplicated,
     showArfData: version === '2.0' ? true : params.flag('show_arf_data', false),
     echoRequest: params.flag('echo_request', false),
-    suppressDuplicated: params.flag('suppress_duplicated_data_from_csv', false),
+    suppressDuplicated,
     hosts: parseHostFilter(params, data, nowMs),
-    qidOk: qidFilter(params, data),
+    qidOk: qidFilter(params, data, qdsMin, qdsMax),
     statusMask: statusMask(params.get('status')),
     kernelModes: kernelModes(params, version),
   };
@@ -162,7 +190,7 @@ function searchListMembers(params: Params, data: SubscriptionData, idsParam: str
 }
 
 /** Severity, type, QID and search-list filters, folded into one verdict per catalog QID. */
-function qidFilter(params: Params, data: SubscriptionData): Uint8Array {
+function qidFilter(params: Params, data: SubscriptionData, qdsMin: number, qdsMax: number): Uint8Array {
   const { catalog } = data;
   const severities = rangesParam(params, 'severities', 1, 5);
   const qids = rangesParam(params, 'qids');
@@ -186,7 +214,9 @@ function qidFilter(params: Params, data: SubscriptionData): Uint8Array {
       (!severities || inRanges(severities, catalog.severity[i]!)) &&
       (!qids || inRanges(qids, catalog.qid[i]!)) &&
       (!include || include[i] === 1) &&
-      (!exclude || exclude[i] === 0)
+      (!exclude || exclude[i] === 0) &&
+      qdsOf(catalog, i) >= qdsMin &&
+      qdsOf(catalog, i) <= qdsMax
         ? 1
         : 0;
   }

@@ -7,6 +7,7 @@ import type { HostLayout } from './host-layout.js';
 import { fillHost, type HostRecord } from './host-record.js';
 import { inRanges, parseIntRanges, type Ranges } from './int-ranges.js';
 import { parseIpRanges } from './ipv4.js';
+import { expandIpv6, parseIpv6List } from './ipv6.js';
 import type { Rng } from './prng.js';
 import { invalidValue } from './qualys-error.js';
 import type { Params } from './request-params.js';
@@ -26,8 +27,11 @@ export interface HostFilter {
   readonly hostIds: Ranges | null;
   readonly ipRanges: Ranges | null;
   readonly agIpRanges: Ranges | null;
-  /** No simulated host has an IPv6 address, so an `ipv6` filter matches none. */
-  readonly ipv6: boolean;
+  /**
+   * IPv6 addresses in full form; ANDed with `ips` like every other filter (so a
+   * host must match both when both are given), as Qualys documents.
+   */
+  readonly ipv6: ReadonlySet<string> | null;
   readonly osPattern: RegExp | null;
   /** Last VM scan at or after this epoch second. */
   readonly scannedSinceSec: number | null;
@@ -53,7 +57,6 @@ export function parseHostFilter(params: Params, data: HostData, nowMs: number): 
 
   const ipsValue = params.get('ips');
   const ipv6 = params.get('ipv6');
-  if (ipv6 && !ipv6.split(',').every((a) => a.includes(':'))) throw invalidValue('ipv6', ipv6, 'expected IPv6 addresses');
 
   const maxDays = params.int('max_days_since_last_vm_scan', 1, 100_000);
   const since = params.date('vm_scan_since');
@@ -74,7 +77,7 @@ export function parseHostFilter(params: Params, data: HostData, nowMs: number): 
     hostIds,
     ipRanges: ipsValue ? parseIpRanges('ips', ipsValue) : null,
     agIpRanges: assetGroupRanges(params, data.assetGroups),
-    ipv6: Boolean(ipv6),
+    ipv6: ipv6 ? parseIpv6List('ipv6', ipv6) : null,
     osPattern,
     scannedSinceSec: maxDays !== undefined ? Math.floor(nowMs / 1000) - maxDays * 86_400 : (since ?? null),
     notScannedSinceSec: params.date('no_vm_scan_since') ?? null,
@@ -107,8 +110,11 @@ function assetGroupRanges(params: Params, groups: readonly AssetGroup[]): Ranges
  * first; the host record is generated into `out` only when they pass.
  */
 export function hostMatches(filter: HostFilter, data: HostData, index: number, rng: Rng, out: HostRecord): boolean {
-  if (filter.ipv6) return false;
   const { layout } = data;
+  if (filter.ipv6) {
+    const v6 = layout.ipv6(index);
+    if (v6 === null || !filter.ipv6.has(expandIpv6(v6)!)) return false;
+  }
   if (filter.hostIds && !inRanges(filter.hostIds, layout.hostId(index))) return false;
   const ip = layout.ip(index);
   if (filter.ipRanges && !inRanges(filter.ipRanges, ip)) return false;

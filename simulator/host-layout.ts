@@ -10,6 +10,7 @@ const BLOCK_HOSTS = 64;
 const BLOCK_IDS = 80;
 const HOSTS_PER_SUBNET = 200;
 const IP_BASE = (10 << 24) >>> 0;
+const IPV6_PERCENT = 15;
 
 export class HostLayout {
   constructor(
@@ -46,6 +47,16 @@ export class HostLayout {
   ip(index: number): number {
     const subnet = Math.floor(index / HOSTS_PER_SUBNET);
     return IP_BASE + subnet * 256 + 1 + (index - subnet * HOSTS_PER_SUBNET);
+  }
+
+  /**
+   * The host's IPv6 address (dual stack), or null: about one host in seven has
+   * one, in the documentation prefix, one /64 per IPv4 subnet.
+   */
+  ipv6(index: number): string | null {
+    if (hash32(this.seed, index, 0x1f6) % 100 >= IPV6_PERCENT) return null;
+    const subnet = Math.floor(index / HOSTS_PER_SUBNET);
+    return `2001:db8:${subnet.toString(16)}::${(index - subnet * HOSTS_PER_SUBNET + 1).toString(16)}`;
   }
 
   /** First index whose IP is >= ip; IPs ascend with the index. */

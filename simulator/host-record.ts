@@ -36,6 +36,8 @@ export class HostRecord {
   id = 0;
   ipInt = 0;
   ip = '';
+  /** '' when the host has no IPv6 address. */
+  ipv6 = '';
   trackingMethod = 'IP';
   os: OsEntry = OPERATING_SYSTEMS[0]!;
   hostname = '';
@@ -57,6 +59,11 @@ export class HostRecord {
   /** Seed for this host's detections, so they can be drawn after host filters pass. */
   detectionSeed = 0;
 
+  /** Agent-scanned hosts report their last authenticated scan without durations. */
+  get agent(): boolean {
+    return this.trackingMethod === 'AGENT';
+  }
+
   get linux(): boolean {
     return this.os.linux;
   }
@@ -75,6 +82,7 @@ export function fillHost(seed: number, layout: HostLayout, index: number, rng: R
   out.id = layout.hostId(index);
   out.ipInt = layout.ip(index);
   out.ip = intToIp(out.ipInt);
+  out.ipv6 = layout.ipv6(index) ?? '';
   out.assetId = 10_000_000 + out.id * 3;
 
   const tm = rng.float();
@@ -94,7 +102,8 @@ export function fillHost(seed: number, layout: HostLayout, index: number, rng: R
   out.lastVmScannedAgo = Math.floor((ageWindow[0]! + rng.float() * (ageWindow[1]! - ageWindow[0]!)) * DAY);
   out.lastScanAgo = Math.max(0, out.lastVmScannedAgo - rng.int(3600));
   out.vmScanDuration = 200 + rng.int(2800);
-  const authenticated = rng.float() < 0.5;
+  // Agents always scan from inside the host, as an authenticated scan.
+  const authenticated = rng.float() < 0.5 || out.trackingMethod === 'AGENT';
   out.lastAuthScannedAgo = authenticated ? out.lastVmScannedAgo : -1;
   out.authScanDuration = authenticated ? 300 + rng.int(3000) : 0;
   const pc = rng.float() < 0.3;

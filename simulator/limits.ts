@@ -33,9 +33,19 @@ export class SubscriptionLimits {
   private calls: number[] = [];
   private head = 0;
   private running = 0;
+  /** Qualys seconds per wall-clock second (latency profile): the window shrinks by it, and headers count wall-clock seconds. */
+  private timeScale = 1;
 
   constructor(config: LimitConfig) {
     this.config = { ...config };
+  }
+
+  setTimeScale(timeScale: number): void {
+    this.timeScale = timeScale;
+  }
+
+  private get windowMs(): number {
+    return (this.config.rateWindowSec * 1000) / this.timeScale;
   }
 
   get current(): LimitConfig {
@@ -66,9 +76,9 @@ export class SubscriptionLimits {
   /** Admits a call or throws 1965 (rate) / 1960 (concurrency), as Qualys does. */
   admit(nowMs: number): Admission {
     this.expire(nowMs);
-    const { rateLimit, rateWindowSec, concurrencyLimit } = this.config;
+    const { rateLimit, concurrencyLimit } = this.config;
     if (this.used() >= rateLimit) {
-      const wait = Math.max(1, Math.ceil((this.calls[this.head]! + rateWindowSec * 1000 - nowMs) / 1000));
+      const wait = Math.max(1, Math.ceil((this.calls[this.head]! + this.windowMs - nowMs) / 1000));
       throw rateLimitError(wait, this.headers(0, wait, this.running));
     }
     if (this.running >= concurrencyLimit) {
@@ -92,7 +102,7 @@ export class SubscriptionLimits {
   headers(remaining: number, toWait: number, running: number): Record<string, string> {
     return {
       'X-RateLimit-Limit': String(this.config.rateLimit),
-      'X-RateLimit-Window-Sec': String(this.config.rateWindowSec),
+      'X-RateLimit-Window-Sec': String(Math.max(1, Math.round(this.config.rateWindowSec / this.timeScale))),
       'X-RateLimit-Remaining': String(remaining),
       'X-RateLimit-ToWait-Sec': String(toWait),
       'X-Concurrency-Limit-Limit': String(this.config.concurrencyLimit),
@@ -105,7 +115,7 @@ export class SubscriptionLimits {
   }
 
   private expire(nowMs: number): void {
-    const cutoff = nowMs - this.config.rateWindowSec * 1000;
+    const cutoff = nowMs - this.windowMs;
     while (this.head < this.calls.length && this.calls[this.head]! <= cutoff) this.head++;
     if (this.head > 4096 && this.head * 2 > this.calls.length) {
       this.calls = this.calls.slice(this.head);

@@ -6,8 +6,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './control-schema.js';
 import { ENDPOINT_NAMES, type EndpointName, type FaultConfig } from './faults.js';
+import { PROFILE_NAMES, type LatencyConfig, type ProfileName } from './latency.js';
 import type { LimitConfig } from './limits.js';
-import { DEFAULT_LIMITS, DEFAULT_PASSWORD, DEFAULT_USERNAME, startSimulator } from './server.js';
+import { DEFAULT_LIMITS, DEFAULT_PASSWORD, DEFAULT_SHAPES, DEFAULT_USERNAME, PROFILES, startSimulator } from './server.js';
+import type { ShapeConfig } from './shapes.js';
 import { defaultUsers } from './users.js';
 
 const HELP = `Qualys API simulator
@@ -24,6 +26,23 @@ Server and data
   --search-lists <n>            dynamic search lists (default 12)
   --user <name>                 main (Manager) user (default ${DEFAULT_USERNAME})
   --password <pw>               its password (default ${DEFAULT_PASSWORD})
+  --tls                         serve HTTPS with a self-signed certificate made at start (its path is printed)
+
+Answer shapes (defaults are realistic proportions; 0..1 shares)
+  --portless-share <x>          confirmed/potential detections without PORT/PROTOCOL (default ${DEFAULT_SHAPES.portlessShare})
+  --ig-portless-share <x>       information-gathered detections without PORT/PROTOCOL (default ${DEFAULT_SHAPES.igPortlessShare})
+  --ig-without-severity-share <x>  information-gathered detections without SEVERITY (default ${DEFAULT_SHAPES.igWithoutSeverityShare})
+  --ig-without-status-share <x>    information-gathered detections without STATUS (default ${DEFAULT_SHAPES.igWithoutStatusShare})
+  --trial                       trial subscription: comments before and after every XML root
+  --csv-unquoted                CSV cells that need no quotes are written bare
+
+Speed (default: localhost speed)
+  --profile <name>              ${PROFILE_NAMES.join(' | ')} (sets latency and limits)
+  --time-scale <x>              Qualys seconds per wall-clock second (default 1; 60 = a minute per second)
+  --first-byte-ms <n>           time to first byte of every answer (Qualys ms)
+  --first-byte-per-host-ms <x>  added per host on a Host List Detection page (Qualys ms)
+  --body-bytes-per-sec <n>      body rate of one call (bytes per Qualys second; 0 = unthrottled)
+  --jitter <0..1>               seeded random spread of every wait (0 = deterministic)
 
 Limits (defaults are generous; Qualys standard is --rate-limit 300 --concurrency-limit 2)
   --rate-limit <n>              calls per window (default ${DEFAULT_LIMITS.rateLimit})
@@ -41,7 +60,7 @@ Faults (off by default)
   --drop-after-bytes <n>        ... after this many body bytes (default 65536)
   --fault-endpoints <list>      limit rate faults to: ${ENDPOINT_NAMES.join(', ')}
 
-Control endpoint (no auth): POST /__sim/config {faults?, limits?, now?}, POST /__sim/reset, GET /__sim/stats
+Control endpoint (no auth): POST /__sim/config {faults?, limits?, now?, shapes?, profile?, latency?}, POST /__sim/reset, GET /__sim/stats
 `;
 
 class UsageError extends Error {}
@@ -50,6 +69,20 @@ function int(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${flag}: expected a non-negative integer, got "${value}"`);
   return Number(value);
+}
+
+function share(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new UsageError(`--${flag}: expected a number from 0 to 1, got "${value}"`);
+  return n;
+}
+
+function positive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a positive number, got "${value}"`);
+  return n;
 }
 
 function parse(argv: string[]) {
@@ -79,8 +112,52 @@ function parse(argv: string[]) {
       'drop-next': { type: 'string' },
       'drop-after-bytes': { type: 'string' },
       'fault-endpoints': { type: 'string' },
+      tls: { type: 'boolean' },
+      'portless-share': { type: 'string' },
+      'ig-portless-share': { type: 'string' },
+      'ig-without-severity-share': { type: 'string' },
+      'ig-without-status-share': { type: 'string' },
+      trial: { type: 'boolean' },
+      'csv-unquoted': { type: 'boolean' },
+      profile: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'first-byte-ms': { type: 'string' },
+      'first-byte-per-host-ms': { type: 'string' },
+      'body-bytes-per-sec': { type: 'string' },
+      jitter: { type: 'string' },
     },
   });
+  const shapes: Partial<ShapeConfig> = {};
+  const shareFlags: ReadonlyArray<readonly [keyof ShapeConfig, string]> = [
+    ['portlessShare', 'portless-share'], ['igPortlessShare', 'ig-portless-share'],
+    ['igWithoutSeverityShare', 'ig-without-severity-share'], ['igWithoutStatusShare', 'ig-without-status-share'],
+  ];
+  for (const [key, flag] of shareFlags) {
+    const v = share(flag, values[flag as keyof typeof values] as string | undefined);
+    if (v !== undefined) (shapes as Record<string, number>)[key] = v;
+  }
+  if (values.trial) shapes.trial = true;
+  if (values['csv-unquoted']) shapes.csvUnquoted = true;
+
+  let profile: ProfileName | undefined;
+  if (values.profile !== undefined) {
+    if (!(PROFILE_NAMES as readonly string[]).includes(values.profile)) throw new UsageError(`--profile: "${values.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
+    profile = values.profile as ProfileName;
+  }
+  const speed: Partial<LatencyConfig> = {};
+  const timeScale = positive('time-scale', values['time-scale']);
+  if (timeScale !== undefined) speed.timeScale = timeScale;
+  const firstByte = int('first-byte-ms', values['first-byte-ms']);
+  if (firstByte !== undefined) speed.firstByteBaseMs = firstByte;
+  if (values['first-byte-per-host-ms'] !== undefined) {
+    const perHost = Number(values['first-byte-per-host-ms']);
+    if (!(perHost >= 0)) throw new UsageError(`--first-byte-per-host-ms: expected a non-negative number, got "${values['first-byte-per-host-ms']}"`);
+    speed.firstBytePerHostMs = perHost;
+  }
+  const bodyRate = int('body-bytes-per-sec', values['body-bytes-per-sec']);
+  if (bodyRate !== undefined) speed.bodyBytesPerSec = bodyRate;
+  const jitter = share('jitter', values.jitter);
+  if (jitter !== undefined) speed.jitter = jitter;
   const limits: Partial<LimitConfig> = {};
   const set = <K extends keyof LimitConfig>(key: K, flag: string) => {
     const v = int(flag, values[flag as keyof typeof values] as string | undefined);
@@ -129,6 +206,10 @@ function parse(argv: string[]) {
       users: defaultUsers(values.user ?? DEFAULT_USERNAME, values.password ?? DEFAULT_PASSWORD),
       limits,
       faults,
+      shapes,
+      latency: speed,
+      tls: values.tls ?? false,
+      ...(profile ? { profile } : {}),
     },
   };
 }
@@ -153,7 +234,8 @@ async function main(): Promise<void> {
     console.error(err instanceof ConfigError ? err.message : `cannot start the simulator: ${(err as Error).message}`);
     process.exit(2);
   }
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = { ...DEFAULT_LIMITS, ...(options.profile ? PROFILES[options.profile].limits : {}), ...options.limits };
+  const latency = { ...(options.profile ? PROFILES[options.profile].latency : {}), ...options.latency };
   const faultList = Object.entries(options.faults).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   // The simulator's demo passwords are printed on purpose: they are not secrets.
   console.log(
@@ -163,6 +245,9 @@ async function main(): Promise<void> {
       `  Accounts      ${options.users.map((u) => `${u.username} / ${u.password} (${u.role}${u.status ? `, ${u.status}` : ''})`).join('; ')}`,
       `  Data          ${options.hosts} hosts, seed ${options.seed}, ${options.assetGroups} asset groups, ${options.searchLists} search lists, clock ${options.now ?? 'live'}`,
       `  Limits        ${limits.rateLimit} calls per ${limits.rateWindowSec} s, ${limits.concurrencyLimit} at once`,
+      `  Speed         ${options.profile ?? 'localhost'}${Object.keys(latency).length > 0 ? ` ${JSON.stringify(latency)}` : ''}`,
+      `  Shapes        ${JSON.stringify({ ...DEFAULT_SHAPES, ...options.shapes })}`,
+      ...(sim.certPath ? [`  Certificate   ${sim.certPath}  (trust it as the CA, e.g. curl --cacert ${sim.certPath})`] : []),
       `  Faults        ${faultList.length > 0 ? faultList.join(', ') : 'none'}`,
       `  Control       POST ${sim.url}/__sim/config, POST ${sim.url}/__sim/reset, GET ${sim.url}/__sim/stats`,
     ].join('\n'),

@@ -42,3 +42,16 @@ export function buildQidCatalog(seed: number): QidCatalog {
   }
   return { qid, type, severity, kernel, indexByQid };
 }
+
+const QDS_BASE = [0, 5, 15, 40, 70, 90];
+const QDS_LEVELS = ['LOW', 'LOW', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+
+/** The Qualys Detection Score (1–100) of a catalog QID: it follows the severity. */
+export function qdsOf(catalog: QidCatalog, i: number): number {
+  return QDS_BASE[catalog.severity[i]!]! + (catalog.qid[i]! % 10);
+}
+
+/** The QDS `severity` attribute: LOW, MEDIUM, HIGH or CRITICAL. */
+export function qdsLevelOf(catalog: QidCatalog, i: number): string {
+  return QDS_LEVELS[catalog.severity[i]!]!;
+}

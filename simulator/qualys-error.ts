@@ -14,12 +14,10 @@ export class QualysError extends Error {
   }
 }
 
-export function unrecognizedParameters(names: readonly string[], allowed: readonly string[]): QualysError {
-  return new QualysError(
-    400,
-    1901,
-    `Unrecognized parameter(s): ${names.join(', ')}. Allowed parameters for this request: ${allowed.join(', ')}`,
-  );
+/** Qualys's wording, e.g. "Unrecognized parameter(s): show_asset_ids (action=list allows: echo_request, ips, …)". */
+export function unrecognizedParameters(names: readonly string[], allowed: readonly string[], action = 'list'): QualysError {
+  const listed = allowed.filter((name) => name !== 'action');
+  return new QualysError(400, 1901, `Unrecognized parameter(s): ${names.join(', ')} (action=${action} allows: ${listed.join(', ')})`);
 }
 
 export function missingParameters(names: readonly string[]): QualysError {

@@ -1,5 +1,5 @@
 /** The asset group list (`ASSET_GROUP_LIST_OUTPUT`), paged by truncation_limit/id_min like Host List Detection. */
-import { XML_GARBAGE, XML_TRAILER, xmlHead, type BodyProducer, type RenderContext } from './body-producer.js';
+import { XML_GARBAGE, xmlHead, xmlTail, type BodyProducer, type RenderContext } from './body-producer.js';
 import type { AssetGroup } from './asset-groups.js';
 import type { ChunkWriter } from './chunk-writer.js';
 import { formatEpochSeconds } from './clock.js';
@@ -67,7 +67,7 @@ function selectPage(dataset: Dataset, params: Params): Page {
 }
 
 function render(dataset: Dataset, params: Params, ctx: RenderContext, page: Page): string {
-  let s = xmlHead('ASSET_GROUP_LIST_OUTPUT', `${ctx.baseUrl}/api/2.0/fo/asset/group/asset_group_list_output.dtd`);
+  let s = xmlHead('ASSET_GROUP_LIST_OUTPUT', `${ctx.baseUrl}/api/2.0/fo/asset/group/asset_group_list_output.dtd`, ctx.trial);
   if (page.echo) s += echoRequestXml(ctx, params);
   s += `  <RESPONSE>\n    <DATETIME>${ctx.datetime}</DATETIME>\n`;
   if (page.groups.length > 0) {
@@ -93,7 +93,7 @@ function render(dataset: Dataset, params: Params, ctx: RenderContext, page: Page
     const url = `${ctx.baseUrl}${ctx.path}?${params.queryWith('id_min', String(page.next.id))}`;
     s += `    <WARNING>\n      <CODE>1980</CODE>\n      <TEXT>${truncationText(page.limit)}</TEXT>\n      <URL><![CDATA[${url}]]></URL>\n    </WARNING>\n`;
   }
-  return s + `  </RESPONSE>\n</ASSET_GROUP_LIST_OUTPUT>\n${XML_TRAILER}`;
+  return s + `  </RESPONSE>\n${xmlTail('ASSET_GROUP_LIST_OUTPUT', ctx.trial)}`;
 }
 
 function hostIdsOf(dataset: Dataset, ranges: ReadonlyArray<readonly [number, number]>): string {

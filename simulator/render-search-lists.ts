@@ -1,5 +1,5 @@
 /** The dynamic search list list (`DYNAMIC_SEARCH_LIST_OUTPUT`); not paged, DYNAMIC_LISTS absent when empty. */
-import { XML_GARBAGE, XML_TRAILER, xmlHead, type BodyProducer, type RenderContext } from './body-producer.js';
+import { XML_GARBAGE, xmlHead, xmlTail, type BodyProducer, type RenderContext } from './body-producer.js';
 import type { ChunkWriter } from './chunk-writer.js';
 import { formatEpochSeconds } from './clock.js';
 import type { Dataset } from './dataset.js';
@@ -48,7 +48,7 @@ export class SearchListProducer implements BodyProducer {
 
 function render(dataset: Dataset, params: Params, ctx: RenderContext, selection: Selection): string {
   const at = (ago: number) => formatEpochSeconds(dataset.anchorSec - ago);
-  let s = xmlHead('DYNAMIC_SEARCH_LIST_OUTPUT', `${ctx.baseUrl}/api/2.0/fo/qid/search_list/dynamic/dynamic_search_list_output.dtd`);
+  let s = xmlHead('DYNAMIC_SEARCH_LIST_OUTPUT', `${ctx.baseUrl}/api/2.0/fo/qid/search_list/dynamic/dynamic_search_list_output.dtd`, ctx.trial);
   if (selection.echo) s += echoRequestXml(ctx, params);
   s += `  <RESPONSE>\n    <DATETIME>${ctx.datetime}</DATETIME>\n`;
   if (selection.lists.length > 0) {
@@ -65,5 +65,5 @@ function render(dataset: Dataset, params: Params, ctx: RenderContext, selection:
     s += '    </DYNAMIC_LISTS>\n';
   }
   if (ctx.malformed) s += XML_GARBAGE;
-  return s + `  </RESPONSE>\n</DYNAMIC_SEARCH_LIST_OUTPUT>\n${XML_TRAILER}`;
+  return s + `  </RESPONSE>\n${xmlTail('DYNAMIC_SEARCH_LIST_OUTPUT', ctx.trial)}`;
 }

@@ -4,6 +4,7 @@
  * injection, plus a control endpoint under /__sim/ for tests and demos.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { ApiHandler } from './api-handler.js';
@@ -12,19 +13,26 @@ import { control } from './control-endpoint.js';
 import { ConfigError, parseConfigPatch, type ConfigPatch } from './control-schema.js';
 import { Dataset } from './dataset.js';
 import { Faults, defaultFaults, faultConfigSchema, type FaultConfig } from './faults.js';
+import { Latency, NO_LATENCY, PROFILES, PROFILE_NAMES, latencyConfigSchema, type LatencyConfig, type ProfileName } from './latency.js';
 import { DEFAULT_LIMITS, SubscriptionLimits, limitConfigSchema, type LimitConfig } from './limits.js';
+import { DEFAULT_SHAPES, shapeConfigSchema, type ShapeConfig } from './shapes.js';
 import { StatsCollector, type SimulatorStats } from './stats.js';
+import { createSelfSignedCertificate } from './tls.js';
 import { defaultUsers, USER_ROLES, USER_STATUSES, type SimulatorUser } from './users.js';
 
 export type { FaultConfig, EndpointName } from './faults.js';
 export type { ConfigPatch } from './control-schema.js';
 export type { ApiVersion } from './hld-query.js';
 export type { LimitConfig } from './limits.js';
+export type { ShapeConfig } from './shapes.js';
+export type { LatencyConfig, ProfileName } from './latency.js';
 export type { SimulatorStats, RequestLogEntry } from './stats.js';
 export type { SimulatorUser, UserRole, UserStatus } from './users.js';
 export type { Dataset, ExpectedDetections, HostDetail, DetectionDetail } from './dataset.js';
 export { DEFAULT_USERNAME, DEFAULT_PASSWORD, DEFAULT_EXTRA_USERS } from './users.js';
 export { DEFAULT_LIMITS } from './limits.js';
+export { DEFAULT_SHAPES } from './shapes.js';
+export { PROFILES, PROFILE_NAMES } from './latency.js';
 
 export interface SimulatorOptions {
   /** Default 127.0.0.1. */
@@ -45,12 +53,23 @@ export interface SimulatorOptions {
   assetGroups?: number;
   /** Dynamic search lists; default 12 (0 makes DYNAMIC_LISTS absent). */
   searchLists?: number;
+  /** How answers vary (shapes.ts); unset fields keep their realistic defaults. */
+  shapes?: Partial<ShapeConfig>;
+  /** A named latency profile; sets latency and limits, which `latency` and `limits` then refine. */
+  profile?: ProfileName;
+  latency?: Partial<LatencyConfig>;
+  /** Serve HTTPS with a self-signed certificate made at start (see `certPath`). */
+  tls?: boolean;
 }
 
 export interface SimulatorHandle {
   /** API base URL, e.g. http://127.0.0.1:41234 (clients append /api/5.0/fo/...). */
   readonly url: string;
   readonly port: number;
+  /** With `tls`: the PEM file a client trusts as its CA; otherwise null. */
+  readonly certPath: string | null;
+  /** With `tls`: the certificate's PEM text; otherwise null. */
+  readonly ca: string | null;
   readonly dataset: Dataset;
   /** Patches faults and limits; `now: null` returns to the wall clock. Throws naming the bad field. */
   configure(patch: ConfigPatch): void;
@@ -81,6 +100,10 @@ const optionsSchema = z.strictObject({
   faults: faultConfigSchema.partial().optional(),
   assetGroups: z.number().int().min(0).max(10_000).optional(),
   searchLists: z.number().int().min(0).max(1000).optional(),
+  shapes: shapeConfigSchema.partial().optional(),
+  profile: z.enum(PROFILE_NAMES).optional(),
+  latency: latencyConfigSchema.partial().optional(),
+  tls: z.boolean().optional(),
 });
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
@@ -91,39 +114,61 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const opts = parsed.data;
   const seed = opts.seed ?? 7;
   const users = opts.users ?? defaultUsers();
+  const initialShapes: ShapeConfig = { ...DEFAULT_SHAPES, ...opts.shapes };
   const dataset = new Dataset({
     seed,
     hosts: opts.hosts ?? 1000,
     assetGroups: opts.assetGroups ?? 30,
     searchLists: opts.searchLists ?? 12,
     clock: new Clock(opts.now),
+    shapes: initialShapes,
   });
-  const initialLimits: LimitConfig = { ...DEFAULT_LIMITS, ...opts.limits };
+  const preset = opts.profile ? PROFILES[opts.profile] : null;
+  const initialLimits: LimitConfig = { ...DEFAULT_LIMITS, ...preset?.limits, ...opts.limits };
+  const initialLatency: LatencyConfig = { ...NO_LATENCY, ...preset?.latency, ...opts.latency };
   const initialFaults: FaultConfig = { ...defaultFaults(), ...opts.faults };
   const limits = new SubscriptionLimits(initialLimits);
+  const latency = new Latency(seed);
+  const applyLatency = (config: LatencyConfig) => {
+    latency.reset(config);
+    limits.setTimeScale(config.timeScale);
+  };
+  applyLatency(initialLatency);
   const faults = new Faults(seed);
   faults.reset(initialFaults);
   const stats = new StatsCollector();
 
   const configure = (input: ConfigPatch) => {
     const patch = parseConfigPatch(input);
+    if (patch.profile) {
+      const named = PROFILES[patch.profile];
+      applyLatency({ ...NO_LATENCY, ...named.latency });
+      limits.configure({ ...DEFAULT_LIMITS, ...named.limits });
+    }
     if (patch.faults) faults.configure(patch.faults);
     if (patch.limits) limits.configure(patch.limits);
+    if (patch.latency) applyLatency({ ...latency.current, ...patch.latency });
+    if (patch.shapes) dataset.setShapes({ ...dataset.shapes, ...patch.shapes });
     if (patch.now !== undefined) dataset.setClock(new Clock(patch.now));
   };
   const reset = () => {
     faults.reset(initialFaults);
     limits.reset(initialLimits);
+    applyLatency(initialLatency);
+    dataset.setShapes(initialShapes);
     stats.reset();
   };
   const currentConfig = () => ({
     faults: faults.current,
     limits: limits.current,
+    latency: latency.current,
+    shapes: { ...dataset.shapes },
     now: dataset.clock.fixed ? new Date(dataset.clock.nowMs()).toISOString() : null,
   });
 
-  const api = new ApiHandler(dataset, users, limits, faults, stats);
-  const server = http.createServer({ highWaterMark: 1024 * 1024 }, (req, res) => {
+  const certificate = opts.tls ? await createSelfSignedCertificate(opts.host ?? '127.0.0.1') : null;
+  const api = new ApiHandler({ dataset, users, limits, faults, latency, stats, scheme: certificate ? 'https' : 'http' });
+  const onRequest: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     const done = url.pathname.startsWith('/__sim/')
       ? control(req, res, url.pathname, { configure, reset, currentConfig, stats: () => stats.snapshot() })
@@ -133,7 +178,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`simulator error: ${(err as Error).message}\n`);
       else res.destroy();
     });
-  });
+  };
+  const server = certificate
+    ? https.createServer({ highWaterMark: 1024 * 1024, cert: certificate.cert, key: certificate.key }, onRequest)
+    : http.createServer({ highWaterMark: 1024 * 1024 }, onRequest);
+  // Node's 5 s default closes idle keep-alive sockets just as a client (often in the same process, its event
+  // loop busy computing expected totals) reuses them, which surfaces as ECONNRESET; a minute avoids the race.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
@@ -142,8 +193,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${certificate ? 'https' : 'http'}://${host}:${address.port}`,
     port: address.port,
+    certPath: certificate?.certPath ?? null,
+    ca: certificate?.cert ?? null,
     dataset,
     configure,
     reset,

@@ -5,12 +5,16 @@
  * from the same options (exact with a fixed `now`).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, fetch } from 'undici';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../runtime/paths.js';
 import { Clock } from './clock.js';
 import type { ConfigPatch } from './control-schema.js';
 import { Dataset } from './dataset.js';
+import type { LatencyConfig, ProfileName } from './latency.js';
 import type { LimitConfig } from './limits.js';
+import type { ShapeConfig } from './shapes.js';
 import type { SimulatorStats } from './stats.js';
 
 export interface SpawnOptions {
@@ -25,6 +29,10 @@ export interface SpawnOptions {
   assetGroups?: number;
   searchLists?: number;
   limits?: Partial<LimitConfig>;
+  shapes?: Partial<ShapeConfig>;
+  profile?: ProfileName;
+  latency?: Partial<LatencyConfig>;
+  tls?: boolean;
   startupTimeoutMs?: number;
 }
 
@@ -32,6 +40,8 @@ export interface SpawnedSimulator {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** With `tls`: the certificate file the simulator printed. */
+  readonly certPath: string | null;
   readonly dataset: Dataset;
   configure(patch: ConfigPatch): Promise<void>;
   reset(): Promise<void>;
@@ -47,11 +57,25 @@ const FLAGS: ReadonlyArray<readonly [keyof SpawnOptions, string]> = [
 const LIMIT_FLAGS: ReadonlyArray<readonly [keyof LimitConfig, string]> = [
   ['rateLimit', '--rate-limit'], ['rateWindowSec', '--rate-window-sec'], ['concurrencyLimit', '--concurrency-limit'],
 ];
+const LATENCY_FLAGS: ReadonlyArray<readonly [keyof LatencyConfig, string]> = [
+  ['timeScale', '--time-scale'], ['firstByteBaseMs', '--first-byte-ms'], ['firstBytePerHostMs', '--first-byte-per-host-ms'],
+  ['bodyBytesPerSec', '--body-bytes-per-sec'], ['jitter', '--jitter'],
+];
+const SHARE_FLAGS: ReadonlyArray<readonly [keyof ShapeConfig, string]> = [
+  ['portlessShare', '--portless-share'], ['igPortlessShare', '--ig-portless-share'],
+  ['igWithoutSeverityShare', '--ig-without-severity-share'], ['igWithoutStatusShare', '--ig-without-status-share'],
+];
 
 export async function spawnSimulator(options: SpawnOptions = {}): Promise<SpawnedSimulator> {
   const args = ['--port', String(options.port ?? 0)];
   for (const [key, flag] of FLAGS) if (options[key] !== undefined) args.push(flag, String(options[key]));
   for (const [key, flag] of LIMIT_FLAGS) if (options.limits?.[key] !== undefined) args.push(flag, String(options.limits[key]));
+  for (const [key, flag] of LATENCY_FLAGS) if (options.latency?.[key] !== undefined) args.push(flag, String(options.latency[key]));
+  for (const [key, flag] of SHARE_FLAGS) if (options.shapes?.[key] !== undefined) args.push(flag, String(options.shapes[key]));
+  if (options.shapes?.trial) args.push('--trial');
+  if (options.shapes?.csvUnquoted) args.push('--csv-unquoted');
+  if (options.profile) args.push('--profile', options.profile);
+  if (options.tls) args.push('--tls');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'simulator', 'main.ts'), ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,7 +90,7 @@ export async function spawnSimulator(options: SpawnOptions = {}): Promise<Spawne
     }, options.startupTimeoutMs ?? 30_000);
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (https?:\/\/\S+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -84,10 +108,15 @@ export async function spawnSimulator(options: SpawnOptions = {}): Promise<Spawne
     assetGroups: options.assetGroups ?? 30,
     searchLists: options.searchLists ?? 12,
     clock: new Clock(options.now),
+    shapes: options.shapes,
   });
+  const certPath = /Certificate\s+(\S+)/.exec(output)?.[1] ?? null;
+  // The control endpoint is served over the same TLS: trust the simulator's own certificate.
+  const dispatcher = certPath ? new Agent({ connect: { ca: readFileSync(certPath, 'utf8') } }) : undefined;
   const control = async (method: 'GET' | 'POST', route: string, body?: unknown) => {
     const res = await fetch(`${url}/__sim/${route}`, {
       method,
+      ...(dispatcher ? { dispatcher } : {}),
       headers: { 'Content-Type': 'application/json' },
       body: body === undefined ? null : JSON.stringify(body),
     });
@@ -100,10 +129,12 @@ export async function spawnSimulator(options: SpawnOptions = {}): Promise<Spawne
     url,
     port: Number(new URL(url).port),
     pid: child.pid!,
+    certPath,
     dataset,
     configure: async (patch) => {
       await control('POST', 'config', patch);
       if (patch.now !== undefined) dataset.setClock(new Clock(patch.now));
+      if (patch.shapes) dataset.setShapes({ ...dataset.shapes, ...patch.shapes });
     },
     reset: async () => {
       await control('POST', 'reset', {});

@@ -35,7 +35,7 @@ export function defaultUsers(username = DEFAULT_USERNAME, password = DEFAULT_PAS
 
 /** Account states other than `active`: Qualys codes 2001–2012 (expired is the odd one: HTTP 200). */
 const STATUS_ERRORS: Record<Exclude<UserStatus, 'active'>, [number, number, string]> = {
-  expired: [200, 2001, 'Your account has expired. Please contact your Qualys account manager to renew it.'],
+  expired: [200, 2001, 'This account has expired.'],
   inactive: [403, 2002, 'User account is inactive.'],
   pending_registration: [403, 2003, 'Registration must be completed before API requests will be served for this account.'],
   securid_required: [403, 2011, 'SecureID authentication is required for this account, so API access is blocked.'],

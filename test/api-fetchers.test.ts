@@ -110,8 +110,7 @@ describe('creating Host List Detection fetchers', () => {
       status: 'New,Fixed',
       severities: '4,5',
       active_kernels_only: '2',
-      ips: '10.0.0.1-10.0.0.20,10.0.1.5',
-      ipv6: '2001:db8::1',
+      // Both address families: looked up as host IDs when the run starts, since Qualys ANDs ips and ipv6.
       max_days_since_last_vm_scan: '30',
       show_igs: '1',
       qids: '38170,38173',
@@ -135,16 +134,19 @@ describe('creating Host List Detection fetchers', () => {
     });
   });
 
-  it('accepts the running-kernel filter 4 on API 2.0, where it exists', async () => {
+  it('accepts the running-kernel filter 4 on API 2.0 as its parameter, and on 5.0 as ARF data the connector filters', async () => {
     const res = await api('POST', '/v1/fetchers', { body: hld({ connectionId: v2ConnectionId, filters: { runningKernelFilter: 4 } }) });
     expect(res.status).toBe(201);
     expect(res.body.qualysParams.arf_kernel_filter).toBe('4');
+    const current = await api('POST', '/v1/fetchers', { body: hld({ filters: { runningKernelFilter: 4 } }) });
+    expect(current.status).toBe(201);
+    expect(current.body.qualysParams).toMatchObject({ show_arf_data: '1' });
+    expect(current.body.qualysParams.arf_kernel_filter).toBeUndefined();
   });
 
   it.each([
     ['an asset group the account does not have', () => ({ filters: { assetGroupIds: [groupIds[0], 999_999] } }), 'filters.assetGroupIds'],
     ['a search list the account does not have', () => ({ filters: { searchListId: 999_999 } }), 'filters.searchListId'],
-    ['the kernel filter 4 on API 5.0', () => ({ filters: { runningKernelFilter: 4 } }), 'filters.runningKernelFilter'],
     ['a kernel filter out of range', () => ({ filters: { runningKernelFilter: 5 } }), 'filters.runningKernelFilter'],
     ['a severity out of range', () => ({ filters: { severities: [0] } }), 'filters.severities.0'],
     ['an unknown status', () => ({ filters: { statuses: ['Closed'] } }), 'filters.statuses.0'],
@@ -248,7 +250,7 @@ describe('reading, changing and deleting fetchers', () => {
     expect(res.body.qualysParams).toEqual({ action: 'list', output_format: 'CSV', truncation_limit: '10', severities: '5' });
 
     const unchanged = (await api('GET', `/v1/fetchers/${id}`)).body;
-    expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { body: { filters: { runningKernelFilter: 4 } } }), 422, 'validation-failed', 'filters.runningKernelFilter');
+    expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { body: { filters: { runningKernelFilter: 5 } } }), 422, 'validation-failed', 'filters.runningKernelFilter');
     expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { body: { filters: { assetGroupIds: [999_999] } } }), 422, 'validation-failed', 'filters.assetGroupIds');
     expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { body: { request: { endpoint: '/api/2.0/fo/scan/' } } }), 422, 'validation-failed', 'request');
     expectProblem(await api('PATCH', `/v1/fetchers/${id}`, { body: { pageSize: -1 } }), 422, 'validation-failed', 'pageSize');

@@ -7,11 +7,14 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP, CONSOLE_FILES } from '../api/routes/console.js';
+import { QUALYS_PLATFORMS } from '../qualys/platforms.js';
+import { QUALYS_API_VERSIONS } from '../qualys/settings.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
 
 let stack: ApiStack;
 
-const consoleFile = (name: string) => readFile(new URL(`../console/${name}`, import.meta.url), 'utf8');
+const consoleFile = (name: string) => readFile(CONSOLE_FILES.get(name)!.source, 'utf8');
+const ownModules = () => [...CONSOLE_FILES.keys()].filter((n) => n.endsWith('.js') && !n.startsWith('vendor/'));
 
 interface RawResponse {
   status: number;
@@ -57,6 +60,7 @@ describe('serving the console', () => {
       const name = path === '/console/' ? 'index.html' : path.slice('/console/'.length);
       expect(res.status, path).toBe(200);
       const expectedType = { html: 'text/html', js: 'text/javascript', css: 'text/css' }[name.split('.').pop()!];
+      expect(CONSOLE_FILES.get(name)!.type, path).toBe(`${expectedType}; charset=utf-8`);
       expect(res.headers.get('content-type'), path).toBe(`${expectedType}; charset=utf-8`);
       expect(res.headers.get('content-security-policy'), path).toBe(CONSOLE_CSP);
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
@@ -78,16 +82,33 @@ describe('serving the console', () => {
 
   it('lists every file the page loads or imports, and loads nothing from elsewhere', async () => {
     const html = await consoleFile('index.html');
-    const referenced = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((ref) => !ref.startsWith('data:'));
+    const referenced = [...html.matchAll(/\b(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!).filter((ref) => !ref.startsWith('data:'));
     for (const name of [...CONSOLE_FILES.keys()].filter((n) => n.endsWith('.js'))) {
       const js = await consoleFile(name);
-      referenced.push(...[...js.matchAll(/^import .* from '\.\/([^']+)';$/gm)].map((m) => m[1]!));
-      // Text from the API goes in as text nodes only.
-      expect(js, name).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+      const dir = name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '';
+      // Static imports (one line or several) and dynamic ones: every specifier is a relative file of the allow-list.
+      for (const m of js.matchAll(/(?:^import\b[^;]*?\bfrom|^export\b[^;]*?\bfrom|\bimport\()\s*['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        expect(spec, `${name} imports ${spec}`).toMatch(/^\.\//);
+        referenced.push(`${dir}${spec.slice(2)}`);
+      }
     }
-    expect(referenced.length).toBeGreaterThan(5);
+    for (const name of ownModules()) {
+      // Text from the API goes in as text nodes only.
+      expect(await consoleFile(name), name).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+    }
+    expect(referenced).toContain('vendor/sha2.js');
+    expect(referenced).toContain('vendor/_md.js');
     for (const ref of referenced) expect([...CONSOLE_FILES.keys()], ref).toContain(ref);
-    for (const name of CONSOLE_FILES.keys()) expect(await consoleFile(name), name).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+    // The SVG namespace and example addresses shown in empty fields are text, not addresses anything is loaded from.
+    const loadable = (js: string) => js.replaceAll("'http://www.w3.org/2000/svg'", '').replace(/placeholder: '[^']*'/g, '');
+    for (const name of ownModules()) expect(loadable(await consoleFile(name)), name).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+  });
+
+  it("offers the platforms and API versions the API accepts", async () => {
+    const { PLATFORMS, API_VERSIONS } = await import(new URL('../console/platforms.js', import.meta.url).href);
+    expect(PLATFORMS).toEqual(QUALYS_PLATFORMS);
+    expect([...API_VERSIONS].sort()).toEqual([...QUALYS_API_VERSIONS].sort());
   });
 
   it('has no inline script or style, which the CSP would block', async () => {
@@ -104,7 +125,7 @@ describe('serving the console', () => {
 
 describe('what the console does not serve', () => {
   it('answers an unknown file with a 404 problem', async () => {
-    for (const path of ['/console/nope.js', '/console/README.md', '/console/constructor', '/console/__proto__', '/console/app.js/x']) {
+    for (const path of ['/console/nope.js', '/console/README.md', '/console/constructor', '/console/__proto__', '/console/app.js/x', '/console/vendor/sha512.js', '/console/vendor/package.json', '/console/vendor/app.js', '/console/sha2.js']) {
       const res = await stack.request('GET', path, { token: null });
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type'), path).toBe('application/problem+json');
@@ -124,6 +145,9 @@ describe('what the console does not serve', () => {
       '/console/..%2f..%2fetc%2fpasswd',
       '/console/%2e%2e%2fapi%2froutes%2fconsole.ts',
       '/console/./../api/routes/console.ts',
+      '/console/vendor/../../package.json',
+      '/console/vendor/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/console/vendor/..%2f_md.js',
     ];
     for (const path of attempts) {
       const res = await rawGet(path);

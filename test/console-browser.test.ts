@@ -1,163 +1,436 @@
 /**
- * The console in a real headless Chromium (Debian's) against the real stack:
- * an auditor signs in, runs a PCI DSS 11.2 fetcher with one click (a double
- * click starts one run), watches it succeed, downloads the evidence (the saved
- * file's SHA-256 equals the evidence's), sees the control as fresh, and sees
- * why a run failed.
+ * The product's flows in headless Chromium against the real API, worker,
+ * Temporal and the Qualys simulator, by an administrator who never reads the
+ * API: connect Qualys (a wrong password shows Qualys's reason), create a Host
+ * List Detection fetcher with both pickers and every field and a custom
+ * fetcher, map controls and an audit request, schedule it PCI quarterly, run
+ * it and watch it to the end, verify and download the evidence, see the
+ * control turn fresh, create an audit request, disconnect; API keys and
+ * webhooks. Bad input in every form shows the field's error and stores
+ * nothing. Each test sets up what it needs through the API, so each stands alone.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetcherRow } from '../db/schema.js';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { blobKeyFor } from '../evidence/blob-key.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { chromiumUnavailable, fieldError, launchConsoleBrowser, openScreen, screenshot, signIn, UI_TIMEOUT_MS, type ConsoleBrowser } from './support/console-browser.js';
+import { describeWhenAvailable } from './support/unavailable.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Without the background-networking flags Chromium keeps dialling Google, which this machine's closed network refuses.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const PCI_11_2 = 'pci-dss-v3.2.1:11.2';
-const UI_TIMEOUT_MS = 25_000;
 
 let stack: ApiStack;
-let fetcher: FetcherRow;
-/** A fetcher whose connection has a wrong password: its runs fail at the connection check. */
-let failing: FetcherRow;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: ConsoleBrowser;
 let page: Page;
-/** Console errors and uncaught page errors: CSP violations show up here. */
-const browserErrors: string[] = [];
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Debian's Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this before the tests)`);
-  }
-  stack = await startApiStack({ simulator: { hosts: 60 } });
-  const connection = await stack.run.addConnection({ name: 'Simulator for the console' });
-  fetcher = await stack.run.addHldFetcher(connection, {}, { pageSize: 25, controls: [['PCI DSS v3.2.1', '11.2']], name: `Console PCI ${randomUUID().slice(0, 8)}` });
-  const wrongPassword = await stack.run.addConnection({ name: 'Wrong password', password: 'not-the-password' });
-  failing = await stack.run.addHldFetcher(wrongPassword, {}, { name: `Console failing ${randomUUID().slice(0, 8)}` });
-  userDataDir = await mkdtemp(path.join(os.tmpdir(), 'qec-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, acceptDownloads: true });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.on('console', (message) => {
-    if (message.type() === 'error') browserErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => browserErrors.push(error.message));
-});
+const count = async (path: string) => (await stack.request('GET', path)).body.items.length as number;
+const view = () => page.locator('#view');
+const byLabel = (label: string) => view().getByLabel(label, { exact: true });
+const group = (legend: string) => view().getByRole('group', { name: legend });
+/** The fields of the fetcher form's tab on show. */
+const inTab = (label: string) => view().locator('[role="tabpanel"]:not([hidden])').getByLabel(label, { exact: true });
 
-afterAll(async () => {
-  await context?.close();
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
-  await stack?.close();
-});
+async function newConnection(name = `Simulator ${Math.random().toString(36).slice(2, 7)}`) {
+  return stack.run.addConnection({ name });
+}
 
-const fetcherCard = (f: FetcherRow = fetcher) => page.locator(`article[data-fetcher-id="${f.id}"]`);
-
-describe('the auditors console in a browser', () => {
-  it('signs in with an auditor key kept in sessionStorage only', async () => {
-    await page.goto(`${stack.baseUrl}/`);
-    expect(new URL(page.url()).pathname).toBe('/console/');
-    await page.getByLabel('API key').fill(stack.auditorToken);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => fetcherCard().count(), { timeout: UI_TIMEOUT_MS }).toBe(1);
-    expect(await page.evaluate('Object.values(sessionStorage)')).toEqual([stack.auditorToken]);
-    expect(await page.evaluate('localStorage.length')).toBe(0);
-    expect(await context.cookies()).toEqual([]);
-    const card = await fetcherCard().innerText();
-    expect(card).toContain('Host List Detection');
-    expect(card).toContain('Simulator for the console');
-    expect(card).toContain('PCI DSS v3.2.1 11.2');
+describeWhenAvailable('the console in Chromium: every flow of the product', chromiumUnavailable, () => {
+  beforeAll(async () => {
+    stack = await startApiStack({ simulator: { hosts: 60 } });
+    browser = await launchConsoleBrowser();
+    page = browser.page;
+    await signIn(page, stack.baseUrl, stack.adminToken);
   });
 
-  it('runs the fetcher once on a double click, follows it to success and downloads verified evidence', async () => {
-    await fetcherCard().getByRole('button', { name: 'Run' }).dblclick();
-    await fetcherCard().getByText('succeeded', { exact: true }).waitFor();
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
 
-    const runs = await stack.request('GET', `/v1/runs?fetcherId=${fetcher.id}`, { token: stack.auditorToken });
-    expect(runs.body.items).toHaveLength(1);
-    const run = runs.body.items[0];
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'api', triggeredBy: 'test-auditor' });
-    const evidence = (await stack.request('GET', `/v1/evidence/${run.evidenceId}`, { token: stack.auditorToken })).body;
+  beforeEach(() => {
+    // Each test names its own dialogs; none may be left open by another.
+    page.removeAllListeners('dialog');
+  });
 
-    const card = fetcherCard();
-    const cardText = await card.innerText();
-    expect(cardText).toContain(`${run.progress.hosts} host(s), ${run.progress.detections} detection(s)`);
-    expect(cardText).not.toMatch(/null|undefined|NaN/);
-    expect(await card.locator('.evidence-result').innerText()).toContain('Filed under controls: PCI DSS v3.2.1 11.2');
+  it("connects Qualys: bad input and a wrong password show the field's error or Qualys's reason and store nothing; the right one is checked, then saved", async () => {
+    await openScreen(page, '#/connections');
+    const before = await count('/v1/connections?limit=100');
+    const form = view().locator('#connect-form');
+    if (!(await form.isVisible())) await view().getByText('Connect Qualys').click();
+    expect(await form.locator('.note').first().innerText()).toContain('"Scanner" role or higher');
 
+    await form.getByRole('button', { name: 'Next: save the connection' }).click();
+    await expect.poll(() => fieldError(byLabel('Connection name'))).toBe('must not be empty');
+    expect(await fieldError(byLabel('Qualys username'))).toBe('must not be empty');
+    expect(await fieldError(byLabel('Qualys password'))).toBe('must not be empty');
+
+    await byLabel('Connection name').fill('Simulator from the console');
+    await byLabel('Qualys platform').selectOption('private');
+    await expect.poll(() => form.locator('.note', { hasText: 'allow-list' }).isVisible()).toBe(true);
+    await byLabel('Qualys API server URL').fill('http://qualys.example.com');
+    await byLabel('Qualys username').fill('demo');
+    await byLabel('Qualys password').fill('not-the-password');
+    await form.getByRole('button', { name: 'Check connection' }).click();
+    await expect.poll(() => fieldError(byLabel('Qualys API server URL'))).toContain('plain http:// is only allowed for loopback hosts');
+
+    await byLabel('Qualys API server URL').fill(stack.run.sim.url);
+    await form.getByRole('button', { name: 'Check connection' }).click();
+    const refusal = form.getByRole('alert');
+    await expect.poll(() => refusal.innerText()).toContain('Qualys code 2000: Bad Login/Password');
+    await form.getByRole('button', { name: 'Next: save the connection' }).click();
+    await expect.poll(() => refusal.innerText()).toContain('Bad Login/Password');
+    expect(await count('/v1/connections?limit=100')).toBe(before);
+    await screenshot(page, 'flow-connect-refused');
+
+    await byLabel('Qualys password').fill('demo-pass');
+    await form.getByRole('button', { name: 'Check connection' }).click();
+    await expect.poll(() => form.locator('.check-result').innerText()).toContain(`Qualys accepted demo on ${stack.run.sim.url} (API 5.0). Nothing is saved yet.`);
+    expect(await count('/v1/connections?limit=100')).toBe(before);
+    await form.getByRole('button', { name: 'Next: save the connection' }).click();
+    const card = view().locator('article', { hasText: 'Simulator from the console' });
+    await card.waitFor();
+    expect(await card.locator('.badge').innerText()).toBe('valid');
+    expect(await card.innerText()).toContain('calls per');
+    const saved = (await stack.request('GET', '/v1/connections?limit=100')).body.items.find((c: { name: string }) => c.name === 'Simulator from the console');
+    expect(saved).toMatchObject({ status: 'valid', apiBaseUrl: stack.run.sim.url, username: 'demo', platform: null });
+  });
+
+  it('creates a Host List Detection fetcher with both pickers and every field; each bad field shows its error and nothing is stored', async () => {
+    const connection = await newConnection();
+    const groups = (await stack.request('GET', `/v1/connections/${connection.id}/asset-groups`)).body.items as Array<{ id: number; title: string }>;
+    const lists = (await stack.request('GET', `/v1/connections/${connection.id}/search-lists`)).body.items as Array<{ id: number; title: string }>;
+    await openScreen(page, `#/fetchers/new?connection=${connection.id}`);
+    const pickers = group('Asset groups');
+    await pickers.waitFor();
+    expect(await view().getByRole('tab', { name: 'Host List Detection' }).getAttribute('aria-selected')).toBe('true');
+    // Titles such as "<Legacy> Windows Servers" arrive as text, never as markup.
+    await pickers.getByLabel('Filter asset groups').fill('legacy');
+    await pickers.getByLabel(groups[4]!.title, { exact: false }).first().check();
+    await pickers.getByLabel('Filter asset groups').fill('');
+    await pickers.getByLabel(groups[0]!.title, { exact: false }).first().check();
+    await expect.poll(() => pickers.getByText('2 selected').count()).toBe(1);
+    await byLabel('Dynamic search list').selectOption(String(lists[0]!.id));
+    await group('Format').getByLabel('CSV').check();
+    expect(await group('Vulnerability status').getByLabel('Fixed').isChecked()).toBe(false);
+    await group('Vulnerability status').getByLabel('Fixed').check();
+    await group('Severities').getByLabel('5 (urgent)').check();
+    await group('Severities').getByLabel('4 (critical)').check();
+    // Every option works on API 5.0; the hint says how option 4 is done there.
+    expect(await byLabel('Running kernels').locator('option[value="4"]').isDisabled()).toBe(false);
+    await expect.poll(() => page.getByText(/option 4 the connector keeps only the kernel-related detections/).count()).toBe(1);
+    await byLabel('Running kernels').selectOption('1');
+    await byLabel('Name').fill('PCI scope from the console');
+    await byLabel('IP addresses').fill('10.0.0.1, 10.0.0.5-10.0.0.300');
+    await byLabel('Max days since last scanned').fill('ninety');
+    await byLabel('Page size').fill('0');
+    const json = inTab('Parameters (JSON)');
+    await json.fill('{"show_igs": ');
+    await expect.poll(() => view().locator('.json-status').first().innerText()).toContain('Not yet valid');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => fieldError(json)).toContain('not valid JSON');
+
+    await json.fill('{"show_igs": 1}');
+    await expect.poll(() => view().locator('.json-status').first().innerText()).toBe('Valid JSON: 1 parameter.');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => fieldError(byLabel('IP addresses'))).toContain('10.0.0.5-10.0.0.300');
+    expect(await fieldError(byLabel('Max days since last scanned'))).toBe('must be a number of days');
+    expect(await fieldError(byLabel('Page size'))).toBe('must be from 1 to 1000000 hosts');
+    expect(await count(`/v1/fetchers?connectionId=${connection.id}`)).toBe(0);
+    await screenshot(page, 'flow-fetcher-field-errors');
+
+    await byLabel('IP addresses').fill('10.0.0.1, 10.0.0.5-10.0.0.200');
+    await byLabel('Max days since last scanned').fill('90');
+    await byLabel('Page size').fill('25');
+    await json.fill('{"no_such_parameter": 1}');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => fieldError(json)).toContain('"no_such_parameter" is not a Host List Detection parameter');
+    expect(await count(`/v1/fetchers?connectionId=${connection.id}`)).toBe(0);
+
+    await json.fill('{"show_igs": 1}');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await view().getByRole('heading', { name: 'PCI scope from the console', level: 1 }).waitFor();
+    const [created] = (await stack.request('GET', `/v1/fetchers?connectionId=${connection.id}`)).body.items;
+    expect(created).toMatchObject({
+      kind: 'host_list_detection',
+      name: 'PCI scope from the console',
+      format: 'CSV',
+      pageSize: 25,
+      filters: {
+        assetGroupIds: [groups[0]!.id, groups[4]!.id],
+        searchListId: lists[0]!.id,
+        format: 'CSV',
+        statuses: ['New', 'Active', 'Re-Opened', 'Fixed'],
+        severities: [5, 4],
+        runningKernelFilter: 1,
+        ips: '10.0.0.1, 10.0.0.5-10.0.0.200',
+        maxDaysSinceLastScan: 90,
+        extraParams: { show_igs: 1 },
+      },
+    });
+    // The detail screen shows exactly what Qualys will receive, as the API computed it.
+    expect(created.qualysParams.ag_ids).toBe([groups[0]!.id, groups[4]!.id].sort((a, b) => a - b).join(','));
+    expect(await view().locator('pre', { hasText: '"action"' }).innerText()).toBe(JSON.stringify(created.qualysParams, null, 2));
+  });
+
+  it('creates a custom fetcher from its tab, reached with the arrow key; a URL as endpoint is refused beside the field', async () => {
+    const connection = await newConnection();
+    await openScreen(page, `#/fetchers/new?connection=${connection.id}`);
+    await view().getByRole('tab', { name: 'Host List Detection' }).focus();
+    await page.keyboard.press('ArrowRight');
+    const custom = view().getByRole('tab', { name: 'Custom' });
+    expect(await custom.getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Custom');
+    await byLabel('Name').fill('Asset groups, as Qualys lists them');
+    await byLabel('Method').selectOption('GET');
+    await byLabel('Endpoint').fill('https://evil.example.com/api/2.0/fo/asset/group/');
+    await inTab('Parameters (JSON)').fill('{"action": "list"}');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => fieldError(byLabel('Endpoint'))).not.toBe('');
+    expect(await count(`/v1/fetchers?connectionId=${connection.id}`)).toBe(0);
+    await screenshot(page, 'flow-custom-error');
+
+    await byLabel('Endpoint').fill('/api/2.0/fo/asset/group/');
+    await view().getByRole('button', { name: 'Create' }).click();
+    await view().getByRole('heading', { name: 'Asset groups, as Qualys lists them', level: 1 }).waitFor();
+    const [created] = (await stack.request('GET', `/v1/fetchers?connectionId=${connection.id}`)).body.items;
+    expect(created).toMatchObject({ kind: 'custom', format: 'RAW', request: { method: 'GET', endpoint: '/api/2.0/fo/asset/group/', params: { action: 'list' } } });
+  });
+
+  it('maps controls and an audit request, adds a PCI quarterly schedule with its time zone and next runs, pauses and resumes it', async () => {
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, {}, { name: 'To be mapped' });
+    const request = (await stack.request('POST', '/v1/requests', { body: { title: 'PCI 2026 Q4 scans', periodStart: '2026-10-01', periodEnd: '2026-12-31' } })).body;
+    await openScreen(page, `#/fetchers/${fetcher.id}`);
+    const controls = group('Controls this fetcher provides evidence for');
+    await controls.getByLabel('Search controls').fill('11.2 ');
+    await controls.locator(`input[value="${PCI_11_2}"]`).check();
+    await controls.getByLabel('Search controls').fill('RA-5');
+    await controls.locator('input[value="fedramp-moderate:ra-5"]').check();
+    await view().getByRole('button', { name: 'Save controls' }).click();
+    await expect.poll(async () => (await stack.request('GET', `/v1/fetchers/${fetcher.id}`)).body.controls.map((c: { id: string }) => c.id).sort()).toEqual(['fedramp-moderate:ra-5', PCI_11_2]);
+    await view().getByRole('link', { name: 'PCI DSS v3.2.1 11.2' }).waitFor();
+
+    await group('Audit requests this fetcher provides evidence for').getByLabel('PCI 2026 Q4 scans', { exact: false }).check();
+    await view().getByRole('button', { name: 'Save audit requests' }).click();
+    await view().getByRole('link', { name: 'PCI 2026 Q4 scans' }).waitFor();
+    expect((await stack.request('GET', `/v1/fetchers/${fetcher.id}`)).body.requestIds).toEqual([request.id]);
+
+    await byLabel('Preset').selectOption('pci-quarterly');
+    await byLabel('Time zone').fill('Mars/Olympus_Mons');
+    await view().getByRole('button', { name: 'Add schedule' }).click();
+    await expect.poll(() => fieldError(byLabel('Time zone'))).toContain('must be an IANA time zone name');
+    expect(await count(`/v1/fetchers/${fetcher.id}/schedules`)).toBe(0);
+
+    await byLabel('Time zone').fill('Europe/Berlin');
+    await view().getByRole('button', { name: 'Add schedule' }).click();
+    const card = view().locator('article[data-schedule-id]');
+    await card.waitFor();
+    const text = await card.innerText();
+    expect(text).toContain('PCI quarterly');
+    expect(text).toContain('Europe/Berlin');
+    expect(await card.locator('.times li').count()).toBeGreaterThanOrEqual(4);
+    await screenshot(page, 'flow-fetcher-mapped-scheduled');
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => view().locator('article[data-schedule-id] .badge').innerText()).toBe('paused');
+    await view().locator('article[data-schedule-id]').getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => view().locator('article[data-schedule-id] .badge').innerText()).toBe('active');
+  });
+
+  it('runs a fetcher, follows its progress to the end, verifies and downloads the evidence, and the control turns fresh', async () => {
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, {}, { name: 'Quarterly PCI scan', pageSize: 20, controls: [['PCI DSS v3.2.1', '11.2']] });
+    await openScreen(page, `#/fetchers/${fetcher.id}`);
+    await view().getByRole('button', { name: 'Run now' }).dblclick();
+    await page.waitForURL(/#\/runs\//);
+    await page.locator('#view[data-ready="true"]').waitFor();
+    await expect.poll(() => view().locator('.run-status').innerText(), { timeout: UI_TIMEOUT_MS }).toContain('succeeded');
+    const runs = (await stack.request('GET', `/v1/runs?fetcherId=${fetcher.id}`)).body.items;
+    expect(runs).toHaveLength(1);
+    const run = runs[0];
+    expect(run).toMatchObject({ status: 'succeeded', triggeredBy: 'test-admin' });
+    const facts = await view().locator('.counts').innerText();
+    expect(facts).toMatch(new RegExp(`Pages\\s+${run.progress.pages}\\b`));
+    expect(facts).toMatch(new RegExp(`Hosts\\s+${run.progress.hosts}\\b`));
+    expect(await view().getByRole('link', { name: 'Open this run in the Temporal UI' }).getAttribute('href')).toBe(run.links.temporalUi);
+    await screenshot(page, 'flow-run-succeeded');
+
+    const evidence = (await stack.request('GET', `/v1/evidence/${run.evidenceId}`)).body;
+    await view().getByRole('link', { name: evidence.filename }).click();
+    await page.locator('#view[data-ready="true"][data-screen="evidence-item"]').waitFor();
+    await view().getByRole('button', { name: 'Verify in this browser' }).click();
+    await expect.poll(() => view().locator('.verdict').innerText()).toContain(`all ${run.progress.pages} raw page(s) match the SHA-256 hashes in the manifest`);
     const downloading = page.waitForEvent('download');
-    await card.getByRole('button', { name: 'Download' }).click();
+    await view().getByRole('button', { name: `Download ${evidence.filename}`, exact: true }).click();
     const download = await downloading;
     expect(download.suggestedFilename()).toBe(evidence.filename);
     const saved = await readFile((await download.path())!);
     expect(createHash('sha256').update(saved).digest('hex')).toBe(evidence.sha256);
-    expect(saved.length).toBe(evidence.bytes);
-    await card.getByText(`verified SHA-256 ${evidence.sha256}`).waitFor();
-  });
+    await view().getByText(`verified SHA-256 ${evidence.sha256}`).waitFor();
+    expect(await view().locator('figure.severity-chart svg rect').count()).toBeGreaterThan(0);
+    await screenshot(page, 'flow-evidence');
 
-  it('shows PCI DSS 11.2 as fresh, with the new evidence, on the Controls screen', async () => {
-    await page.getByRole('button', { name: 'Controls' }).click();
-    const row = page.locator(`tr[data-control-id="${PCI_11_2}"]`);
-    await row.waitFor();
-    expect(await row.locator('.freshness .badge').innerText()).toBe('fresh');
+    await openScreen(page, '#/controls');
+    const row = view().locator(`tr[data-control-id="${PCI_11_2}"]`);
+    expect(await row.locator('.badge').innerText()).toBe('fresh');
     expect(await row.innerText()).toMatch(/due \S+/);
-    expect(await page.getByRole('heading', { name: 'PCI DSS v3.2.1' }).count()).toBe(1);
   });
 
-  it('lists the evidence with its controls and the run with its status', async () => {
-    const run = (await stack.request('GET', `/v1/runs?fetcherId=${fetcher.id}`, { token: stack.auditorToken })).body.items[0];
-    await page.getByRole('button', { name: 'Evidence' }).click();
-    const evidenceRow = page.locator(`tr[data-evidence-id="${run.evidenceId}"]`);
-    await evidenceRow.waitFor();
-    expect(await evidenceRow.innerText()).toContain('PCI DSS v3.2.1 11.2');
+  it('streams a large download into a file and commits it only when the SHA-256 matches; a damaged file is never saved', async () => {
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, {}, { pageSize: 30 });
+    const { run } = await stack.run.runToEnd(fetcher);
+    const evidence = (await stack.request('GET', `/v1/evidence/${(await stack.request('GET', `/v1/runs/${run.id}`)).body.evidenceId}`)).body;
+    await openScreen(page, `#/evidence/${evidence.id}`);
+    // The browser's own private file system stands in for the save dialog a headless browser cannot show.
+    const streamed = async () =>
+      page.evaluate(`(async () => {
+        const { streamToWritable } = await import('/console/download.js');
+        const { send } = await import('/console/api.js');
+        const dir = await navigator.storage.getDirectory();
+        const handle = await dir.getFileHandle('evidence.bin', { create: true });
+        let outcome;
+        try {
+          outcome = await streamToWritable(await send('GET', '/v1/evidence/${evidence.id}/content'), await handle.createWritable(), '${evidence.sha256}');
+        } catch (err) {
+          outcome = { error: err.message };
+        }
+        const file = await handle.getFile();
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+        await dir.removeEntry('evidence.bin');
+        return { outcome, size: file.size, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+      })()`);
+    const good = (await streamed()) as { outcome: { sha256: string; bytes: number }; size: number; sha256: string };
+    expect(good.outcome).toMatchObject({ sha256: evidence.sha256, bytes: evidence.bytes });
+    expect(good).toMatchObject({ size: evidence.bytes, sha256: evidence.sha256 });
 
-    await page.getByRole('button', { name: 'Runs' }).click();
-    const runRow = page.locator(`tr[data-run-id="${run.id}"]`);
-    await runRow.waitFor();
-    expect(await runRow.locator('.badge').innerText()).toBe('succeeded');
-    expect(await runRow.innerText()).toContain(fetcher.name);
+    const file = path.join(stack.run.blobDir, ...blobKeyFor(evidence.sha256).split('/'));
+    const original = await readFile(file);
+    try {
+      const damaged = Buffer.from(original);
+      damaged[Math.floor(damaged.length / 2)] ^= 0xff;
+      await writeFile(file, damaged);
+      const bad = (await streamed()) as { outcome: { error: string }; size: number };
+      expect(bad.outcome.error).toContain('the file arrived damaged');
+      expect(bad.size).toBe(0);
+
+      let downloads = 0;
+      page.on('download', () => downloads++);
+      await view().getByRole('button', { name: `Download ${evidence.filename}`, exact: true }).click();
+      await view().getByText('the file arrived damaged').waitFor();
+      expect(downloads).toBe(0);
+    } finally {
+      await writeFile(file, original);
+    }
   });
 
-  it("shows a failed run with the API's reason", async () => {
-    await page.getByRole('button', { name: 'Fetchers' }).click();
-    const card = fetcherCard(failing);
-    await card.getByRole('button', { name: 'Run' }).click();
-    await card.getByText('failed', { exact: true }).waitFor();
-    const run = (await stack.request('GET', `/v1/runs?fetcherId=${failing.id}`, { token: stack.auditorToken })).body.items[0];
-    expect(run.status).toBe('failed');
-    expect(run.error.message).not.toBe('');
-    expect(await card.locator('.run .problem').innerText()).toContain(`Failed: ${run.error.message}`);
-    expect(await card.getByRole('button', { name: 'Download' }).count()).toBe(0);
-    expect(await card.getByRole('button', { name: 'Run' }).isEnabled()).toBe(true);
+  it('creates an audit request with its controls; a period that ends before it starts is refused beside the field', async () => {
+    await openScreen(page, '#/requests');
+    const before = await count('/v1/requests?limit=500');
+    await byLabel('Title').fill('FedRAMP 2026 annual assessment');
+    await byLabel('Period start').fill('2026-12-31');
+    await byLabel('Period end').fill('2026-01-01');
+    await group('Controls whose evidence is requested').getByLabel('Search controls').fill('RA-5');
+    await group('Controls whose evidence is requested').locator('input[value="fedramp-moderate:ra-5"]').check();
+    await view().getByRole('button', { name: 'Create audit request' }).click();
+    await expect.poll(() => fieldError(byLabel('Period end'))).toBe('must not be before periodStart');
+    expect(await count('/v1/requests?limit=500')).toBe(before);
+
+    await byLabel('Period start').fill('2026-01-01');
+    await byLabel('Period end').fill('2026-12-31');
+    await byLabel('Due date (optional)').fill('2027-01-31');
+    await view().getByRole('button', { name: 'Create audit request' }).click();
+    await view().getByRole('heading', { name: 'FedRAMP 2026 annual assessment', level: 1 }).waitFor();
+    expect(await view().innerText()).toContain('FedRAMP Moderate RA-5');
+    const created = (await stack.request('GET', '/v1/requests?limit=500')).body.items.find((r: { title: string }) => r.title === 'FedRAMP 2026 annual assessment');
+    expect(created).toMatchObject({ periodStart: '2026-01-01', periodEnd: '2026-12-31', dueDate: '2027-01-31', status: 'open' });
+    expect(created.controls.map((c: { id: string }) => c.id)).toEqual(['fedramp-moderate:ra-5']);
   });
 
-  it('broke no content-security rule and threw no error on the way', () => {
-    expect(browserErrors).toEqual([]);
+  it("rotates a connection's password only after Qualys accepted it, and backfills a schedule only for a period that makes sense", async () => {
+    const connection = await newConnection('To be rotated');
+    const fetcher = await stack.run.addHldFetcher(connection, {});
+    const schedule = (await stack.request('POST', `/v1/fetchers/${fetcher.id}/schedules`, { body: { preset: 'weekly' } })).body;
+    await openScreen(page, '#/connections');
+    const card = view().locator(`article[data-connection-id="${connection.id}"]`);
+    await card.getByRole('button', { name: 'Rotate password' }).click();
+    await card.getByLabel('New Qualys password').fill('not-the-password');
+    await card.getByRole('button', { name: 'Check and save' }).click();
+    await expect.poll(() => card.getByRole('alert').innerText()).toContain('Qualys code 2000: Bad Login/Password');
+    const unchanged = await stack.request('GET', `/v1/connections/${connection.id}`);
+    expect(unchanged.body.updatedAt).toBe(new Date(connection.updatedAt).toISOString());
+    await card.getByLabel('New Qualys password').fill('demo-pass');
+    await card.getByRole('button', { name: 'Check and save' }).click();
+    await expect.poll(async () => (await stack.request('GET', `/v1/connections/${connection.id}`)).body.status).toBe('valid');
+
+    await openScreen(page, `#/fetchers/${fetcher.id}`);
+    const scheduled = view().locator(`article[data-schedule-id="${schedule.id}"]`);
+    await scheduled.getByRole('button', { name: 'Backfill…' }).click();
+    await scheduled.getByLabel('From').fill('2026-10-01T00:00');
+    await scheduled.getByLabel('To').fill('2026-09-01T00:00');
+    await scheduled.getByRole('button', { name: 'Run the missed times' }).click();
+    await expect.poll(() => fieldError(scheduled.getByLabel('To'))).toBe('must be after start');
+    expect(await count(`/v1/runs?fetcherId=${fetcher.id}`)).toBe(0);
   });
 
-  it('signs out, forgetting the key, and sends a refused key back to sign in with the reason', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('API key').waitFor();
-    expect(await page.evaluate('sessionStorage.length')).toBe(0);
-    expect(await page.locator('.screen .content *').count()).toBe(0);
+  it('disconnects after a confirmation that says what happens: fetchers disabled, schedules paused, evidence kept', async () => {
+    const connection = await newConnection('To be disconnected');
+    const fetcher = await stack.run.addHldFetcher(connection, {});
+    const schedule = (await stack.request('POST', `/v1/fetchers/${fetcher.id}/schedules`, { body: { preset: 'weekly' } })).body;
+    await openScreen(page, '#/connections');
+    const card = view().locator(`article[data-connection-id="${connection.id}"]`);
+    await card.getByRole('button', { name: 'Disconnect' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Disconnect To be disconnected?' });
+    const said = await dialog.innerText();
+    expect(said).toContain('1 fetcher of this connection is disabled and their schedules paused');
+    expect(said).toContain('Past runs and evidence are kept');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect((await stack.request('GET', `/v1/connections/${connection.id}`)).body.status).not.toBe('disconnected');
 
-    await page.getByLabel('API key').fill('not-a-real-key');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'the API key is unknown or revoked' }).waitFor();
-    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await card.getByRole('button', { name: 'Disconnect' }).click();
+    await screenshot(page, 'flow-disconnect-confirm');
+    await page.getByRole('dialog').getByRole('button', { name: 'Disconnect' }).click();
+    await expect.poll(() => view().locator(`article[data-connection-id="${connection.id}"] .badge`).innerText()).toBe('disconnected');
+    expect((await stack.request('GET', `/v1/fetchers/${fetcher.id}`)).body.enabled).toBe(false);
+    expect((await stack.request('GET', `/v1/schedules/${schedule.id}`)).body.paused).toBe(true);
+    expect(await view().locator(`article[data-connection-id="${connection.id}"]`).getByRole('button', { name: 'Reconnect' }).count()).toBe(1);
+  });
+
+  it('creates an API key whose token is shown once, revokes it, and adds a webhook whose secret is shown once', async () => {
+    await openScreen(page, '#/access');
+    await view().getByRole('button', { name: 'Create key' }).click();
+    await expect.poll(() => fieldError(byLabel('Key name'))).toBe('must not be empty');
+    await byLabel('Key name').fill('alice');
+    await byLabel('Role').selectOption('auditor');
+    await view().getByRole('button', { name: 'Create key' }).click();
+    const token = await view().getByLabel('Token of alice (auditor)').inputValue();
+    expect((await stack.request('GET', '/v1/me', { token })).body).toMatchObject({ name: 'alice', role: 'auditor' });
+
+    await openScreen(page, '#/access');
+    expect(await view().innerText()).not.toContain(token);
+    await view().getByRole('button', { name: 'Revoke alice' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+    await expect.poll(async () => (await stack.request('GET', '/v1/me', { token })).status).toBe(401);
+
+    await openScreen(page, '#/access');
+    await byLabel('Receiver URL').fill('ftp://grc.example.com/hook');
+    await view().getByRole('button', { name: 'Add webhook' }).click();
+    await expect.poll(() => fieldError(byLabel('Receiver URL'))).toBe('must use http or https, not ftp');
+    expect(await count('/v1/webhooks')).toBe(0);
+    await byLabel('Receiver URL').fill('http://127.0.0.1:9/hook');
+    await view().getByRole('button', { name: 'Add webhook' }).click();
+    const secret = await view().getByLabel('Signing secret of http://127.0.0.1:9/hook').inputValue();
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    await openScreen(page, '#/access');
+    const card = view().locator('article[data-webhook-id]');
+    await card.getByRole('button', { name: 'Delivery log' }).click();
+    await card.getByText('No deliveries yet.').waitFor();
+    expect(await view().innerText()).not.toContain(secret);
+  });
+
+  it('broke no content-security rule and threw no script error on the way', () => {
+    expect(browser.errors).toEqual([]);
   });
 });

@@ -4,11 +4,13 @@
  * `npm run demo` runs a fetcher end to end and prints one JSON line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createScratchDatabase } from '../db/scratch-database.js';
 import { freePort, isListening } from '../runtime/free-port.js';
 import { PROJECT_ROOT } from '../runtime/paths.js';
 
@@ -82,6 +84,62 @@ describe('npm start', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 240_000);
+});
+
+describe('npm run api (the compose api service)', () => {
+  it('creates and prints the first admin key on an empty database, and only then', async () => {
+    const database = await createScratchDatabase(inject('databaseUrl'), 'qec_entry');
+    try {
+      const env = {
+        DATA_DIR: await tempDir(),
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        SECRETS_KEY: randomBytes(32).toString('base64'),
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
+      };
+      const tokens: string[] = [];
+      for (let start = 0; start < 2; start++) {
+        const api = launch('api/main.ts', [], env);
+        await expect.poll(() => api.out.stderr, { timeout: 60_000, interval: 100 }).toContain('API: http');
+        tokens.push(api.out.stdout.trim());
+        api.child.kill('SIGTERM');
+        expect(await api.exited).toBe(0);
+      }
+      expect(tokens[0]).toMatch(/^qec_[A-Za-z0-9_-]{43}$/);
+      expect(tokens[1]).toBe('');
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
+});
+
+describe('npm start that cannot finish starting', () => {
+  it('says first what is wrong and how to fix it, and leaves nothing it started running', async () => {
+    const dataDir = await tempDir();
+    const [temporalPort, uiPort] = [await freePort(), await freePort()];
+    // The API's port is taken: everything before it (Temporal, the database, the worker) has started by then.
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const start = launch('scripts/start.ts', [], {
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        TEMPORAL_DEV_PORT: String(temporalPort),
+        TEMPORAL_DEV_UI_PORT: String(uiPort),
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+        LOG_LEVEL: 'warn',
+      });
+      expect(await start.exited).toBe(1);
+      expect(start.out.stderr).toContain(`start failed: port ${port} on 127.0.0.1 is in use; set PORT to another port`);
+      expect(await isListening('127.0.0.1', temporalPort)).toBe(false);
+      expect(await isListening('127.0.0.1', uiPort)).toBe(false);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 120_000);
 });
 
 describe('npm run demo', () => {

@@ -93,10 +93,11 @@ describe('sealing large pulls', () => {
       bytes += b.length;
     };
     add(head(0));
+    // Pages join at their last record; the list's closing indentation comes once, at the end.
     for (let page = 0; page < PAGES; page++) {
       for (let i = 0; i < BLOCKS_PER_PAGE; i++) add(block);
-      add(Buffer.from('\n    '));
     }
+    add(Buffer.from('\n    '));
     add(Buffer.from('</HOST_LIST>\n  </RESPONSE>\n</HOST_LIST_VM_DETECTION_OUTPUT>\n'));
     expect(sealed).toMatchObject({ bytes, sha256: expected.digest('hex') });
 

@@ -98,6 +98,27 @@ describe('sealing Host List Detection XML pages', () => {
     expect((await readBlob(sealed.key)).equals(unpaged)).toBe(true);
   });
 
+  it('gives exactly the document Qualys sends unpaged, however the pages were cut, indentation included', async () => {
+    const ids = [101, 102, 205, 230, 231, 400, 977];
+    const unpaged = xmlPage({ records: ids.map(hldHostXml), style: 'indented' });
+    // Cut sequentially, cut into ranges (an empty first range included), or not cut at all.
+    const cuts = [[[101, 102], [205, 230], [231, 400], [977]], [[], [101, 102, 205], [], [230, 231], [400, 977]], [ids]];
+    for (const cut of cuts) {
+      const pages = cut.map((pageIds, i) => xmlPage({ records: pageIds.map(hldHostXml), nextIdMin: i < cut.length - 1 ? 1 : null, style: 'indented' }));
+      const sealed = await sealPages({ store, format: 'XML', pages: await Promise.all(pages.map((p) => storePage(p))) });
+      expect((await readBlob(sealed.key)).toString('utf8'), JSON.stringify(cut)).toBe(unpaged.toString('utf8'));
+    }
+  });
+
+  it('re-derives evidence of seal version 1 the way it was sealed: each page\'s list inside kept whole', async () => {
+    const pages = await Promise.all(hldPages('indented').map((p) => storePage(p)));
+    const v1 = await readBlob((await sealPages({ store, format: 'XML', pages, sealVersion: 1 })).key);
+    const v2 = await readBlob((await sealPages({ store, format: 'XML', pages })).key);
+    expect(hostIds(v1)).toEqual(hostIds(v2));
+    // Version 1 keeps the indentation before each page's end tag: one blank-indented line per later page.
+    expect(v1.length - v2.length).toBe(3 * '\n    '.length);
+  });
+
   it('is deterministic: the same pages seal to the same bytes and hash, in any store', async () => {
     const pages = hldPages('indented');
     const refs = await Promise.all(pages.map((p) => storePage(p)));
@@ -174,8 +195,9 @@ describe('sealing Host List Detection XML pages', () => {
     const half = { ...hld, layout: { ...hld.layout, listClose: null } };
     await expect(sealPages({ store, format: 'XML', pages: [half] })).rejects.toThrow(/both be set or both be null/);
 
+    // Evidence of seal version 1 never began with an empty page: re-deriving such a file is refused.
     const empty = await storePage(xmlPage({ records: [], nextIdMin: 2 }));
-    await expect(sealPages({ store, format: 'XML', pages: [empty, hld] })).rejects.toThrow(/page 1 holds no list element but page 2 does/);
+    await expect(sealPages({ store, format: 'XML', pages: [empty, hld], sealVersion: 1 })).rejects.toThrow(/page 1 holds no list element but page 2 does/);
 
     const csvLayout = { ...hld, layout: { kind: 'csv' as const, bodyStart: 0, rowsStart: 0, bodyEnd: 0, footer: null } };
     await expect(sealPages({ store, format: 'XML', pages: [csvLayout] })).rejects.toThrow(/page 1: layout.kind is csv, expected xml/);

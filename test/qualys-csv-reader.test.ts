@@ -65,8 +65,8 @@ describe('Host List Detection CSV page reader', () => {
   it('counts hosts right with suppress_duplicated_data_from_csv=1 (host columns only on a host’s first row)', async () => {
     const { summary } = await readDetectionPage(chunksOf(fixture('hld-suppressed.csv'), 64));
     expect(summary).toMatchObject({ hosts: 2, detections: 5, minHostId: 4001, maxHostId: 4005 });
-    expect(summary.type).toEqual({ Confirmed: 3, Potential: 1, Info: 1 });
-    expect(summary.status).toEqual({ New: 1, Active: 3, Fixed: 1, 'Re-Opened': 0 });
+    expect(summary.type).toEqual({ Confirmed: 3, Potential: 1, Info: 1, none: 0, other: 0 });
+    expect(summary.status).toEqual({ New: 1, Active: 3, Fixed: 1, 'Re-Opened': 0, none: 0, other: 0 });
   });
 
   it('reads an empty body (no column-header row)', async () => {

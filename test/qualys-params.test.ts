@@ -5,6 +5,8 @@ import {
   buildHostListDetectionParams,
   hostListDetectionFiltersSchema,
   HostListDetectionParamsError,
+  planHostListDetection,
+  withResolvedHostIds,
   type HostListDetectionFiltersInput,
 } from '../qualys/hld-params.js';
 import { isLoopbackHost, platformOfUrl, resolveApiBaseUrl } from '../qualys/platforms.js';
@@ -20,6 +22,38 @@ const problems = (input: unknown) => {
   expect(result.success).toBe(false);
   return result.error!.issues.map((i) => i.message);
 };
+
+const plan = (input: HostListDetectionFiltersInput, apiVersion = '5.0') =>
+  planHostListDetection(hostListDetectionFiltersSchema.parse(input), { apiVersion, truncationLimit: 100 });
+
+describe('Host List Detection plans (what makes every field work on every API version)', () => {
+  it('needs nothing extra for ordinary filters: the parameters equal the plain build', () => {
+    const input: HostListDetectionFiltersInput = { severities: [4, 5], ips: '10.0.0.1-10.0.0.9', runningKernelFilter: 2 };
+    expect(plan(input)).toEqual({ params: build(input, '5.0', 100), addressLookups: [], postFilter: null });
+    expect(plan({ ips: '2001:db8::1, 2001:db8::2' })).toMatchObject({ params: { ipv6: '2001:db8::1,2001:db8::2' }, addressLookups: [] });
+  });
+
+  it('runs option 4 (only kernel-related) on API 3.0+ as show_arf_data plus the client-side kernel filter; 2.0 keeps its parameter', () => {
+    for (const version of ['3.0', '4.0', '5.0']) {
+      const p = plan({ runningKernelFilter: 4 }, version);
+      expect(p.params).toEqual({ action: 'list', output_format: 'XML', truncation_limit: '100', show_arf_data: '1' });
+      expect(p.postFilter).toBe('kernel-related');
+    }
+    expect(plan({ runningKernelFilter: 4 }, '2.0')).toMatchObject({ params: { arf_kernel_filter: '4' }, postFilter: null });
+  });
+
+  it('looks mixed IPv4/IPv6 lists up per family and sends the merged host IDs instead (Qualys ANDs ips and ipv6)', () => {
+    const p = plan({ ips: '10.0.0.1-10.0.0.5, 2001:db8::1, 10.0.1.7, 2001:db8::a', severities: [5] });
+    expect(p.addressLookups).toEqual([{ ips: '10.0.0.1-10.0.0.5,10.0.1.7' }, { ipv6: '2001:db8::1,2001:db8::a' }]);
+    expect(p.params.ips).toBeUndefined();
+    expect(p.params.ipv6).toBeUndefined();
+    // One range list per lookup; a host found by both appears once.
+    expect(withResolvedHostIds(p, [[[7, 7], [10, 12]], [[11, 11], [13, 13], [40, 41]]])).toEqual({ ...p.params, ids: '7,10-13,40-41' });
+    // No host matched: the IPv4 part alone, so Qualys itself answers the empty result (never an unfiltered one).
+    expect(withResolvedHostIds(p, [[], []])).toEqual({ ...p.params, ips: '10.0.0.1-10.0.0.5,10.0.1.7' });
+    expect(withResolvedHostIds(plan({}), [[[1, 2]]])).toEqual(plan({}).params);
+  });
+});
 
 describe('Host List Detection parameters', () => {
   it('defaults to XML with Qualys’s own defaults for everything else', () => {
@@ -59,13 +93,13 @@ describe('Host List Detection parameters', () => {
   it('maps the running-kernel filter per API version', () => {
     expect(build({ runningKernelFilter: 2 }, '2.0')).toMatchObject({ arf_kernel_filter: '2' });
     expect(build({ runningKernelFilter: 4 }, '2.0')).toMatchObject({ arf_kernel_filter: '4' });
-    for (const mode of [1, 2, 3]) {
-      const params = build({ runningKernelFilter: mode }, '5.0');
-      expect(params.active_kernels_only).toBe(String(mode));
-      expect(params.arf_kernel_filter).toBeUndefined();
+    expect(build({ runningKernelFilter: 1 }, '5.0')).toEqual({ action: 'list', output_format: 'XML', show_arf_data: '1', arf_filter_keys: 'non-running-kernel' });
+    for (const mode of [2, 3]) {
+      expect(build({ runningKernelFilter: mode }, '5.0')).toEqual({ action: 'list', output_format: 'XML', active_kernels_only: String(mode) });
     }
+    // Option 4 needs the client-side filter, which only the plan carries.
     expect(() => build({ runningKernelFilter: 4 }, '3.0')).toThrow(HostListDetectionParamsError);
-    expect(() => build({ runningKernelFilter: 4 }, '3.0')).toThrow(/runningKernelFilter: 4 .* only on Qualys API 2.0/);
+    expect(() => build({ runningKernelFilter: 4 }, '3.0')).toThrow(/runningKernelFilter: 4 .* client-side kernel filter/);
     expect(() => build({ extraParams: { arf_service_filter: 1 } }, '5.0')).toThrow(/"arf_service_filter" exists only on Qualys API 2.0/);
     expect(() => build({ extraParams: { show_arf_data: 1 } }, '2.0')).toThrow(/"show_arf_data" exists only from Qualys API 3.0 on/);
   });

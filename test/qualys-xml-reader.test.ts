@@ -112,9 +112,10 @@ describe('Host List Detection XML page reader', () => {
     for (const size of [1, 5, 1000]) {
       const { summary } = await readDetectionPage(chunksOf(doc, size));
       expect(summary).toMatchObject({ hosts: 1, detections: 2, minHostId: 42, maxHostId: 42, datetime: '2026-01-01T00:00:00Z' });
-      // Undocumented values (severity 9, status Closed, empty type) count as detections but in no bucket.
-      expect(summary.matrix).toEqual({ '3|Re-Opened|Confirmed': 1 });
-      expect(summary.severity['3']).toBe(1);
+      // Undocumented values (severity 9, status Closed) count as `other`, an empty TYPE as `none`: totals still add up.
+      expect(summary.matrix).toEqual({ '3|Re-Opened|Confirmed': 1, 'other|other|none': 1 });
+      expect(summary.severity).toEqual({ '1': 0, '2': 0, '3': 1, '4': 0, '5': 0, none: 0, other: 1 });
+      expect(summary.type).toEqual({ Confirmed: 1, Potential: 0, Info: 0, none: 1, other: 0 });
     }
   });
 

@@ -17,7 +17,8 @@ import { startRunStack, type RunStack } from './support/run-stack.js';
 let stack: RunStack;
 
 beforeAll(async () => {
-  stack = await startRunStack({ simulator: { hosts: 300 } });
+  // One range: this file checks the sequential page chain; test/run-range-pulls.test.ts checks ranges.
+  stack = await startRunStack({ simulator: { hosts: 300 }, rangePulls: { maxParallel: 1 } });
 });
 afterAll(async () => {
   await stack?.close();

@@ -22,10 +22,22 @@ describe('simulator: errors and authentication', () => {
   });
   afterAll(() => sim.close());
 
+  /**
+   * Checks status and code, and the shape Qualys gives each kind of error:
+   * parameter errors as application/xml with the limit headers; login and
+   * account errors as text/xml;charset=UTF-8 without an XML declaration and
+   * without limit headers. No SIMPLE_RETURN carries the confidentiality comment.
+   */
   async function expectError(res: Response, status: number, code: number): Promise<{ text: string; items: Record<string, string> }> {
     expect(res.status).toBe(status);
-    expect(res.headers.get('content-type')).toBe('text/xml;charset=UTF-8');
-    const body = simpleReturn(await res.text());
+    const account = code >= 2000 && code < 2100;
+    expect(res.headers.get('content-type')).toBe(account ? 'text/xml;charset=UTF-8' : 'application/xml');
+    expect(res.headers.get('x-ratelimit-limit') === null).toBe(account);
+    expect(res.headers.get('x-concurrency-limit-limit') === null).toBe(account);
+    const xml = await res.text();
+    expect(xml.startsWith('<?xml ')).toBe(!account);
+    expect(xml).not.toContain('CONFIDENTIAL');
+    const body = simpleReturn(xml);
     expect(body.code).toBe(code);
     return body;
   }
@@ -33,7 +45,8 @@ describe('simulator: errors and authentication', () => {
   describe('parameters', () => {
     it('1901 for an unknown parameter, naming it and listing the allowed ones', async () => {
       const { text } = await expectError(await call(sim, HLD_PATH, { action: 'list', search_list_ids: '1' }), 400, 1901);
-      expect(text).toContain('Unrecognized parameter(s): search_list_ids');
+      // Qualys's wording: the unknown names, then the allowed ones in parentheses.
+      expect(text).toMatch(/^Unrecognized parameter\(s\): search_list_ids \(action=list allows: echo_request, .*\)$/);
       expect(text).toContain('include_search_list_ids');
       expect(text).toContain('truncation_limit');
     });
@@ -106,8 +119,9 @@ describe('simulator: errors and authentication', () => {
       expect(text).toBe('Bad Login/Password');
     });
 
-    it('answers an expired account with HTTP 200 and code 2001', async () => {
-      await expectError(await call(sim, HLD_PATH, { action: 'list' }, { user: 'expired', password: 'expired-pass' }), 200, 2001);
+    it('answers an expired account with HTTP 200 and code 2001 in Qualys’s words', async () => {
+      const { text } = await expectError(await call(sim, HLD_PATH, { action: 'list' }, { user: 'expired', password: 'expired-pass' }), 200, 2001);
+      expect(text).toBe('This account has expired.');
     });
 
     it.each([

@@ -63,21 +63,27 @@ describe('simulator: Host List Detection CSV', () => {
     expect(hostIds).toEqual(expected.hostIds);
   });
 
-  it('blanks repeated host columns with suppress_duplicated_data_from_csv=1', async () => {
-    const answer = readHldCsv(await csv({ truncation_limit: '10', suppress_duplicated_data_from_csv: '1' }));
-    let previousHost = '';
-    let blanks = 0;
-    for (const row of answer.rows) {
-      if (row['Host ID'] === '') {
-        blanks++;
-        expect(row['IP Address']).toBe('');
-        expect(row['QID']).not.toBe('');
-      } else {
-        expect(row['Host ID']).not.toBe(previousHost);
-        previousHost = row['Host ID']!;
-      }
+  it('writes a host-only row, then the detection rows with blank host columns, with suppress_duplicated_data_from_csv=1', async () => {
+    const params = { truncation_limit: '0', suppress_duplicated_data_from_csv: '1', severities: '5' };
+    const answer = readHldCsv(await csv(params));
+    const hostRows = answer.rows.filter((r) => r['Host ID'] !== '');
+    for (const row of hostRows) {
+      expect(row['IP Address']).not.toBe('');
+      // A host row carries no detection at all.
+      for (const column of HLD_CSV_COLUMNS.slice(HLD_CSV_COLUMNS.indexOf('QID'))) expect(row[column], column).toBe('');
     }
-    expect(blanks).toBeGreaterThan(0);
+    const detectionRows = answer.rows.filter((r) => r['Host ID'] === '');
+    for (const row of detectionRows) {
+      expect(row['IP Address']).toBe('');
+      expect(row['QID']).not.toBe('');
+    }
+    expect(answer.rows[0]!['Host ID']).not.toBe('');
+    // Every host the host filters select is listed, those without a severity-5 detection as their host row alone.
+    const expected = sim.dataset.expected({ ...params, output_format: 'CSV' });
+    expect(hostRows.map((r) => Number(r['Host ID']))).toEqual(expected.hostIds);
+    expect(hostRows).toHaveLength(sim.dataset.hostCount);
+    expect(detectionRows).toHaveLength(expected.detections);
+    expect(expected.detections).toBeLessThan(sim.dataset.expected({ severities: '5' }).detections + 1);
   });
 
   it('answers CSV_NO_METADATA as the bare table, truncated silently', async () => {

@@ -4,14 +4,14 @@ import { HLD_PATH, call, pullAllXml, readHldXml } from './simulator-support.js';
 
 const NOW = '2026-03-01T12:00:00Z';
 const HOST_ORDER = [
-  'ID', 'ASSET_ID', 'IP', 'TRACKING_METHOD', 'OS', 'OS_CPE', 'DNS', 'DNS_DATA', 'CLOUD_PROVIDER', 'CLOUD_SERVICE',
+  'ID', 'ASSET_ID', 'IP', 'IPV6', 'TRACKING_METHOD', 'OS', 'OS_CPE', 'DNS', 'DNS_DATA', 'CLOUD_PROVIDER', 'CLOUD_SERVICE',
   'CLOUD_RESOURCE_ID', 'EC2_INSTANCE_ID', 'NETBIOS', 'QG_HOSTID', 'LAST_SCAN_DATETIME', 'LAST_VM_SCANNED_DATE',
   'LAST_VM_SCANNED_DURATION', 'LAST_VM_AUTH_SCANNED_DATE', 'LAST_VM_AUTH_SCANNED_DURATION', 'LAST_PC_SCANNED_DATE',
   'DETECTION_LIST',
 ];
 const DETECTION_ORDER = [
   'UNIQUE_VULN_ID', 'QID', 'TYPE', 'SEVERITY', 'PORT', 'PROTOCOL', 'SSL', 'RESULTS', 'STATUS', 'FIRST_FOUND_DATETIME',
-  'LAST_FOUND_DATETIME', 'QDS', 'TIMES_FOUND', 'LAST_TEST_DATETIME', 'LAST_UPDATE_DATETIME', 'LAST_FIXED_DATETIME',
+  'LAST_FOUND_DATETIME', 'QDS', 'QDS_FACTORS', 'TIMES_FOUND', 'LAST_TEST_DATETIME', 'LAST_UPDATE_DATETIME', 'LAST_FIXED_DATETIME',
   'FIRST_REOPENED_DATETIME', 'LAST_REOPENED_DATETIME', 'TIMES_REOPENED', 'IS_IGNORED', 'IS_DISABLED',
   'AFFECT_RUNNING_KERNEL', 'LAST_PROCESSED_DATETIME',
 ];
@@ -32,7 +32,7 @@ describe('simulator: Host List Detection XML', () => {
   it('answers a Qualys-shaped document: declaration, DOCTYPE on the API host, root, DATETIME, trailing comment', async () => {
     const res = await call(sim, HLD_PATH, { action: 'list', truncation_limit: '5' });
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/xml;charset=UTF-8');
+    expect(res.headers.get('content-type')).toBe('application/xml');
     const text = await res.text();
     expect(text.startsWith('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE HOST_LIST_VM_DETECTION_OUTPUT SYSTEM "')).toBe(true);
     const page = readHldXml(text);
@@ -71,7 +71,8 @@ describe('simulator: Host List Detection XML', () => {
       for (const d of host.detections) {
         const expected = detail.detections.find((x) => x.qid === d.qid)!;
         expect(d.results).toBe(expected.results);
-        expect(d.status).toBe(expected.status);
+        expect(d.status).toBe(expected.statusWritten ? expected.status : null);
+        expect(d.severity).toBe(expected.severityWritten ? expected.severity : null);
         checked++;
       }
     }
@@ -103,6 +104,7 @@ describe('simulator: Host List Detection XML', () => {
     }
     const severities = pages.flatMap((p) => p.hosts.flatMap((h) => h.detections.map((d) => d.severity)));
     for (const s of [2, 3, 4, 5] as const) expect(severities.filter((x) => x === s)).toHaveLength(expected.severity[String(s) as '2']);
+    expect(severities.filter((x) => x === null)).toHaveLength(expected.severity.none);
   });
 
   it('defaults truncation_limit to 1000 hosts and treats 0 as no limit', async () => {

@@ -19,16 +19,20 @@ describe('simulator: subscription limits', () => {
   afterAll(() => sim.close());
   beforeEach(() => sim.reset());
 
-  it('puts the limit headers on every API answer, data and errors alike', async () => {
+  it('puts the limit headers on data and parameter errors, but not on login and account errors', async () => {
     const answers = [
       await call(sim, HLD_PATH, { action: 'list', truncation_limit: '1' }),
       await call(sim, '/api/2.0/fo/asset/group/', { action: 'list' }),
       await call(sim, HLD_PATH, { action: 'list', bogus: '1' }),
-      await call(sim, HLD_PATH, { action: 'list' }, { password: 'wrong' }),
     ];
     for (const res of answers) {
       for (const h of LIMIT_HEADERS) expect(res.headers.get(h), h).toMatch(/^\d+$/);
       await res.arrayBuffer();
+    }
+    for (const [user, password] of [['demo', 'wrong'], ['expired', 'expired-pass'], ['inactive', 'inactive-pass']]) {
+      const refused = await call(sim, HLD_PATH, { action: 'list' }, { user, password });
+      for (const h of LIMIT_HEADERS) expect(refused.headers.get(h), `${user} ${h}`).toBeNull();
+      await refused.arrayBuffer();
     }
     expect(answers[0]!.headers.get('x-ratelimit-limit')).toBe('5');
     expect(answers[0]!.headers.get('x-ratelimit-window-sec')).toBe('2');

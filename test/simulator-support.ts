@@ -98,8 +98,10 @@ export function unescapeQualys(text: string): string {
 export interface HldDetection {
   qid: number;
   type: string;
-  severity: number;
-  status: string;
+  /** null when the detection has no SEVERITY element. */
+  severity: number | null;
+  /** null when the detection has no STATUS element. */
+  status: string | null;
   port: number | null;
   results: string | null;
   affectsRunningKernel: string | null;
@@ -137,11 +139,12 @@ export function readHldXml(xml: string): HldPage {
     detections: (child(h, 'DETECTION_LIST')?.children ?? []).map((d) => {
       const port = childText(d, 'PORT');
       const results = child(d, 'RESULTS');
+      const severity = childText(d, 'SEVERITY');
       return {
         qid: Number(childText(d, 'QID')),
         type: childText(d, 'TYPE')!,
-        severity: Number(childText(d, 'SEVERITY')),
-        status: childText(d, 'STATUS')!,
+        severity: severity === undefined ? null : Number(severity),
+        status: childText(d, 'STATUS') ?? null,
         port: port === undefined ? null : Number(port),
         results: results ? unescapeQualys(results.text) : null,
         affectsRunningKernel: childText(d, 'AFFECT_RUNNING_KERNEL') ?? null,

@@ -40,6 +40,15 @@ const listKeysRoute = createRoute({
   responses: { 200: jsonResponse(pageOf(apiKeySchema).openapi('ApiKeyPage'), 'A page of keys'), ...errorResponses },
 });
 
+const currentKeyRoute = createRoute({
+  method: 'get',
+  path: '/v1/me',
+  tags: [TAG],
+  summary: 'The API key making this request',
+  description: 'Its name and role, so a client (the web console) can show only what the key may do. Any API key.',
+  responses: { 200: jsonResponse(apiKeySchema, 'The key (never its token)'), ...errorResponses },
+});
+
 const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/v1/api-keys/{id}',
@@ -63,6 +72,8 @@ export function registerApiKeyRoutes(app: ApiApp, deps: ApiDeps): void {
     const page = await listApiKeys(deps.db, c.req.valid('query'));
     return c.json({ items: page.items.map(apiKeyView), nextCursor: page.nextCursor }, 200);
   });
+
+  app.openapi(currentKeyRoute, (c) => c.json(apiKeyView(c.get('apiKey')), 200));
 
   app.openapi(revokeKeyRoute, async (c) => {
     const { id } = c.req.valid('param');

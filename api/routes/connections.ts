@@ -30,8 +30,18 @@ import { qualysPickersFor, type PickerKind } from '../qualys-pickers.js';
 import { pauseTemporalSchedules } from '../schedule-cleanup.js';
 import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
 import { pathId } from '../schemas/fields.js';
-import { connectionCreateSchema, connectionLimitsSchema, connectionPatchSchema, connectionSchema, connectionView, pickerListSchema } from '../schemas/connection.js';
 import { iso } from '../schemas/common.js';
+import {
+  connectionCheckResultSchema,
+  connectionCheckSchema,
+  connectionCreateSchema,
+  connectionLimitsSchema,
+  connectionPatchSchema,
+  connectionSchema,
+  connectionView,
+  limitsView,
+  pickerListSchema,
+} from '../schemas/connection.js';
 import { FetcherDefinitionError, hostListDetectionParams } from '../schemas/fetcher.js';
 import { conflictResponse, qualysResponses } from '../schemas/responses.js';
 
@@ -51,6 +61,20 @@ const createConnectionRoute = createRoute({
   middleware: admin,
   request: { body: jsonBody(connectionCreateSchema) },
   responses: { 201: connectionResponse('The connection, checked with Qualys'), ...errorResponses, ...qualysResponses },
+});
+
+const checkBeforeSavingRoute = createRoute({
+  method: 'post',
+  path: '/v1/connections/check',
+  tags: [TAG],
+  summary: 'Check credentials with Qualys without saving them',
+  description:
+    'The same check as creating a connection (one small Host List Detection call), for a form that shows the outcome before it saves: ' +
+    '200 with the account\'s limits when Qualys accepts, a `qualys-rejected` problem with Qualys\'s `reason`, `qualysCode` and `qualysText` when it refuses. ' +
+    'Nothing is stored and nothing is logged of the password. Admin only.',
+  middleware: admin,
+  request: { body: jsonBody(connectionCheckSchema) },
+  responses: { 200: jsonResponse(connectionCheckResultSchema, 'Qualys accepted the credentials'), ...errorResponses, ...qualysResponses },
 });
 
 const listConnectionsRoute = createRoute({
@@ -141,6 +165,12 @@ const pickerRoute = (kind: PickerKind, summary: string) =>
     },
   });
 
+/** The Qualys access a create or check body describes (a platform name or a URL). */
+function accessOf(body: z.infer<typeof connectionCheckSchema>): QualysAccess {
+  const apiBaseUrl = resolveApiBaseUrl(body.platform ?? body.apiBaseUrl!).toString().replace(/\/$/, '');
+  return { apiBaseUrl, apiVersion: body.apiVersion, username: body.username, password: body.password, proxyUrl: body.proxyUrl ?? null };
+}
+
 /** What a credential check needs: the stored settings with the requested changes applied. */
 async function accessAfterPatch(deps: ApiDeps, existing: Connection, patch: z.infer<typeof connectionPatchSchema>): Promise<QualysAccess> {
   let password = patch.password;
@@ -194,10 +224,28 @@ async function assertFetchersSupportVersion(deps: ApiDeps, connectionId: string,
 export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   const pickers = qualysPickersFor(deps);
 
+  app.openapi(checkBeforeSavingRoute, async (c) => {
+    const body = c.req.valid('json');
+    const access = accessOf(body);
+    const check = await withQualysClient(deps, access, (client) => client.checkConnection());
+    return c.json(
+      {
+        status: 'valid' as const,
+        platform: body.platform ?? platformOfUrl(access.apiBaseUrl),
+        apiBaseUrl: access.apiBaseUrl,
+        apiVersion: access.apiVersion,
+        username: access.username,
+        limits: limitsView({ ...check.limits })!,
+        checkedAt: new Date().toISOString(),
+      },
+      200,
+    );
+  });
+
   app.openapi(createConnectionRoute, async (c) => {
     const body = c.req.valid('json');
-    const apiBaseUrl = resolveApiBaseUrl(body.platform ?? body.apiBaseUrl!).toString().replace(/\/$/, '');
-    const access: QualysAccess = { apiBaseUrl, apiVersion: body.apiVersion, username: body.username, password: body.password, proxyUrl: body.proxyUrl ?? null };
+    const access = accessOf(body);
+    const apiBaseUrl = access.apiBaseUrl;
     const check = await withQualysClient(deps, access, (client) => client.checkConnection());
     const connection = await createConnection(deps.db, deps.secretBox, {
       name: body.name,

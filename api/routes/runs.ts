@@ -7,11 +7,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
+import { rangeProgress } from '../../db/run-activity.js';
 import { finishRun, getRun, listRuns } from '../../db/runs.js';
 import { FINAL_RUN_STATUSES, RUN_STATUSES } from '../../shared/contracts.js';
 import type { RunRow, RunStatus } from '../../db/schema.js';
 import { startFetcherRun } from '../run-starter.js';
-import { queryRunProgress } from '../run-progress.js';
 import { loadRunnableFetcher } from '../runnable-fetcher.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
@@ -62,8 +62,9 @@ const getRoute = createRoute({
   tags: ['Runs'],
   summary: 'A run with its live progress',
   description:
-    'While the run works, progress comes live from its workflow (pages, hosts, detections, bytes, waits for Qualys limits, retries); ' +
-    'once finished, from the stored record, with the error if it failed and links to its evidence.',
+    'Progress as it is recorded while the run works (step, pages, hosts, detections, bytes, host ID ranges, waits for Qualys limits with their end, ' +
+    'retries and the failing attempt) and, once finished, its outcome with the error if it failed and links to its evidence. Served from the database: ' +
+    'polling never reaches the workflow.',
   request: { params: pathId('id', 'run') },
   responses: { 200: jsonResponse(runSchema, 'The run'), ...errorResponses },
 });
@@ -107,7 +108,7 @@ function isFinal(status: RunStatus): boolean {
 export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   const { db, logger } = deps;
   const { client, taskQueue } = deps.temporal;
-  const view = (row: RunRow, live?: Parameters<typeof toRunView>[2]) => toRunView(row, deps.temporal, live);
+  const view = (row: RunRow, ranges?: Parameters<typeof toRunView>[2]) => toRunView(row, deps.temporal, ranges);
 
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
@@ -125,9 +126,7 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const row = await getRun(db, id);
     if (!row) throw notFound('run', id);
-    // A queued run has nothing to report yet, and its workflow may not have a worker to answer.
-    const live = row.status === 'running' ? await queryRunProgress(client, row.workflowId) : null;
-    return c.json(view(row, live), 200);
+    return c.json(view(row, await rangeProgress(db, row.id)), 200);
   });
 
   app.openapi(listRoute, async (c) => {

@@ -61,25 +61,35 @@ const proxyUrlField = z
   })
   .openapi({ description: 'An outbound HTTP proxy for calls to Qualys', example: 'http://proxy.internal:3128' });
 
+const accessFields = {
+  platform: platformField.optional(),
+  apiBaseUrl: apiBaseUrlField.optional(),
+  apiVersion: apiVersionField.default(DEFAULT_API_VERSION),
+  username: usernameField,
+  password: passwordField,
+  proxyUrl: proxyUrlField.optional(),
+};
+
+function exactlyOneServer(body: { platform?: string; apiBaseUrl?: string }, ctx: z.RefinementCtx): void {
+  if (body.platform === undefined && body.apiBaseUrl === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: `give a platform (${QUALYS_PLATFORM_NAMES.join(', ')}) or an apiBaseUrl` });
+  } else if (body.platform !== undefined && body.apiBaseUrl !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['platform'], message: 'give either platform or apiBaseUrl, not both' });
+  }
+}
+
 export const connectionCreateSchema = z
-  .object({
-    name: requiredText(200).openapi({ example: 'Qualys production (US2)' }),
-    platform: platformField.optional(),
-    apiBaseUrl: apiBaseUrlField.optional(),
-    apiVersion: apiVersionField.default(DEFAULT_API_VERSION),
-    username: usernameField,
-    password: passwordField,
-    proxyUrl: proxyUrlField.optional(),
-  })
+  .object({ name: requiredText(200).openapi({ example: 'Qualys production (US2)' }), ...accessFields })
   .strict()
-  .superRefine((body, ctx) => {
-    if (body.platform === undefined && body.apiBaseUrl === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: `give a platform (${QUALYS_PLATFORM_NAMES.join(', ')}) or an apiBaseUrl` });
-    } else if (body.platform !== undefined && body.apiBaseUrl !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['platform'], message: 'give either platform or apiBaseUrl, not both' });
-    }
-  })
+  .superRefine(exactlyOneServer)
   .openapi('ConnectionCreate', { description: 'Exactly one of `platform` and `apiBaseUrl`.' });
+
+/** The same settings without a name: what a credential check before saving needs. */
+export const connectionCheckSchema = z
+  .object(accessFields)
+  .strict()
+  .superRefine(exactlyOneServer)
+  .openapi('ConnectionCheckRequest', { description: 'Exactly one of `platform` and `apiBaseUrl`. Nothing is stored.' });
 
 export const connectionPatchSchema = z
   .object({
@@ -129,7 +139,7 @@ export const connectionSchema = z
 
 export type ConnectionView = z.infer<typeof connectionSchema>;
 
-function limitsView(limits: Record<string, unknown> | null): ConnectionView['limits'] {
+export function limitsView(limits: Record<string, unknown> | null): ConnectionView['limits'] {
   if (!limits) return null;
   const read = (key: string) => (typeof limits[key] === 'number' ? (limits[key] as number) : null);
   return {
@@ -184,6 +194,18 @@ export const connectionLimitsSchema = z
     }),
   })
   .openapi('ConnectionLimits', { description: "The subscription's shared call budget as the connector uses it now" });
+
+export const connectionCheckResultSchema = z
+  .object({
+    status: z.literal('valid').openapi({ description: 'Qualys accepted the credentials (a refusal is a 422 problem instead)' }),
+    platform: z.string().nullable(),
+    apiBaseUrl: z.string(),
+    apiVersion: z.string(),
+    username: z.string(),
+    limits: qualysLimitsSchema,
+    checkedAt: isoTime,
+  })
+  .openapi('ConnectionCheckResult');
 
 export const pickerListSchema = z
   .object({

@@ -4,7 +4,7 @@ import type { FetcherMappings } from '../../db/fetchers.js';
 import type { FetcherRow } from '../../db/schema.js';
 import { customRequestSchema, type CustomRequest } from '../../qualys/custom-request.js';
 import {
-  buildHostListDetectionParams,
+  planHostListDetection,
   HostListDetectionParamsError,
   hostListDetectionFiltersSchema,
   type HostListDetectionFilters,
@@ -104,7 +104,12 @@ export const fetcherSchema = z
     qualysParams: z
       .record(z.string(), z.string())
       .nullable()
-      .openapi({ description: 'The parameters Qualys receives for the first page (Host List Detection)' }),
+      .openapi({
+        description:
+          'The parameters Qualys receives for the first page (Host List Detection). A list of both IPv4 and IPv6 addresses is looked up in the host list ' +
+          'when the run starts and sent as `ids` (Qualys would AND `ips` and `ipv6`); running-kernel option 4 on API 3.0+ is `show_arf_data=1` with the ' +
+          "connector's own filter applied to every page.",
+      }),
     configProblem: z.string().nullable().openapi({ description: 'Why the stored definition cannot run as it is, if it cannot' }),
     createdAt: isoTime,
     updatedAt: isoTime,
@@ -135,7 +140,7 @@ export class FetcherDefinitionError extends Error {
 /** The Qualys parameters for filters on a connection's API version; throws naming the field that cannot work there. */
 export function hostListDetectionParams(filters: HostListDetectionFilters, apiVersion: string, pageSize: number): Record<string, string> {
   try {
-    return buildHostListDetectionParams(filters, { apiVersion, truncationLimit: pageSize });
+    return planHostListDetection(filters, { apiVersion, truncationLimit: pageSize }).params;
   } catch (err) {
     if (!(err instanceof HostListDetectionParamsError)) throw err;
     const { field, reason } = paramsErrorField(err.message);

@@ -16,8 +16,22 @@ const progressSchema = z
       .object({ reason: z.enum(['rate_limit', 'concurrency_limit']), seconds: z.number(), until: isoTime })
       .nullable()
       .openapi({ description: 'Set while the run sleeps for a Qualys limit' }),
-    retries: z.number().int(),
+    retries: z.number().int().openapi({ description: 'Failed attempts that were tried again (pages and the connection check), counted as they happen' }),
     lastError: z.string().nullable(),
+    current: z
+      .object({
+        step: z.string(),
+        rangeNo: z.number().int().nullable(),
+        pageNo: z.number().int().nullable(),
+        attempt: z.number().int(),
+        error: z.string(),
+      })
+      .nullable()
+      .openapi({ description: 'The attempt that failed last while the run goes on: which page, which attempt, and why; null once a page succeeds' }),
+    ranges: z
+      .object({ total: z.number().int(), done: z.number().int(), inFlight: z.number().int(), waiting: z.number().int() })
+      .nullable()
+      .openapi({ description: 'Host ID ranges of the run: finished, being pulled, not started yet' }),
   })
   .openapi('RunProgress');
 
@@ -59,12 +73,11 @@ function count(value: unknown): number {
 }
 
 /**
- * The row stores what the activities last wrote (pages, hosts, detections,
- * bytes) and, once finished, the workflow's whole progress; the live query
- * gives the whole progress while the run works. Either way, every field is
- * present in the view.
+ * The run row holds its progress as the activities and the workflow recorded
+ * it while it happened (counters, waits, retries, the failing attempt); every
+ * field is present in the view. Range counts come from the run's ranges.
  */
-function progressView(stored: Partial<RunProgress> | null | undefined): RunView['progress'] {
+function progressView(stored: Partial<RunProgress> | null | undefined, ranges: RunView['progress']['ranges']): RunView['progress'] {
   const p = stored ?? {};
   return {
     pages: count(p.pages),
@@ -76,10 +89,12 @@ function progressView(stored: Partial<RunProgress> | null | undefined): RunView[
     waiting: p.waiting ?? null,
     retries: count(p.retries),
     lastError: p.lastError ?? null,
+    current: p.current ?? null,
+    ranges,
   };
 }
 
-export function toRunView(row: RunRow, ctx: RunViewContext, live?: RunProgress | null): RunView {
+export function toRunView(row: RunRow, ctx: RunViewContext, ranges: RunView['progress']['ranges'] = null): RunView {
   const evidencePath = row.evidenceId ? `/v1/evidence/${row.evidenceId}` : null;
   return {
     id: row.id,
@@ -89,8 +104,8 @@ export function toRunView(row: RunRow, ctx: RunViewContext, live?: RunProgress |
     triggeredBy: row.triggeredBy,
     scheduleId: row.scheduleId,
     status: row.status,
-    step: live?.step ?? row.step,
-    progress: progressView(live ?? (row.progress as Partial<RunProgress> | null)),
+    step: row.step,
+    progress: progressView(row.progress as Partial<RunProgress> | null, ranges),
     error: row.error ? { type: row.error.type, message: row.error.message, ...(row.error.qualysCode === undefined ? {} : { qualysCode: row.error.qualysCode }) } : null,
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),

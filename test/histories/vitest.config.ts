@@ -6,6 +6,7 @@ export default defineConfig({
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/histories/record-histories.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/support/quiet-sdk.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 120_000,

@@ -27,6 +27,7 @@ import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../shar
 import type { HostListDetectionFiltersInput } from '../../qualys/hld-params.js';
 import type { CustomRequestInput } from '../../qualys/custom-request.js';
 import { createRunWorker, type RunWorker } from '../../worker.js';
+import type { ActivityDeps } from '../../activities/index.js';
 
 /** Short enough that a killed worker's page is retried within seconds. */
 export const FAST_TUNING: Partial<RunTuning> = {
@@ -49,7 +50,8 @@ export interface RunStack {
   /** Lines the worker's logger wrote, to check no secret is logged. */
   logLines: string[];
   worker: RunWorker | null;
-  startWorker(): Promise<RunWorker>;
+  /** Starts the in-process worker; `rangePulls` overrides the stack's range-pull tunables for it. */
+  startWorker(overrides?: { rangePulls?: ActivityDeps['rangePulls'] }): Promise<RunWorker>;
   stopWorker(): Promise<void>;
   addConnection(overrides?: Partial<{ username: string; password: string; apiVersion: string; name: string }>): Promise<ConnectionRecord>;
   addHldFetcher(connection: ConnectionRecord, filters?: HostListDetectionFiltersInput, options?: { pageSize?: number; controls?: Array<[string, string]>; name?: string }): Promise<FetcherRow>;
@@ -70,6 +72,8 @@ export interface RunStackOptions {
    * other's audit requests and evidence on the shared control catalog.
    */
   database?: 'postgres' | 'pglite';
+  /** Range-pull tunables of the stack's worker (default: as in production). */
+  rangePulls?: ActivityDeps['rangePulls'];
 }
 
 export async function startRunStack(options: RunStackOptions = {}): Promise<RunStack> {
@@ -102,14 +106,14 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
     taskQueue,
     logLines,
     worker: null,
-    async startWorker() {
+    async startWorker(overrides = {}) {
       nativeConnection ??= await NativeConnection.connect({ address: inject('temporalAddress') });
       const worker = await createRunWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
         workflowBundlePath: inject('workflowBundlePath'),
-        activityDeps: { db: database.db, blobStore, secretBox, logger },
+        activityDeps: { db: database.db, blobStore, secretBox, logger, rangePulls: overrides.rangePulls ?? options.rangePulls },
         shutdownGraceMs: 2_000,
       });
       stack.worker = worker;
