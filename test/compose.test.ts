@@ -106,13 +106,13 @@ describe('docker-compose.yml', () => {
     expect(names.sort()).toEqual(RUN_SEARCH_ATTRIBUTES.map((k) => k.name).sort());
   });
 
-  it('gives the image user a writable /data for the evidence volume', () => {
+  it('gives the image user a writable /data for the connector\'s volume', () => {
     const dockerfile = fs.readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
     const lines = dockerfile.split('\n');
     const user = lines.findIndex((l) => /^USER node\b/.test(l));
     const chown = lines.findIndex((l) => /mkdir -p \/data && chown node:node \/data/.test(l));
     expect(chown, 'the image creates /data for node').toBeGreaterThanOrEqual(0);
     expect(chown).toBeLessThan(user);
-    for (const name of ['api', 'worker']) expect(services[name]!.volumes).toContain('evidence:/data');
+    for (const name of ['api', 'worker']) expect(services[name]!.volumes).toContain('connector-data:/data');
   });
 });

@@ -84,7 +84,8 @@ describeWhenAvailable('two workers sharing the S3 store', s3proxy.available ? nu
 
     const result = (await handle.result()) as FetcherRunResult;
     expect(result.evidence.sha256).toBe(reference.sha256);
-    expect(result.totals).toMatchObject({ pages: reference.pages.length, hosts: reference.summary.hosts, detections: reference.summary.detections });
+    // Pages may differ (the run pulls host ID ranges in parallel); the hosts and the bytes may not.
+    expect(result.totals).toMatchObject({ hosts: reference.summary.hosts, detections: reference.summary.detections });
     const evidence = (await getEvidenceForRun(stack.database.db, run.id))!;
     expect(await s3.store.stat(evidence.blobKey)).toEqual({ key: evidence.blobKey, bytes: (await fs.stat(path.join(stack.blobDir, 'reference.xml'))).size, sha256: reference.sha256 });
     // The survivor's sweeper removes whatever the killed worker left in staging.
