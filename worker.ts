@@ -1,7 +1,8 @@
 /**
  * The Temporal worker: fetcher-run workflows plus their activities. Run
  * alone with `npm run worker` (TEMPORAL_ADDRESS, DATABASE_URL and
- * SECRETS_KEY point it at shared services), or embedded by `npm start`.
+ * SECRETS_KEY point it at shared services; WORKER_METRICS_PORT adds
+ * /metrics and /healthz), or embedded by `npm start`.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, createQualysClientPool, failureInterceptor, type ActivityDeps } from './activities/index.js';
 import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
+import { startMetricsServer } from './runtime/metrics-server.js';
 import { installTemporalRuntime } from './runtime/temporal-runtime.js';
 import { startStagingSweeper } from './runtime/staging-sweeper.js';
 
@@ -55,7 +57,7 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<RunWor
     ...workflows,
     identity,
     activities: createActivities(activityDeps, qualysClients),
-    interceptors: { activity: [failureInterceptor] },
+    interceptors: { activity: [failureInterceptor(activityDeps.metrics)] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks,
     shutdownGraceTime: options.shutdownGraceMs,
@@ -93,6 +95,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       qualysBudget: { concurrencyReserve: config.qualys.concurrencyReserve, leaseTtlMs: config.qualys.leaseTtlMs },
       rangePulls: { concurrencyReserve: config.qualys.concurrencyReserve, maxParallel: config.runs.maxParallelRanges },
       webhooks: config.webhooks,
+      metrics: ctx.metrics,
     },
     workflowBundlePath: config.worker.workflowBundlePath ?? undefined,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,
@@ -120,19 +123,35 @@ export function keepAliveFile(dataDir: string, worker: RunWorker): () => void {
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   const ctx = await createAppContext(config);
-  installTemporalRuntime(ctx.logger);
+  const { metricsPort } = config.worker;
+  await installTemporalRuntime(ctx.logger, metricsPort === null ? {} : { metrics: ctx.metrics });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   const connection = await NativeConnection.connect({ address });
   const worker = await createConfiguredWorker(ctx, connection);
   const stopAlive = keepAliveFile(config.dataDir, worker);
   const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
-  ctx.logger.info({ address, taskQueue: config.temporal.taskQueue, blobStore: config.s3 ? 's3' : 'local' }, 'worker started');
+  const metricsServer =
+    metricsPort === null
+      ? null
+      : await startMetricsServer({
+          metrics: ctx.metrics,
+          host: config.api.host,
+          port: metricsPort,
+          token: config.metricsToken,
+          unhealthy: () => (worker.getState() === 'RUNNING' ? null : `the worker is ${worker.getState().toLowerCase()}`),
+          logger: ctx.logger,
+        });
+  ctx.logger.info(
+    { address, taskQueue: config.temporal.taskQueue, blobStore: config.s3 ? 's3' : 'local', metrics: metricsServer ? `${metricsServer.url}/metrics` : null },
+    'worker started',
+  );
   try {
     // The SDK turns SIGINT/SIGTERM into a graceful shutdown.
     await worker.run();
   } finally {
     stopAlive();
     await stopSweeper();
+    await metricsServer?.close();
     await connection.close();
     await ctx.close();
     ctx.logger.info('worker stopped');

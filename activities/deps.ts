@@ -1,5 +1,6 @@
 /** What activities need; `createActivities(deps)` receives it so tests can build it from real parts. */
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
@@ -21,4 +22,6 @@ export interface ActivityDeps {
   rangePulls?: { concurrencyReserve?: number; maxParallel?: number };
   /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
+  /** Where runs, pages and Qualys answers are counted; none when absent. */
+  metrics?: Metrics;
 }

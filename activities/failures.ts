@@ -3,7 +3,8 @@
  * failures. The failure `type` is the error class name, which is what the
  * workflows' retry policies list as non-retryable; Qualys's own hint of when
  * to try again (Retry-After on a maintenance answer) becomes the next retry
- * delay. Activities just throw; `failureInterceptor` does the mapping.
+ * delay. Activities just throw; `failureInterceptor` does the mapping, and
+ * counts the refusals (409s) that make a run wait.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Next } from '@temporalio/common';
@@ -15,6 +16,7 @@ import {
   QualysTransientError,
 } from '../qualys/errors.js';
 import { ERROR_TYPES, type LimitFailureDetails } from '../shared/contracts.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 export function notFound(what: string, id: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `${what} ${id} does not exist`, type: ERROR_TYPES.notFound, nonRetryable: true });
@@ -44,14 +46,20 @@ export function toFailure(err: unknown): unknown {
 }
 
 class FailureMapping implements ActivityInboundCallsInterceptor {
+  constructor(private readonly metrics: Metrics | undefined) {}
+
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     try {
       return await next(input);
     } catch (err) {
+      if (err instanceof QualysRateLimitError) this.metrics?.limitWait('rate_limit', err.code ?? 1965);
+      if (err instanceof QualysConcurrencyLimitError) this.metrics?.limitWait('concurrency_limit', err.code ?? 1960);
       throw toFailure(err);
     }
   }
 }
 
 /** Registered on every worker: Qualys errors leave every activity as typed Temporal failures. */
-export const failureInterceptor: ActivityInterceptorsFactory = () => ({ inbound: new FailureMapping() });
+export function failureInterceptor(metrics?: Metrics): ActivityInterceptorsFactory {
+  return () => ({ inbound: new FailureMapping(metrics) });
+}

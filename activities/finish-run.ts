@@ -26,5 +26,6 @@ export function finishRun(deps: ActivityDeps) {
       progress: { outcome: input.outcome, waiting: null, ...(input.outcome === 'succeeded' ? { current: null, lastError: null } : { lastError: input.progress.lastError }) },
     });
     await recordStep(deps.db, input.runId, input.progress.step, deps.workerIdentity ?? null);
+    deps.metrics?.runFinished(input.outcome, input.progress.waitedSeconds);
   };
 }

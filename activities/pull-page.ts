@@ -118,6 +118,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           worker: deps.workerIdentity ?? null,
         });
         if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
+        deps.metrics?.pageStored(plan.fetcherKind, blob.bytes);
         logger.debug({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
         return {
           rangeNo,

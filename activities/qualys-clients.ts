@@ -26,7 +26,7 @@ export interface QualysClientPool {
   closeAll(): Promise<void>;
 }
 
-export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts'>): QualysClientPool {
+export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts' | 'metrics'>): QualysClientPool {
   const clients = new LRUCache<string, { fingerprint: string; client: QualysClient }>({
     max: MAX_CLIENTS,
     // Evicted, or replaced after a password rotation; `closeAll` closes the rest itself.
@@ -51,14 +51,17 @@ export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBo
       .digest('hex');
     const cached = clients.get(connectionId);
     if (cached?.fingerprint === fingerprint) return { connection, client: cached.client };
-    const client = createQualysClient({
-      apiBaseUrl: connection.apiBaseUrl,
-      apiVersion: connection.apiVersion as QualysApiVersion,
-      username: connection.username,
-      password,
-      ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
-      ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
-    });
+    const client = createQualysClient(
+      {
+        apiBaseUrl: connection.apiBaseUrl,
+        apiVersion: connection.apiVersion as QualysApiVersion,
+        username: connection.username,
+        password,
+        ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
+        ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
+      },
+      { onAnswer: (answer) => deps.metrics?.qualysAnswer(answer) },
+    );
     // Replacing an entry disposes (closes) the client made with the old credentials.
     clients.set(connectionId, { fingerprint, client });
     return { connection, client };

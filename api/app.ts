@@ -12,6 +12,7 @@ import { InvalidPageRequestError } from '../db/pagination.js';
 import { UnknownReferenceError } from '../db/errors.js';
 import { authenticate, type AuthVariables } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { countRequests, serveMetrics } from './metrics.js';
 import { ApiError, problemBody, problemResponse, zodFieldErrors } from './problem.js';
 import { registerRoutes } from './routes/index.js';
 
@@ -35,6 +36,8 @@ export function createApp(deps: ApiDeps): ApiApp {
     },
   });
 
+  // First, so that every answer is counted and timed, refusals included.
+  if (deps.metrics) app.use('*', countRequests(deps.metrics));
   app.use('*', secureHeaders());
   app.use(
     '*',
@@ -56,6 +59,8 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.use('/v1/*', authenticate(deps.db));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Outside /v1: Prometheus scrapes with METRICS_TOKEN (when set), not an API key.
+  if (deps.metrics) app.get('/metrics', serveMetrics(deps.metrics, deps.metricsToken));
   app.get('/readyz', async (c) => {
     const checks = await Promise.allSettled([
       deps.db.execute(sql`select 1`),

@@ -1,6 +1,7 @@
 /** What the HTTP API needs from the rest of the system; tests build it with real parts. */
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { AppContext } from '../runtime/app-context.js';
 import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -29,6 +30,10 @@ export interface ApiDeps {
   webhooks?: WebhookTargetPolicy;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
+  /** Served on /metrics, with requests counted by route; no /metrics when absent. */
+  metrics?: Metrics;
+  /** When set, /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken?: string | null;
 }
 
 /** The API's dependencies as the environment configures them. */
@@ -41,5 +46,7 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
     qualys: { timeouts: ctx.config.qualys.timeouts, concurrencyReserve: ctx.config.qualys.concurrencyReserve },
     webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
+    metrics: ctx.metrics,
+    metricsToken: ctx.config.metricsToken,
   };
 }

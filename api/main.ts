@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const app = createApp(apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace })));
   const server = await listen(app, config.api.host, config.api.port);
   ctx.logger.info({ url: server.url, temporal: address }, 'API listening');
-  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/\n`);
+  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/  Metrics: ${server.url}/metrics\n`);
   const stop = async () => {
     await server.close();
     await connection.close();

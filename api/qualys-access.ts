@@ -38,14 +38,17 @@ export async function withQualysClient<T>(
   call: (client: QualysClient) => Promise<T>,
   onRefused?: (err: QualysAuthError) => Promise<void>,
 ): Promise<T> {
-  const client = createQualysClient({
-    apiBaseUrl: access.apiBaseUrl,
-    apiVersion: access.apiVersion as QualysApiVersion,
-    username: access.username,
-    password: access.password,
-    ...(access.proxyUrl ? { proxyUrl: access.proxyUrl } : {}),
-    timeouts: timeoutsFor(deps),
-  });
+  const client = createQualysClient(
+    {
+      apiBaseUrl: access.apiBaseUrl,
+      apiVersion: access.apiVersion as QualysApiVersion,
+      username: access.username,
+      password: access.password,
+      ...(access.proxyUrl ? { proxyUrl: access.proxyUrl } : {}),
+      timeouts: timeoutsFor(deps),
+    },
+    { onAnswer: (answer) => deps.metrics?.qualysAnswer(answer) },
+  );
   try {
     return await call(client);
   } catch (err) {

@@ -29,6 +29,7 @@ import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { createFetcher } from '../db/fetchers.js';
 import { createLocalBlobStore } from '../evidence/local-blob-store.js';
 import { loadConfig } from '../runtime/config.js';
+import { createMetrics } from '../runtime/metrics.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
 import { createSecretBox } from '../security/secret-box.js';
@@ -102,6 +103,8 @@ export async function run(): Promise<Record<string, number>> {
     const secretBox = createSecretBox(randomBytes(32));
     const blobStore = createLocalBlobStore(path.join(tmp, 'blobs'));
     const logger = pino({ level: 'warn' }, process.stderr);
+    // Counted as `npm start` counts: one registry for the worker and the API.
+    const metrics = createMetrics({ processMetrics: true });
     const connection = await createConnection(db, secretBox, { name: 'bench simulator', apiBaseUrl: sim.url, username: 'bench', password: 'bench-pass' });
     const fetcher = await createFetcher(db, { connectionId: connection.id, name: 'bench', kind: 'host_list_detection', config: FILTERS, format: 'XML', pageSize: HOSTS });
 
@@ -113,7 +116,7 @@ export async function run(): Promise<Record<string, number>> {
       connection: nativeConnection,
       namespace: 'default',
       taskQueue: TASK_QUEUE,
-      activityDeps: { db, blobStore, secretBox, logger },
+      activityDeps: { db, blobStore, secretBox, logger, metrics },
       maxConcurrentActivities: defaults.maxConcurrentActivities,
       maxConcurrentWorkflowTasks: defaults.maxConcurrentWorkflowTasks,
       shutdownGraceMs: 1_000,
@@ -132,6 +135,7 @@ export async function run(): Promise<Record<string, number>> {
       blobStore,
       logger,
       temporal: { client: new Client({ connection: clientConnection }), namespace: 'default', taskQueue: TASK_QUEUE, uiUrl: null },
+      metrics,
     });
     const server: ServerType = await new Promise((resolve) => {
       const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));

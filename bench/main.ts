@@ -21,11 +21,12 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<{ run: 
   reader: { describe: 'Qualys page reader vs bare saxes, MB/s and peak RSS', load: () => import('./reader.js') },
   orchestration: { describe: 'pull through Temporal vs a plain loop, and worker RSS on a 1 GB pull', load: () => import('./orchestration.js') },
   api: { describe: 'run starts and status reads under concurrent load', load: () => import('./api.js') },
+  scale: { describe: 'a 100,000-host subscription at Qualys speed: sequential pull vs range-parallel run (--hosts N)', load: () => import('./scale.js') },
 };
 
 async function main(): Promise<void> {
   // The SDK's own info logs (bundling, worker states) would bury the figures.
-  installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
+  await installTemporalRuntime(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
   const { values, positionals: requested } = parseArgs({
     allowPositionals: true,
     options: { runs: { type: 'string' }, pages: { type: 'string' }, hosts: { type: 'string' }, help: { type: 'boolean' } },

@@ -13,7 +13,6 @@
  * Options: --pages N (default 200), --runs N (default 3).
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,15 +32,13 @@ import { createSecretBox } from '../security/secret-box.js';
 import { spawnSimulator } from '../simulator/spawn.js';
 import { runWorkflowId, type FetcherRunResult } from '../shared/contracts.js';
 import { bundleForNode, runChild } from './child.js';
+import { startBenchWorker } from './worker-process.js';
 import { bareSaxesMBps } from './saxes-baseline.js';
 import { spread } from './stats.js';
 
 const HOSTS_PER_PAGE = 1000;
 /** Without RESULTS a page is about 14 MB, so the pull is well over 1 GB. */
 const RESULTS_OFF = { show_results: 0 };
-/** The worker process's memory settings, as `npm run worker` sets them (see the README). */
-const WORKER_NODE_FLAGS = ['--max-semi-space-size=2'];
-const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
 const CREDENTIALS = { user: 'bench', password: 'bench-pass' };
 
 const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
@@ -51,36 +48,12 @@ export interface OrchestrationOptions {
   runs?: number;
 }
 
-/** Peak resident set of another process (Linux /proc), in MB. */
-async function peakRssOf(pid: number): Promise<number> {
-  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return Math.round(kb / 102.4) / 10;
-}
-
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
 function meanPageGapMs(log: Array<{ at: number; durationMs: number; endpoint: string }>): number {
   const pages = log.filter((e) => e.endpoint === 'detection');
   let gaps = 0;
   for (let i = 1; i < pages.length; i++) gaps += pages[i]!.at - (pages[i - 1]!.at + pages[i - 1]!.durationMs);
   return pages.length > 1 ? gaps / (pages.length - 1) : 0;
-}
-
-function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`worker did not say "${text}" in ${timeoutMs} ms: ${seen.slice(-500)}`)), timeoutMs);
-    const onData = (b: Buffer) => {
-      seen += b.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${seen.slice(-500)}`)));
-  });
 }
 
 export async function run(options: OrchestrationOptions = {}): Promise<Record<string, unknown>> {
@@ -114,35 +87,21 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     const bundlePath = path.join(work, 'workflows.js');
     const quiet = { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} };
     await fs.writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'workflows/index.ts'), logger: quiet })).code);
-    const workerBundle = await bundleForNode(fileURLToPath(new URL('./worker-entry.ts', import.meta.url)));
-    cleanups.push(() => workerBundle.cleanup());
     const loopBundle = await bundleForNode(fileURLToPath(new URL('./orchestration-child.ts', import.meta.url)));
     cleanups.push(() => loopBundle.cleanup());
 
     const secretsKey = randomBytes(32).toString('base64');
     const taskQueue = 'bench-orchestration';
-    const worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, workerBundle.file], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        SECRETS_KEY: secretsKey,
-        DATA_DIR: path.join(work, 'worker'),
-        WORKFLOW_BUNDLE_PATH: bundlePath,
-        RUN_MAX_PARALLEL_RANGES: '1',
-        LOG_LEVEL: 'info',
-        ...WORKER_ENV,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = await startBenchWorker({
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      SECRETS_KEY: secretsKey,
+      DATA_DIR: path.join(work, 'worker'),
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      RUN_MAX_PARALLEL_RANGES: '1',
     });
-    const workerExited = new Promise((resolve) => worker.once('exit', resolve));
-    cleanups.push(async () => {
-      if (worker.exitCode === null) worker.kill('SIGKILL');
-      await workerExited;
-    });
-    await waitForLine(worker, 'worker started', 60_000);
+    cleanups.push(() => worker.stop());
 
     const connection = await createConnection(db.db, createSecretBox(Buffer.from(secretsKey, 'base64')), {
       name: 'bench simulator',
@@ -193,7 +152,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       ratios.push(seconds / loop.seconds);
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
     }
-    const peakWorkerRssMB = await peakRssOf(worker.pid!);
+    const peakWorkerRssMB = await worker.peakRssMB();
     say('bare saxes on this machine, for comparing figures across machines…');
     const saxes = await bareSaxesMBps(sim, CREDENTIALS);
 

@@ -3,12 +3,14 @@
  * dynamic search lists), the host ID list, Host List Detection pages and raw
  * calls for custom fetchers. Every answer goes through the same classification
  * into typed errors, and the limit headers of the last answer stay readable
- * in `lastLimits` so callers can slow down before Qualys refuses.
+ * in `lastLimits` so callers can slow down before Qualys refuses. An optional
+ * observer hears of every answer (for metrics), without this layer knowing
+ * what it does with them.
  */
 import type { Writable } from 'node:stream';
-import { createDetectionPageParser, pageSummaryOf } from './detection-page-reader.js';
+import { createDetectionPageParser, pageSummaryOf, type AnswerContext } from './detection-page-reader.js';
 import { endpointPathProblem } from './endpoint-path.js';
-import { classifyQualysResponse, QualysProtocolError, QualysSecurityError } from './errors.js';
+import { classifyQualysResponse, QualysError, QualysProtocolError, QualysSecurityError, type QualysErrorKind } from './errors.js';
 import { createGenericPageParser, genericSummaryOf, type GenericPageSummary, type GenericParserOptions, type ListRecord } from './generic-page-reader.js';
 import { QualysTransport, type BodyReceiver, type HttpCall, type ResponseStart } from './http.js';
 import { EMPTY_LIMITS, parseQualysLimits, type QualysLimits } from './limits.js';
@@ -79,6 +81,25 @@ export interface RawResult {
   httpStatus: number;
   contentType: string | null;
   requestedAt: string;
+}
+
+/** One call's outcome, told to `QualysClientOptions.onAnswer` once the answer is read (or failed). */
+export interface QualysAnswer {
+  /** The API path called, without its query (e.g. /api/5.0/fo/asset/host/vm/detection/). */
+  endpoint: string;
+  /** null when no HTTP answer arrived (connection refused, timeout before the headers). */
+  httpStatus: number | null;
+  /** Qualys's CODE from an error document, else null. */
+  qualysCode: number | null;
+  /** 'ok', the kind of Qualys error, or 'aborted' (the caller cancelled) / 'error' (anything else, e.g. the sink failed). */
+  result: 'ok' | QualysErrorKind | 'aborted' | 'error';
+  /** From sending the request to the end of the answer's body. */
+  durationMs: number;
+}
+
+interface QualysClientOptions {
+  /** Hears of every answer; must not throw (what it throws is ignored). */
+  onAnswer?: (answer: QualysAnswer) => void;
 }
 
 export interface IdListItem {
@@ -160,8 +181,10 @@ class QualysHttpClient implements QualysClient {
   readonly username: string;
   lastLimits: QualysLimits = EMPTY_LIMITS;
   private readonly transport: QualysTransport;
+  private readonly onAnswer: QualysClientOptions['onAnswer'];
 
-  constructor(settings: QualysConnectionSettings) {
+  constructor(settings: QualysConnectionSettings, options: QualysClientOptions = {}) {
+    this.onAnswer = options.onAnswer;
     const resolved = parseQualysConnectionSettings(settings);
     this.apiBaseUrl = resolved.apiBaseUrl;
     this.apiVersion = resolved.apiVersion;
@@ -181,28 +204,51 @@ class QualysHttpClient implements QualysClient {
   }
 
   /**
-   * One call: a 2xx answer goes through the parser (and the sink), anything
-   * else is read as an error document and thrown as its typed error.
+   * One call: a 2xx answer goes through the parser (and the sink) and then
+   * `summarize`, anything else is read as an error document and thrown as its
+   * typed error. Either way the observer hears how it went.
    */
-  private async call<T>(
+  private async call<T, S>(
     call: HttpCall,
     parser: BodyParser<T>,
+    summarize: (result: T, answer: AnswerContext) => S,
     options: { sink?: Writable | null; onProgress?: (bytes: number) => void; postFilter?: DetectionPostFilter | null } = {},
-  ): Promise<{ start: ResponseStart; result: T; bytes: number; sha256: string }> {
+  ): Promise<{ start: ResponseStart; summary: S; bytes: number; sha256: string }> {
+    const began = performance.now();
+    let status: number | null = null;
     let ingest: Ingest<T> | null = null;
     try {
-      const { start, result } = await this.transport.exchange(call, (start): BodyReceiver<{ result: T; bytes: number; sha256: string }> => {
-        this.lastLimits = parseQualysLimits(start.headers);
-        if (start.status < 200 || start.status >= 300) return new ErrorBodyReceiver(start);
-        const plain = new PageIngest(parser, options);
-        ingest = options.postFilter ? new FilteredIngest(plain, createPostFilter(options.postFilter)) : plain;
-        return new PageBodyReceiver(ingest);
-      });
-      return { start, ...result };
+      let exchanged;
+      try {
+        exchanged = await this.transport.exchange(call, (start): BodyReceiver<{ result: T; bytes: number; sha256: string }> => {
+          status = start.status;
+          this.lastLimits = parseQualysLimits(start.headers);
+          if (start.status < 200 || start.status >= 300) return new ErrorBodyReceiver(start);
+          const plain = new PageIngest(parser, options);
+          ingest = options.postFilter ? new FilteredIngest(plain, createPostFilter(options.postFilter)) : plain;
+          return new PageBodyReceiver(ingest);
+        });
+      } catch (err) {
+        // The sink was never handed to an ingest (error status, refused before the body): release it.
+        if (!ingest && options.sink && !options.sink.destroyed) options.sink.destroy();
+        throw err;
+      }
+      const { start, result } = exchanged;
+      const summary = summarize(result.result, { httpStatus: start.status, headers: start.headers });
+      this.observe(call, began, { httpStatus: start.status, qualysCode: null, result: 'ok' });
+      return { start, summary, bytes: result.bytes, sha256: result.sha256 };
     } catch (err) {
-      // The sink was never handed to an ingest (error status, refused before the body): release it.
-      if (!ingest && options.sink && !options.sink.destroyed) options.sink.destroy();
+      this.observe(call, began, answerOutcome(err, status, call.signal));
       throw err;
+    }
+  }
+
+  private observe(call: HttpCall, began: number, outcome: Pick<QualysAnswer, 'httpStatus' | 'qualysCode' | 'result'>): void {
+    if (!this.onAnswer) return;
+    try {
+      this.onAnswer({ endpoint: call.path.split('?')[0]!, ...outcome, durationMs: performance.now() - began });
+    } catch {
+      // An observer's failure is not the caller's.
     }
   }
 
@@ -210,12 +256,12 @@ class QualysHttpClient implements QualysClient {
     const requestedAt = new Date().toISOString();
     const form: Record<string, string> = { ...request.params, action: 'list' };
     if (request.idMin != null) form.id_min = String(request.idMin);
-    const { start, result, bytes, sha256 } = await this.call(
+    const { start, summary, bytes, sha256 } = await this.call(
       { method: 'POST', path: this.detectionPath, form, signal: request.signal },
       createDetectionPageParser(),
+      pageSummaryOf,
       { sink: request.sink, onProgress: request.onProgress, postFilter: request.postFilter ?? null },
     );
-    const summary = pageSummaryOf(result, { httpStatus: start.status, headers: start.headers });
     if (summary.truncated) {
       if (summary.nextUrl) summary.nextIdMin = nextIdMinFromUrl(summary.nextUrl, this.apiBaseUrl);
       if (request.idMin != null && summary.nextIdMin! <= request.idMin) {
@@ -231,22 +277,22 @@ class QualysHttpClient implements QualysClient {
     const requestedAt = new Date().toISOString();
     const form: Record<string, string> = { ...request.params };
     if (request.idMin != null) form.id_min = String(request.idMin);
-    const { start, result, bytes, sha256 } = await this.call(
+    const { start, summary, bytes, sha256 } = await this.call(
       { method: request.method, path: request.path, form, signal: request.signal },
       createGenericPageParser(),
+      genericSummaryOf,
       { sink: request.sink, onProgress: request.onProgress },
     );
-    const summary = genericSummaryOf(result, { httpStatus: start.status, headers: start.headers });
     if (summary.nextUrl) this.assertOwnHost(summary.nextUrl);
     return { summary, bytes, sha256, limits: parseQualysLimits(start.headers), httpStatus: start.status, contentType: contentTypeOf(start), requestedAt };
   }
 
   async checkConnection(signal?: AbortSignal): Promise<ConnectionCheck> {
-    const { start, result } = await this.call(
+    const { summary } = await this.call(
       { method: 'POST', path: this.detectionPath, form: { action: 'list', truncation_limit: '1', show_results: '0' }, signal },
       createDetectionPageParser(),
+      pageSummaryOf,
     );
-    const summary = pageSummaryOf(result, { httpStatus: start.status, headers: start.headers });
     return {
       ok: true,
       username: this.username,
@@ -306,8 +352,7 @@ class QualysHttpClient implements QualysClient {
     let idMin: number | null = null;
     for (let page = 0; page < MAX_HELPER_PAGES; page++) {
       const form = idMin == null ? params : { ...params, id_min: String(idMin) };
-      const { start, result } = await this.call({ method: 'POST', path, form, signal }, createGenericPageParser(options));
-      const summary = genericSummaryOf(result, { httpStatus: start.status, headers: start.headers });
+      const { summary } = await this.call({ method: 'POST', path, form, signal }, createGenericPageParser(options), genericSummaryOf);
       if (summary.format !== 'XML' || summary.root === 'SIMPLE_RETURN' || summary.root === 'GENERIC_RETURN') {
         throw new QualysProtocolError(`expected an XML list from ${path}, got ${summary.format === 'XML' ? `<${summary.root}>` : summary.format}`);
       }
@@ -351,6 +396,12 @@ function mergeRanges(ranges: Array<[number, number]>): HostIdList {
   return { count: merged.reduce((n, [lo, hi]) => n + hi - lo + 1, 0), ranges: merged };
 }
 
-export function createQualysClient(settings: QualysConnectionSettings): QualysClient {
-  return new QualysHttpClient(settings);
+/** How a failed call is counted: what Qualys said if it said anything, else why there is no answer. */
+function answerOutcome(err: unknown, status: number | null, signal: AbortSignal | undefined): Pick<QualysAnswer, 'httpStatus' | 'qualysCode' | 'result'> {
+  if (err instanceof QualysError) return { httpStatus: err.httpStatus ?? status, qualysCode: err.code, result: err.kind };
+  return { httpStatus: status, qualysCode: null, result: signal?.aborted ? 'aborted' : 'error' };
+}
+
+export function createQualysClient(settings: QualysConnectionSettings, options: QualysClientOptions = {}): QualysClient {
+  return new QualysHttpClient(settings, options);
 }

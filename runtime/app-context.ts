@@ -1,9 +1,11 @@
 /**
  * Builds what the worker and the API share from the configuration: the
- * database, the secret box, the blob store and the logger.
+ * database, the secret box, the blob store, the logger and the metrics
+ * (one registry per process, so `npm start` serves everything on one URL).
  */
 import type { AppConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/database.js';
 import { createSecretBox, type SecretBox } from '../security/secret-box.js';
 import { loadSecretsKey } from '../security/secrets-key.js';
@@ -18,6 +20,7 @@ export interface AppContext {
   secretBox: SecretBox;
   blobStore: BlobStore;
   logger: Logger;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export async function createAppContext(config: AppConfig, options: { logger?: Lo
     secretBox: createSecretBox(key),
     blobStore: createConfiguredBlobStore(config),
     logger,
+    metrics: createMetrics({ processMetrics: true }),
     close: () => database.close(),
   };
 }

@@ -57,6 +57,8 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
   WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WORKFLOW_BUNDLE_PATH: optionalString,
+  WORKER_METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(0, 65535).optional()),
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
   QUALYS_CONCURRENCY_RESERVE: int(0, 1000).default(0),
   RUN_MAX_PARALLEL_RANGES: int(1, 100).default(10),
@@ -103,7 +105,11 @@ export interface AppConfig {
     stickyQueueTimeoutMs: number;
     /** A prebuilt workflow bundle; workflows are bundled at start-up when absent. */
     workflowBundlePath: string | null;
+    /** `npm run worker`'s /metrics and /healthz server (on HOST); null: none. 0 picks a free port. */
+    metricsPort: number | null;
   };
+  /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   qualys: {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
     /** Calls of the subscription's concurrency limit left to the customer's other tools. */
@@ -170,7 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
       stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
+      metricsPort: e.WORKER_METRICS_PORT ?? null,
     },
+    metricsToken: e.METRICS_TOKEN ?? null,
     qualys: {
       timeouts: {
         connectMs: e.QUALYS_CONNECT_TIMEOUT_MS,

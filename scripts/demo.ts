@@ -109,7 +109,7 @@ async function main(): Promise<void> {
 
     const ctx = await createAppContext(config);
     cleanups.push(() => ctx.close());
-    installTemporalRuntime(ctx.logger);
+    await installTemporalRuntime(ctx.logger);
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push(() => nativeConnection.close());
     const worker = await createConfiguredWorker(ctx, nativeConnection);

@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     cleanups.push(() => temporal.stop());
     const ctx = await createAppContext(config);
     cleanups.push(() => ctx.close());
-    installTemporalRuntime(ctx.logger);
+    // The API's /metrics serves ours and the SDK's: one URL for the whole process.
+    await installTemporalRuntime(ctx.logger, { metrics: ctx.metrics });
     say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
 
     await printFirstAdminKey(ctx.db, say);
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
     say(`OpenAPI:     ${server.url}/openapi.json`);
     say(`Console:     ${server.url}/console/`);
     say(`Health:      ${server.url}/readyz`);
+    say(`Metrics:     ${server.url}/metrics${config.metricsToken ? '   (send "Authorization: Bearer <METRICS_TOKEN>")' : ''}`);
     say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
     if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
     say(`Worker:      task queue "${config.temporal.taskQueue}"`);

@@ -2,11 +2,12 @@
  * Errors leave activities through one interceptor: Qualys errors become
  * Temporal failures typed by class, with their retryability, the 409 wait as
  * details and Qualys's Retry-After as the next retry delay; other errors pass
- * through untouched.
+ * through untouched. The 409s are counted for the metrics.
  */
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { failureInterceptor } from '../activities/failures.js';
 import {
   QualysAuthError,
@@ -16,9 +17,12 @@ import {
   QualysSecurityError,
   QualysTransientError,
 } from '../qualys/errors.js';
+import { createMetrics, type Metrics } from '../runtime/metrics.js';
+import { parseExposition, sumOf } from './support/prometheus-text.js';
 
-async function failureOf(err: Error): Promise<unknown> {
-  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor] });
+async function failureOf(err: Error, metrics?: Metrics): Promise<unknown> {
+  // The failures are the point here: the environment's logger would print each one.
+  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor(metrics)], logger: new DefaultLogger('ERROR', () => {}) });
   return env.run(async () => {
     throw err;
   }).then(
@@ -47,6 +51,18 @@ describe('activity failure mapping', () => {
     expect(rate).toMatchObject({ type: 'QualysRateLimitError', nonRetryable: true, details: [{ retryAfterSeconds: 300, qualysCode: 1965 }] });
     const concurrency = (await failureOf(new QualysConcurrencyLimitError(1, 15, 'Qualys concurrency limit reached', { httpStatus: 409, code: 1960 }))) as ApplicationFailure;
     expect(concurrency).toMatchObject({ type: 'QualysConcurrencyLimitError', nonRetryable: true, details: [{ retryAfterSeconds: 0, qualysCode: 1960 }] });
+  });
+
+  it('counts the 409s that make a run wait, by reason and code, and nothing else', async () => {
+    const metrics = createMetrics();
+    await failureOf(new QualysRateLimitError(300, 'Qualys rate limit reached; retry in 300 s', { httpStatus: 409, code: 1965 }), metrics);
+    await failureOf(new QualysConcurrencyLimitError(1, 15, 'Qualys concurrency limit reached', { httpStatus: 409, code: 1960 }), metrics);
+    await failureOf(new QualysConcurrencyLimitError(1, 15, 'Qualys concurrency limit reached', { httpStatus: 409, code: 1960 }), metrics);
+    await failureOf(new QualysTransientError('Qualys answered HTTP 502', { httpStatus: 502 }), metrics);
+    const samples = parseExposition(await metrics.render());
+    expect(sumOf(samples, 'qec_qualys_limit_waits_total', { reason: 'rate_limit', qualys_code: '1965' })).toBe(1);
+    expect(sumOf(samples, 'qec_qualys_limit_waits_total', { reason: 'concurrency_limit', qualys_code: '1960' })).toBe(2);
+    expect(sumOf(samples, 'qec_qualys_limit_waits_total')).toBe(3);
   });
 
   it('keeps authentication and security refusals permanent and protocol faults retryable', async () => {

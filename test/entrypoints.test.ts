@@ -13,6 +13,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase } from '../db/scratch-database.js';
 import { freePort, isListening } from '../runtime/free-port.js';
 import { PROJECT_ROOT } from '../runtime/paths.js';
+import { parseExposition, sumOf } from './support/prometheus-text.js';
 
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
@@ -66,6 +67,11 @@ describe('npm start', () => {
     expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
     const controls = await fetch(`http://127.0.0.1:${port}/v1/controls/pci-dss-v3.2.1:11.2`, { headers: { authorization: `Bearer ${token}` } });
     expect(controls.status).toBe(200);
+    // One scrape has the whole process: the API's requests by route, and the embedded worker's Temporal SDK metrics.
+    expect(first.out.stderr).toContain(`Metrics:     http://127.0.0.1:${port}/metrics`);
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(sumOf(await scrape(), 'qec_api_requests_total', { method: 'GET', route: '/v1/controls/:id', status: '200' })).toBe(1);
+    await expect.poll(async () => sumOf(await scrape(), 'temporal_num_pollers', { task_queue: 'qualys-evidence' }), { timeout: 20_000, interval: 250 }).toBeGreaterThan(0);
     // Everything local stays under DATA_DIR.
     expect((await fs.readdir(dataDir)).sort()).toEqual(expect.arrayContaining(['pglite', 'secrets.key', 'temporal']));
     expect((await fs.stat(path.join(dataDir, 'secrets.key'))).mode & 0o777).toBe(0o600);

@@ -7,6 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { pino } from 'pino';
 import { createApp } from '../../api/app.js';
 import type { ApiDeps } from '../../api/deps.js';
+import type { Metrics } from '../../runtime/metrics.js';
 import { createApiKey } from '../../db/api-keys.js';
 import { startRunStack, type RunStack, type RunStackOptions } from './run-stack.js';
 
@@ -48,7 +49,7 @@ export function jsonRequester(baseUrl: string, defaultToken: string): ApiStack['
   };
 }
 
-export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number } = {}): Promise<ApiStack> {
+export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?: number; metrics?: Metrics; metricsToken?: string } = {}): Promise<ApiStack> {
   const run = await startRunStack(options);
   const logLines: string[] = [];
   const deps: ApiDeps = {
@@ -58,6 +59,8 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
     temporal: { client: run.client, namespace: 'default', taskQueue: run.taskQueue, uiUrl: 'http://127.0.0.1:8233' },
     bodyLimitBytes: options.bodyLimitBytes,
+    metrics: options.metrics,
+    metricsToken: options.metricsToken,
   };
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve) => {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { expect, inject } from 'vitest';
+import { inject, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../runtime/paths.js';
 import type { RunStack } from './run-stack.js';
 
@@ -44,15 +44,14 @@ export function workerProcesses(stack: RunStack): WorkerProcesses {
       let output = '';
       child.stdout!.on('data', (b) => (output += b));
       child.stderr!.on('data', (b) => (output += b));
-      await expect
-        .poll(
-          () => {
-            if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
-            return output.includes('worker started');
-          },
-          { timeout: 30_000, interval: 50 },
-        )
-        .toBe(true);
+      // vi.waitFor, unlike expect.poll, also works in beforeAll.
+      await vi.waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);
+          if (!output.includes('worker started')) throw new Error(`the worker has not started yet: ${output}`);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
       return child;
     },
     stop(child, signal) {

@@ -1,0 +1,68 @@
+/**
+ * The production worker process for benchmarks: bundled to plain JavaScript
+ * (the figures are the worker's, not the TypeScript loader's) and started
+ * with `npm run worker`'s memory settings, configured through the
+ * environment like a deployment.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../runtime/paths.js';
+import { bundleForNode } from './child.js';
+
+/** As `npm run worker` sets them (see the README's production notes). */
+const WORKER_NODE_FLAGS = ['--max-semi-space-size=2'];
+const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
+
+export interface BenchWorker {
+  pid: number;
+  /** Peak resident set so far (Linux VmHWM), in MB. */
+  peakRssMB(): Promise<number>;
+  /** The last few KB the worker printed, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
+  const bundle = await bundleForNode(fileURLToPath(new URL('./worker-entry.ts', import.meta.url)));
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, bundle.file], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...WORKER_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let seen = '';
+  const keep = (b: Buffer) => void (seen = (seen + b.toString()).slice(-8000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await bundle.cleanup();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the worker did not start within 60 s: ${seen.slice(-500)}`)), 60_000);
+      const check = () => {
+        if (!seen.includes('worker started')) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      child.once('exit', (code) => reject(new Error(`the worker exited with ${code}: ${seen.slice(-500)}`)));
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    pid: child.pid!,
+    async peakRssMB() {
+      const status = await fs.readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 102.4) / 10;
+    },
+    output: () => seen,
+    stop,
+  };
+}
