@@ -62,7 +62,7 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
         call.queued = true;
         if (admission.admitted) return call.leaseId;
         const waited = Date.now() - started;
-        if (waited > options.maxWaitMs) throw slotWaitFailure(waited, admission.reason);
+        if (waited > options.maxWaitMs) throw slotWaitFailure(waited, admission.reason, admission.retryInMs);
         options.onWait?.();
         // A rate wait is known to the millisecond; a slot frees when some call ends, so look again soon.
         const pause = admission.reason === 'rate' ? admission.retryInMs : POLL_MIN_MS + Math.random() * POLL_MIN_MS;
@@ -108,9 +108,13 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
   };
 }
 
-/** Handed to the workflow like a 1960: it pauses with a timer and tries again, without using up attempts. */
-function slotWaitFailure(waitedMs: number, reason: 'slot' | 'rate'): ApplicationFailure {
-  const details: LimitFailureDetails = { retryAfterSeconds: 0, qualysCode: 0 };
+/**
+ * Handed to the workflow like a 409: it waits with a timer (as long as the
+ * rate window needs, or its concurrency pause) and tries again, without using
+ * up attempts.
+ */
+function slotWaitFailure(waitedMs: number, reason: 'slot' | 'rate', retryInMs: number): ApplicationFailure {
+  const details: LimitFailureDetails = { retryAfterSeconds: reason === 'rate' ? Math.ceil(retryInMs / 1000) : 0, qualysCode: 0 };
   return ApplicationFailure.create({
     message: `waited ${Math.round(waitedMs / 1000)} s for ${reason === 'slot' ? "one of the Qualys subscription's call slots" : "the subscription's rate budget"}`,
     type: reason === 'slot' ? ERROR_TYPES.concurrencyLimit : ERROR_TYPES.rateLimit,

@@ -35,34 +35,50 @@ export function slotsFor(concurrencyLimit: number | null, reserve: number): numb
 }
 
 export interface RateState {
+  /** X-RateLimit-Limit and X-RateLimit-Window-Sec as Qualys last reported them. */
   limit: number | null;
   windowSec: number | null;
-  /** Calls left in the window by our estimate (may be zero or less). */
-  remaining: number | null;
-  /** Qualys's X-RateLimit-ToWait-Sec with the estimate's observation. */
+  /** X-RateLimit-Remaining and X-RateLimit-ToWait-Sec of the newest observation. */
+  reportedRemaining: number | null;
   waitSec: number | null;
-  /** Since the last admission, and since the observation (ms); null when there was none. */
-  sinceLastMs: number | null;
+  /** Age of that observation (ms); null when there is none. */
   sinceObservedMs: number | null;
+  /** Our calls started in the window ending now, and in the window ending at the observation. */
+  oursInWindow: number;
+  oursAtObservation: number;
+  /** When the oldest of our calls in the window leaves it (ms from now); null when there is none. */
+  oldestLeavesInMs: number | null;
+}
+
+/**
+ * Calls in Qualys's rolling window now, as far as we can tell: our own calls
+ * (each counted until it leaves the window, which we know exactly) plus the
+ * calls of the customer's other tools that the newest observation showed
+ * (what Qualys counted less our calls then), assumed to stay until they must
+ * have left: a window after the observation, or after Qualys's ToWait when
+ * it said the budget was spent. Null when Qualys never reported its limit.
+ */
+export function callsInWindow(rate: RateState): { used: number; othersLeaveInMs: number | null } | null {
+  if (rate.limit === null || rate.windowSec === null) return null;
+  const othersStayMs = rate.reportedRemaining === 0 && (rate.waitSec ?? 0) > 0 ? rate.waitSec! * 1000 : rate.windowSec * 1000;
+  const othersActive = rate.reportedRemaining !== null && rate.sinceObservedMs !== null && rate.sinceObservedMs < othersStayMs;
+  const others = othersActive ? Math.max(0, rate.limit - rate.reportedRemaining! - rate.oursAtObservation) : 0;
+  return { used: rate.oursInWindow + others, othersLeaveInMs: othersActive ? othersStayMs - rate.sinceObservedMs! : null };
 }
 
 /**
  * How much longer the next call must wait for the rate budget (0: it may
- * start now). The calls left in the window are spread evenly over the
- * window: the next call starts `window / remaining` after the previous one,
- * so the budget is never spent before older calls age out of Qualys's
- * rolling window (in steady use about two thirds of it is spent per window).
- * When our estimate says the budget is spent (another tool used it), one
- * call probes after Qualys's own ToWait and a steady-rate interval, and its
- * answer brings fresh figures.
+ * start now). A call starts only while the calls in the rolling window stay
+ * under the limit, so our own calls never earn a 1965; at the limit, calls
+ * start as older ones leave the window, which spreads them at the pace the
+ * window allows. Another tool that spends the budget meanwhile still causes a
+ * 409, which the workflow waits out as before.
  */
 export function rateWaitMs(rate: RateState): number {
-  if (rate.limit === null || rate.windowSec === null || rate.remaining === null) return 0;
-  const windowMs = rate.windowSec * 1000;
-  const sinceLast = rate.sinceLastMs ?? Infinity;
-  if (rate.remaining >= 1) return Math.max(0, windowMs / rate.remaining - sinceLast);
-  const afterToWait = rate.sinceObservedMs === null ? 0 : (rate.waitSec ?? 0) * 1000 - rate.sinceObservedMs;
-  return Math.max(0, afterToWait, windowMs / Math.max(1, rate.limit) - sinceLast);
+  const window = callsInWindow(rate);
+  if (window === null || window.used < rate.limit!) return 0;
+  const frees = [rate.oldestLeavesInMs, window.othersLeaveInMs].filter((ms): ms is number => ms !== null);
+  return Math.max(1, Math.ceil(Math.min(...frees, rate.windowSec! * 1000)));
 }
 
 const ttl = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000})`;
@@ -92,7 +108,6 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
     const [locked] = await tx
       .select({
         sub: getTableColumns(s),
-        sinceLastMs: sql<number | null>`(extract(epoch from (now() - ${s.lastAdmittedAt})) * 1000)::float8`,
         sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${s.observedAt})) * 1000)::float8`,
       })
       .from(s)
@@ -104,8 +119,6 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
 
     const mine = sql`(select ${l.requestedAt} from ${l} where ${l.id} = ${leaseId})`;
     const ofSub = sql`${l.subscriptionId} = ${subscriptionId}`;
-    const started = sql`${ofSub} and ${l.state} in ('running', 'done')`;
-    const windowStart = sql`now() - make_interval(secs => ${sub.rateWindowSec ?? 0})`;
     const [counts] = await tx
       .select({
         myState: sql<string | null>`(select ${l.state} from ${l} where ${l.id} = ${leaseId})`,
@@ -113,9 +126,7 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
         ahead: call.queued
           ? sql<number>`(select count(*) from ${l} where ${ofSub} and ${l.state} = 'waiting' and (${l.requestedAt}, ${l.id}) < (${mine}, ${leaseId}))::int`
           : sql<number>`(select count(*) from ${l} where ${ofSub} and ${l.state} = 'waiting')::int`,
-        sinceObservation: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${s.observedAt})::int`,
-        inWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${windowStart})::int`,
-        observationFresh: sql<boolean>`coalesce(${s.observedAt} > ${windowStart}, false)`,
+        ...windowCounts(subscriptionId, sub.rateWindowSec),
       })
       .from(s)
       .where(eq(s.id, subscriptionId));
@@ -126,14 +137,7 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
     if (Number(counts!.running) + Number(counts!.ahead) >= slots) {
       admission = { admitted: false, retryInMs: 0, reason: 'slot' };
     } else {
-      const wait = rateWaitMs({
-        limit: sub.rateLimit,
-        windowSec: sub.rateWindowSec,
-        remaining: remainingOf(sub, counts!),
-        waitSec: sub.rateWaitSec,
-        sinceLastMs: locked.sinceLastMs === null ? null : Number(locked.sinceLastMs),
-        sinceObservedMs: locked.sinceObservedMs === null ? null : Number(locked.sinceObservedMs),
-      });
+      const wait = rateWaitMs(rateState(sub, counts!, locked.sinceObservedMs));
       admission = wait > 0 ? { admitted: false, retryInMs: Math.ceil(wait), reason: 'rate' } : { admitted: true };
     }
 
@@ -142,7 +146,6 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
     if (admission.admitted) {
       if (call.queued) await tx.update(l).set({ state: 'running', startedAt: now, expiresAt }).where(eq(l.id, leaseId));
       else await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, state: 'running', requestedAt: now, startedAt: now, expiresAt });
-      await tx.update(s).set({ lastAdmittedAt: now }).where(eq(s.id, subscriptionId));
     } else if (call.queued) {
       await tx.update(l).set({ expiresAt }).where(eq(l.id, leaseId));
     } else {
@@ -152,36 +155,49 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
   });
 }
 
-/**
- * Calls left in Qualys's rolling window, as far as we can tell: what Qualys
- * last reported, less the calls we started since. An observation older than
- * a window says nothing any more: then it is the limit less our calls in the
- * last window.
- */
-function remainingOf(
-  sub: typeof qualysSubscriptions.$inferSelect,
-  counts: { sinceObservation: number; inWindow: number; observationFresh: boolean },
-): number | null {
-  if (sub.rateLimit === null || sub.rateWindowSec === null) return null;
-  if (counts.observationFresh && sub.rateRemaining !== null) return sub.rateRemaining - Number(counts.sinceObservation);
-  return sub.rateLimit - Number(counts.inWindow);
-}
-
-async function estimatedRemaining(db: AppDatabase, sub: typeof qualysSubscriptions.$inferSelect): Promise<number | null> {
-  if (sub.rateLimit === null || sub.rateWindowSec === null) return null;
+/** Our calls in the window now and at the observation, and when the oldest leaves: one query's columns. */
+function windowCounts(subscriptionId: string, windowSec: number | null) {
   const l = qualysCallLeases;
   const s = qualysSubscriptions;
-  const windowStart = sql`now() - make_interval(secs => ${s.rateWindowSec})`;
-  const started = sql`${l.subscriptionId} = ${s.id} and ${l.state} in ('running', 'done')`;
+  const window = sql`make_interval(secs => ${windowSec ?? 0})`;
+  const started = sql`${l.subscriptionId} = ${subscriptionId} and ${l.state} in ('running', 'done')`;
+  return {
+    oursInWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > now() - ${window})::int`,
+    oursAtObservation: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${s.observedAt} - ${window} and ${l.startedAt} <= ${s.observedAt})::int`,
+    oldestLeavesInMs: sql<number | null>`(select extract(epoch from (min(${l.startedAt}) + ${window} - now())) * 1000 from ${l} where ${started} and ${l.startedAt} > now() - ${window})::float8`,
+  };
+}
+
+function rateState(
+  sub: typeof qualysSubscriptions.$inferSelect,
+  counts: { oursInWindow: number; oursAtObservation: number; oldestLeavesInMs: number | null },
+  sinceObservedMs: number | null,
+): RateState {
+  return {
+    limit: sub.rateLimit,
+    windowSec: sub.rateWindowSec,
+    reportedRemaining: sub.rateRemaining,
+    waitSec: sub.rateWaitSec,
+    sinceObservedMs: sinceObservedMs === null ? null : Number(sinceObservedMs),
+    oursInWindow: Number(counts.oursInWindow),
+    oursAtObservation: Number(counts.oursAtObservation),
+    oldestLeavesInMs: counts.oldestLeavesInMs === null ? null : Number(counts.oldestLeavesInMs),
+  };
+}
+
+/** Calls left in the rolling window by our count (see callsInWindow), for the limits view. */
+async function estimatedRemaining(db: AppDatabase, sub: typeof qualysSubscriptions.$inferSelect): Promise<number | null> {
+  const s = qualysSubscriptions;
   const [row] = await db
     .select({
-      observationFresh: sql<boolean>`coalesce(${s.observedAt} > ${windowStart}, false)`,
-      sinceObservation: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${s.observedAt})::int`,
-      inWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > ${windowStart})::int`,
+      ...windowCounts(sub.id, sub.rateWindowSec),
+      sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${s.observedAt})) * 1000)::float8`,
     })
     .from(s)
     .where(eq(s.id, sub.id));
-  return row ? remainingOf(sub, row) : null;
+  if (!row) return null;
+  const window = callsInWindow(rateState(sub, row, row.sinceObservedMs));
+  return window === null ? null : sub.rateLimit! - window.used;
 }
 
 /**

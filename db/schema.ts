@@ -477,8 +477,6 @@ export const qualysSubscriptions = pgTable('qualys_subscriptions', {
   rateWaitSec: integer('rate_wait_sec'),
   /** Start of the call whose answer carried the figures (database clock). */
   observedAt: timestamptz('observed_at'),
-  /** When the last call was admitted (database clock): calls are spaced from it. */
-  lastAdmittedAt: timestamptz('last_admitted_at'),
 });
 
 export const callLeaseState = pgEnum('call_lease_state', ['waiting', 'running', 'done']);

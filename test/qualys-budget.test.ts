@@ -157,13 +157,27 @@ describe('the shared Qualys budget', () => {
 });
 
 describe('rate pacing', () => {
-  const base = { limit: 300, windowSec: 3600, waitSec: null, sinceObservedMs: 1000 };
-  it('spreads the calls left over the window, and probes after ToWait once the budget is spent', () => {
-    expect(rateWaitMs({ ...base, limit: null, remaining: null, sinceLastMs: 0 })).toBe(0);
-    expect(rateWaitMs({ ...base, remaining: 300, sinceLastMs: null })).toBe(0);
-    expect(rateWaitMs({ ...base, remaining: 300, sinceLastMs: 2_000 })).toBe(10_000);
-    expect(rateWaitMs({ ...base, remaining: 10, sinceLastMs: 60_000 })).toBe(300_000);
-    expect(rateWaitMs({ ...base, remaining: 0, waitSec: 30, sinceLastMs: 60_000, sinceObservedMs: 10_000 })).toBe(20_000);
-    expect(rateWaitMs({ ...base, remaining: -2, waitSec: 0, sinceLastMs: 2_000 })).toBe(10_000);
+  const base = { limit: 20, windowSec: 60, reportedRemaining: null, waitSec: null, sinceObservedMs: null, oursInWindow: 0, oursAtObservation: 0, oldestLeavesInMs: null };
+  it('admits while the calls in the rolling window stay under the limit, then as the oldest leaves it', () => {
+    expect(rateWaitMs({ ...base, limit: null, windowSec: null })).toBe(0);
+    expect(rateWaitMs({ ...base, oursInWindow: 19, oldestLeavesInMs: 5_000 })).toBe(0);
+    expect(rateWaitMs({ ...base, oursInWindow: 20, oldestLeavesInMs: 5_000 })).toBe(5_000);
+  });
+
+  it('counts the calls of other tools that the last answer showed until they must have left the window', () => {
+    // Qualys counted 15 calls 10 s ago, 5 of them ours: 10 belong to other tools.
+    const observed = { ...base, reportedRemaining: 5, sinceObservedMs: 10_000, oursAtObservation: 5 };
+    expect(rateWaitMs({ ...observed, oursInWindow: 9, oldestLeavesInMs: 30_000 })).toBe(0);
+    expect(rateWaitMs({ ...observed, oursInWindow: 10, oldestLeavesInMs: 30_000 })).toBe(30_000);
+    // The other tools' calls leave by a window after the observation, here before our oldest.
+    expect(rateWaitMs({ ...observed, oursInWindow: 10, oldestLeavesInMs: 55_000 })).toBe(50_000);
+    // An observation older than a window says nothing any more.
+    expect(rateWaitMs({ ...observed, sinceObservedMs: 61_000, oursInWindow: 10, oldestLeavesInMs: 30_000 })).toBe(0);
+  });
+
+  it('waits for Qualys\'s ToWait when another tool spent the budget, then probes', () => {
+    const spent = { ...base, reportedRemaining: 0, waitSec: 30, oursAtObservation: 0 };
+    expect(rateWaitMs({ ...spent, sinceObservedMs: 10_000 })).toBe(20_000);
+    expect(rateWaitMs({ ...spent, sinceObservedMs: 31_000 })).toBe(0);
   });
 });

@@ -17,8 +17,7 @@ CREATE TABLE "qualys_subscriptions" (
 	"rate_window_sec" integer,
 	"rate_remaining" integer,
 	"rate_wait_sec" integer,
-	"observed_at" timestamp with time zone,
-	"last_admitted_at" timestamp with time zone
+	"observed_at" timestamp with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "qualys_call_leases" ADD CONSTRAINT "qualys_call_leases_subscription_id_qualys_subscriptions_id_fk" FOREIGN KEY ("subscription_id") REFERENCES "public"."qualys_subscriptions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
