@@ -32,6 +32,8 @@ function startWorkerProcess(): Promise<ChildProcess> {
   return workers.start({
     ...s3.env,
     S3_PART_SIZE_MB: '5',
+    // Two ranges at a time: the run lasts long enough for the kill to land mid-pull.
+    RUN_MAX_PARALLEL_RANGES: '2',
     BLOB_STAGING_GRACE_SEC: '3',
     BLOB_STAGING_SWEEP_SEC: '1',
     DATA_DIR: path.join(stack.blobDir, `worker-${++started}`),
@@ -40,7 +42,7 @@ function startWorkerProcess(): Promise<ChildProcess> {
 
 describeWhenAvailable('two workers sharing the S3 store', s3proxy.available ? null : s3proxy.reason, () => {
   beforeAll(async () => {
-    stack = await startRunStack({ simulator: { hosts: 90 }, startWorker: false });
+    stack = await startRunStack({ simulator: { hosts: 120 }, startWorker: false });
     s3 = await s3Harness(s3proxy);
     workers = workerProcesses(stack);
   });
@@ -62,7 +64,7 @@ describeWhenAvailable('two workers sharing the S3 store', s3proxy.available ? nu
     const [first, second] = await booting;
 
     // Every page takes a moment, so the kill lands mid-run, mid-page.
-    stack.sim.configure({ faults: { latencyMs: 150, endpoints: ['detection'] } });
+    stack.sim.configure({ faults: { latencyMs: 300, endpoints: ['detection'] } });
     // A killed page is retried after 3 s without a heartbeat.
     const run = await stack.startRun(fetcher, { ...FAST_TUNING, pageHeartbeatTimeoutMs: 3_000 });
     const handle = stack.client.workflow.getHandle(runWorkflowId(run.id));
