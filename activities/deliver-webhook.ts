@@ -6,7 +6,6 @@
  * throws, so Temporal retries it durably.
  */
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request } from 'undici';
@@ -15,7 +14,7 @@ import { PRODUCT } from '../qualys/product.js';
 import { buildWebhookPayload } from './webhook-payload.js';
 import { getWebhook, getWebhookSecret, recordWebhookDelivery } from '../db/webhooks.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhookBody } from '../security/webhook-signature.js';
-import { isNonPublicAddress, publicOnlyLookup } from '../security/webhook-target.js';
+import { allowedTargetLookup, literalTargetRefusal, WebhookTargetError, WebhookTargetRules } from '../security/webhook-target.js';
 import {
   WEBHOOK_ERROR_TYPES,
   type WebhookDeliveryInput,
@@ -34,7 +33,8 @@ function isRetryableStatus(status: number): boolean {
 
 export function deliverWebhook(deps: ActivityDeps) {
   const timeoutMs = deps.webhooks?.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  const blockPrivate = deps.webhooks?.blockPrivateNetworks ?? false;
+  const rules = new WebhookTargetRules(deps.webhooks);
+  const lookup = allowedTargetLookup(rules);
 
   return async (input: WebhookDeliveryInput): Promise<WebhookDeliveryResult> => {
     const ctx = Context.current();
@@ -59,16 +59,15 @@ export function deliverWebhook(deps: ActivityDeps) {
       });
 
     const url = new URL(webhook.url);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    // Literal addresses never go through the resolver, so they are checked here.
-    if (blockPrivate && net.isIP(host) && isNonPublicAddress(host)) {
-      const message = `${host} is not a public address, and private networks are blocked`;
-      await record({ httpStatus: null, ok: false, error: message });
-      throw ApplicationFailure.create({ message, type: WEBHOOK_ERROR_TYPES.target, nonRetryable: true });
+    // Literal addresses never go through the resolver, so they are checked here; names are checked as they resolve.
+    const refusal = literalTargetRefusal(url, rules);
+    if (refusal) {
+      await record({ httpStatus: null, ok: false, error: refusal });
+      throw ApplicationFailure.create({ message: refusal, type: WEBHOOK_ERROR_TYPES.target, nonRetryable: true });
     }
 
     const dispatcher = new Agent({
-      connect: { timeout: timeoutMs, ...(blockPrivate ? { lookup: publicOnlyLookup } : {}) },
+      connect: { timeout: timeoutMs, lookup },
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
@@ -93,7 +92,9 @@ export function deliverWebhook(deps: ActivityDeps) {
     } catch (err) {
       const message = `delivery to ${url.origin} failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, MAX_ERROR_LENGTH);
       await record({ httpStatus: null, ok: false, error: message });
-      throw ApplicationFailure.create({ message, type: WEBHOOK_ERROR_TYPES.failed });
+      // The name now resolves somewhere the rules refuse (DNS rebinding, or a changed record): retrying will not make it allowed.
+      const refused = err instanceof WebhookTargetError || (err as { cause?: unknown })?.cause instanceof WebhookTargetError;
+      throw ApplicationFailure.create({ message, type: refused ? WEBHOOK_ERROR_TYPES.target : WEBHOOK_ERROR_TYPES.failed, nonRetryable: refused });
     } finally {
       await dispatcher.close();
     }

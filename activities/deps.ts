@@ -20,7 +20,7 @@ export interface ActivityDeps {
   qualysBudget?: BudgetPolicy;
   /** Range pulls: calls left to the customer's other tools, and the most ranges one run pulls at once. */
   rangePulls?: { concurrencyReserve?: number; maxParallel?: number };
-  /** Webhook delivery: refuse non-public targets, and how long a receiver may take. */
+  /** Webhook delivery: the non-public ranges a receiver may be on, and how long it may take. */
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
   /** Where runs, pages and Qualys answers are counted; none when absent. */
   metrics?: Metrics;

@@ -90,7 +90,14 @@ export function createApp(deps: ApiDeps): ApiApp {
     security: [{ bearer: [] }],
   });
 
-  app.notFound((c) => problemResponse(c, problemBody('not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
+  const allowedMethods = routeMethods(app);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(path);
+    if (allowed.length === 0) return problemResponse(c, problemBody('not-found', `no route for ${c.req.method} ${path}`));
+    const allow = allowed.join(', ');
+    return problemResponse(c, problemBody('method-not-allowed', `${c.req.method} is not supported on ${path}; it takes ${allow}`), { allow });
+  });
   app.onError((err, c) => handleError(err, c, deps));
   return app;
 }
@@ -115,4 +122,23 @@ function handleError(err: Error, c: Context, deps: ApiDeps): Response {
   }
   deps.logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path }, 'unhandled API error');
   return problemResponse(c, problemBody('internal', 'an internal error occurred; it has been logged'));
+}
+
+/** The methods the app answers on a path (HEAD wherever GET is), for 405's `Allow`; read once, after every route is registered. */
+function routeMethods(app: ApiApp): (path: string) => string[] {
+  let routes: Array<{ method: string; pattern: RegExp }> | null = null;
+  return (path) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => {
+        const source = r.path
+          .split('/')
+          .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/');
+        return { method: r.method, pattern: new RegExp(`^${source}$`) };
+      });
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }

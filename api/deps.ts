@@ -26,7 +26,7 @@ export interface ApiDeps {
     /** Slots left to the customer's other tools, shown by `GET /v1/connections/{id}/limits`. */
     concurrencyReserve?: number;
   };
-  /** Where webhooks may point (checked at registration; the worker checks again at delivery). */
+  /** Non-public ranges webhooks may point to (checked at registration; the worker checks again at delivery). */
   webhooks?: WebhookTargetPolicy;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes?: number;
@@ -45,7 +45,7 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     logger: ctx.logger,
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
     qualys: { timeouts: ctx.config.qualys.timeouts, concurrencyReserve: ctx.config.qualys.concurrencyReserve },
-    webhooks: { blockPrivateNetworks: ctx.config.webhooks.blockPrivateNetworks },
+    webhooks: { allowedCidrs: ctx.config.webhooks.allowedCidrs },
     metrics: ctx.metrics,
     metricsToken: ctx.config.metricsToken,
   };

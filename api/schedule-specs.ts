@@ -60,6 +60,25 @@ export function presetCalendar(preset: SchedulePreset): CalendarSpec {
   return structuredClone(PRESET_CALENDARS[preset]);
 }
 
+const CALENDAR_FIELDS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek', 'year'] as const;
+
+/**
+ * The calendar with every range's end spelled out. Temporal reads a range
+ * without an end as its start alone, but the SDK sends `end: 1` for it
+ * (which Temporal refuses, or reads as another range); stored this way, the
+ * schedule also shows what Temporal holds.
+ */
+export function withRangeEnds(calendar: CalendarSpec): CalendarSpec {
+  const complete = (item: unknown) =>
+    item !== null && typeof item === 'object' && 'start' in item && (item as { end?: unknown }).end === undefined ? { ...item, end: item.start } : item;
+  const result: Record<string, unknown> = { ...calendar };
+  for (const field of CALENDAR_FIELDS) {
+    const value = result[field];
+    if (value !== undefined) result[field] = Array.isArray(value) ? value.map(complete) : complete(value);
+  }
+  return result as CalendarSpec;
+}
+
 /**
  * A duration as Temporal's client reads it (`30s`, `10m`, `12h`, `7d`,
  * `90 minutes`), in milliseconds; null when Temporal would refuse the text.

@@ -10,7 +10,7 @@
 import type { Writable } from 'node:stream';
 import { createDetectionPageParser, pageSummaryOf, type AnswerContext } from './detection-page-reader.js';
 import { endpointPathProblem } from './endpoint-path.js';
-import { classifyQualysResponse, QualysError, QualysProtocolError, QualysSecurityError, type QualysErrorKind } from './errors.js';
+import { classifyQualysResponse, QualysContractError, QualysError, QualysProtocolError, QualysSecurityError, type QualysErrorKind } from './errors.js';
 import { createGenericPageParser, genericSummaryOf, type GenericPageSummary, type GenericParserOptions, type ListRecord } from './generic-page-reader.js';
 import { QualysTransport, type BodyReceiver, type HttpCall, type ResponseStart } from './http.js';
 import { EMPTY_LIMITS, parseQualysLimits, type QualysLimits } from './limits.js';
@@ -264,9 +264,7 @@ class QualysHttpClient implements QualysClient {
     );
     if (summary.truncated) {
       if (summary.nextUrl) summary.nextIdMin = nextIdMinFromUrl(summary.nextUrl, this.apiBaseUrl);
-      if (request.idMin != null && summary.nextIdMin! <= request.idMin) {
-        throw new QualysProtocolError(`the truncation cursor does not advance (id_min ${request.idMin} → ${summary.nextIdMin})`);
-      }
+      assertCursorAdvances(request.idMin ?? null, summary.nextIdMin!, summary.maxHostId);
     }
     return { summary, bytes, sha256, limits: parseQualysLimits(start.headers), httpStatus: start.status, requestedAt };
   }
@@ -284,6 +282,7 @@ class QualysHttpClient implements QualysClient {
       { sink: request.sink, onProgress: request.onProgress },
     );
     if (summary.nextUrl) this.assertOwnHost(summary.nextUrl);
+    if (summary.truncated && summary.nextIdMin != null) assertCursorAdvances(request.idMin ?? null, summary.nextIdMin, null);
     return { summary, bytes, sha256, limits: parseQualysLimits(start.headers), httpStatus: start.status, contentType: contentTypeOf(start), requestedAt };
   }
 
@@ -359,7 +358,7 @@ class QualysHttpClient implements QualysClient {
       if (!summary.truncated) return;
       if (!summary.nextUrl) throw new QualysProtocolError(`the list from ${path} is truncated without a URL to continue from`);
       const next = nextIdMinFromUrl(summary.nextUrl, this.apiBaseUrl);
-      if (idMin != null && next <= idMin) throw new QualysProtocolError(`the truncation cursor of ${path} does not advance (id_min ${idMin} → ${next})`);
+      assertCursorAdvances(idMin, next, null, path);
       idMin = next;
     }
     throw new QualysProtocolError(`the list from ${path} did not end within ${MAX_HELPER_PAGES} pages`);
@@ -375,6 +374,19 @@ class QualysHttpClient implements QualysClient {
     if (origin !== new URL(this.apiBaseUrl).origin) {
       throw new QualysSecurityError(`the truncation URL points to ${origin}, not to the connection's API server; it is not followed`);
     }
+  }
+}
+
+/**
+ * A truncation cursor names the first ID after the page: one at or below the
+ * page's own cursor, or not past the hosts the page holds, would fetch the
+ * same hosts again, forever.
+ */
+function assertCursorAdvances(idMin: number | null, next: number, maxHostId: number | null, path?: string): void {
+  const of = path ? ` of ${path}` : '';
+  if (idMin != null && next <= idMin) throw new QualysContractError(`the truncation cursor${of} does not advance (id_min ${idMin} → ${next})`);
+  if (maxHostId != null && next <= maxHostId) {
+    throw new QualysContractError(`the truncation cursor${of} (id_min ${next}) points back into the page, which holds hosts up to ID ${maxHostId}`);
   }
 }
 

@@ -8,10 +8,15 @@ import { endpointPathProblem } from './endpoint-path.js';
 
 /** Session calls would log the connector's user in or out; credentials are never parameters. */
 const FORBIDDEN_PATH = /^\/api\/[\d.]+\/fo\/session\/?(\?|$)/i;
-const CREDENTIAL_PARAM = /^(username|password|passwd|pass|secret|token)$/i;
+const CREDENTIAL_NAMES = ['username', 'password', 'passwd', 'pass', 'secret', 'token'];
+const CREDENTIAL_PARAM = new RegExp(`^(${CREDENTIAL_NAMES.join('|')})$`, 'i');
 /** Qualys parameter names are plain words; anything else in a name is an attempt to smuggle in syntax. */
 const PARAM_NAME = /^[A-Za-z0-9_.[\]-]+$/;
-const MAX_PARAMS = 100;
+export const MAX_PARAMS = 100;
+
+const caseless = (word: string) => [...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
+/** The parameter-name rules below as one ECMAScript pattern (no flags), for the OpenAPI document. */
+export const PARAM_NAME_PATTERN = `^(?!(?:${CREDENTIAL_NAMES.map(caseless).join('|')}|id_min)$)[A-Za-z0-9_.\\[\\]-]{1,128}$`;
 
 const paramValue = z.union([z.string().max(64 * 1024, 'params: a value is longer than 65536 characters'), z.number(), z.boolean()], {
   error: 'params: values must be strings, numbers or booleans',

@@ -15,6 +15,7 @@ export type QualysErrorKind =
   | 'concurrency_limit'
   | 'transient'
   | 'protocol'
+  | 'contract'
   | 'security';
 
 export type QualysAuthReason =
@@ -134,7 +135,22 @@ export class QualysProtocolError extends QualysError {
   readonly retryable = true;
 }
 
-/** We refused to do something unsafe: follow a redirect, contact another host, send credentials in clear text. */
+/**
+ * The answer breaks a rule every Qualys answer keeps, in a way that asking
+ * again returns the same: a truncation cursor that does not advance past the
+ * page, nesting or a text node far beyond anything Qualys sends. Retrying
+ * would download the same thing again, so the run fails at once.
+ */
+export class QualysContractError extends QualysError {
+  readonly kind = 'contract' as const;
+  readonly retryable = false;
+}
+
+/**
+ * We refused to do something unsafe: follow a redirect, contact another host,
+ * send credentials in clear text, or read an XML document that declares its
+ * own DTD (entity declarations, billion laughs).
+ */
 export class QualysSecurityError extends QualysError {
   readonly kind = 'security' as const;
   readonly retryable = false;
@@ -147,11 +163,12 @@ export const QUALYS_ERROR_NAMES = [
   'QualysConcurrencyLimitError',
   'QualysTransientError',
   'QualysProtocolError',
+  'QualysContractError',
   'QualysSecurityError',
 ] as const;
 
 /** For Temporal's `nonRetryableErrorTypes`: failing again cannot succeed. */
-export const NON_RETRYABLE_QUALYS_ERROR_NAMES = ['QualysAuthError', 'QualysParameterError', 'QualysSecurityError'] as const;
+export const NON_RETRYABLE_QUALYS_ERROR_NAMES = ['QualysAuthError', 'QualysParameterError', 'QualysContractError', 'QualysSecurityError'] as const;
 
 /** A Qualys SIMPLE_RETURN / GENERIC_RETURN document, reduced to what classification needs. */
 export interface QualysReturnDocument {

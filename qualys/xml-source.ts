@@ -18,16 +18,28 @@
  * table is laid out as expected; otherwise parsing simply stays unpatched.
  *
  * Security: saxes never fetches a DTD and does not process entity
- * declarations, so a DOCTYPE (Qualys always sends one) is tolerated, while a
- * reference to any entity other than the five XML built-ins is an error and
- * is never expanded.
+ * declarations. A DOCTYPE naming an external DTD (Qualys always sends one) is
+ * tolerated; one with an internal subset (`<!DOCTYPE x [ <!ENTITY …> ]>`, as
+ * in billion-laughs documents) is refused as a QualysSecurityError, which is
+ * not retried: Qualys never sends one, and asking again returns the same
+ * document. A reference to any entity other than the five XML built-ins is
+ * an error and is never expanded. Nesting deeper than MAX_DEPTH and a text
+ * node the parser would have to hold beyond MAX_PENDING_TEXT fail as a
+ * QualysContractError, so a hostile answer cannot grow memory without bound.
+ * Both limits read saxes 6 internals (checked like the CDATA shortcut below;
+ * with another layout they are simply not applied).
  */
 import { SaxesParser } from 'saxes';
-import { QualysError, QualysProtocolError } from './errors.js';
+import { QualysContractError, QualysError, QualysProtocolError, QualysSecurityError } from './errors.js';
 import type { ByteRange } from './page-summary.js';
 
 /** A start tag longer than this (attributes included) is not something Qualys sends. */
 const MAX_TAG_LENGTH = 16 * 1024;
+
+/** Far deeper than any Qualys answer (about 10 levels). */
+export const MAX_DEPTH = 256;
+/** The most text the parser may hold for one node (or one DOCTYPE) before a listener takes it. */
+export const MAX_PENDING_TEXT = 16 * 1024 * 1024;
 
 /** The UTF-8 byte order mark, as Latin-1 text. */
 const BOM = '\xef\xbb\xbf';
@@ -50,7 +62,7 @@ export function utf8Text(latin1: string): string {
 const S_CDATA = 20;
 const S_CDATA_ENDING = 21;
 
-/** The saxes internals the CDATA shortcut touches. */
+/** The saxes internals the CDATA shortcut and the size limits touch. */
 interface SaxesInternals {
   stateTable: ((this: SaxesInternals) => void)[];
   chunk: string;
@@ -58,6 +70,27 @@ interface SaxesInternals {
   prevI: number;
   state: number;
   cdataHandler: unknown;
+  /** Text collected for the node (or DOCTYPE) being read. */
+  text: string;
+  /** Open elements. */
+  tags: unknown[];
+}
+
+/** Throws when the parser holds more than the limits allow; a no-op when saxes is not laid out as expected. */
+function sizeGuard(parser: object): () => void {
+  const internals = parser as unknown as SaxesInternals;
+  if (typeof internals.text !== 'string' || !Array.isArray(internals.tags)) return () => {};
+  return () => {
+    if (internals.tags.length > MAX_DEPTH) throw new QualysContractError(`the XML nests elements more than ${MAX_DEPTH} deep; no Qualys answer does`);
+    if (internals.text.length > MAX_PENDING_TEXT) {
+      throw new QualysContractError(`the XML holds a single text node or DOCTYPE of more than ${MAX_PENDING_TEXT / 1024 / 1024} MB; no Qualys answer does`);
+    }
+  };
+}
+
+/** True for DOCTYPE text (what saxes reports between `<!DOCTYPE` and `>`) with an internal subset: a `[` outside quoted literals. */
+function hasInternalSubset(doctype: string): boolean {
+  return doctype.replace(/"[^"]*"|'[^']*'/g, '').includes('[');
 }
 
 function installCDataShortcut(parser: object): void {
@@ -96,12 +129,19 @@ export class XmlSource {
   private fed = 0;
   private current: WindowChunk = { text: '', start: 0 };
 
+  private readonly checkSizes = sizeGuard(this.parser);
+
   constructor() {
     installCDataShortcut(this.parser);
     this.parser.on('error', (err) => {
       // Control characters XML forbids: real answers carry a few in text, and the bytes are kept as they are.
       if (err.message.endsWith('disallowed character.')) return;
       throw err;
+    });
+    this.parser.on('doctype', (doctype) => {
+      if (hasInternalSubset(doctype)) {
+        throw new QualysSecurityError('the XML declares its own DTD (a DOCTYPE with an internal subset, where entities are declared); Qualys never sends one, and it is not read');
+      }
     });
   }
 
@@ -131,6 +171,7 @@ export class XmlSource {
     }
     this.current = entry;
     this.guard(() => this.parser.write(text));
+    this.checkSizes();
   }
 
   end(): void {

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCidrs } from '../security/webhook-target.js';
 import { PROJECT_ROOT } from './paths.js';
 
 const optionalString = z
@@ -13,12 +14,6 @@ const optionalString = z
   .optional();
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const bool = (fallback: 'true' | 'false') =>
-  z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-    .default(fallback)
-    .transform((v) => v === 'true' || v === '1');
 
 /** `s3://bucket` or `s3://bucket/prefix`; bucket names as S3 allows them. */
 const BLOB_STORE_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
@@ -67,7 +62,18 @@ const envSchema = z.object({
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_LEASE_TTL_SEC: int(5, 3600).default(60),
 
-  WEBHOOK_BLOCK_PRIVATE_NETWORKS: bool('false'),
+  WEBHOOK_ALLOWED_CIDRS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const list = text.split(',').map((item) => item.trim()).filter(Boolean);
+      try {
+        parseCidrs(list);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return list;
+    }),
   WEBHOOK_TIMEOUT_MS: int(1000, 120_000).default(10_000),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -119,7 +125,8 @@ export interface AppConfig {
   };
   /** Host ID ranges one run pulls at once, at most. */
   runs: { maxParallelRanges: number };
-  webhooks: { blockPrivateNetworks: boolean; timeoutMs: number };
+  /** `allowedCidrs`: non-public ranges webhooks may reach anyway (everything else non-public is refused). */
+  webhooks: { allowedCidrs: string[]; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -189,7 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       leaseTtlMs: e.QUALYS_LEASE_TTL_SEC * 1000,
     },
     runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
-    webhooks: { blockPrivateNetworks: e.WEBHOOK_BLOCK_PRIVATE_NETWORKS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: { allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

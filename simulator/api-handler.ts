@@ -92,6 +92,7 @@ export class ApiHandler {
       }
       const bodyFaults = faults.takeBodyFaults(route.endpoint);
       ctx.malformed = bodyFaults.malformed;
+      ctx.hostile = bodyFaults.hostile;
       const profileRate = latency.bodyBytesPerSec();
       const rates = [bodyFaults.slowBodyBytesPerSec, profileRate].filter((r) => r > 0);
       const slowBodyBytesPerSec = rates.length > 0 ? Math.min(...rates) : 0;

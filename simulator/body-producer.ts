@@ -19,7 +19,12 @@ export interface RenderContext {
   readonly trial: boolean;
   /** Break the document in the middle (fault injection); decided after the request is validated. */
   malformed: boolean;
+  /** Make a Host List Detection XML answer hostile (fault injection), likewise. */
+  hostile?: HostileDocument | null;
 }
+
+export const HOSTILE_DOCUMENTS = ['internal-dtd', 'billion-laughs', 'stuck-cursor'] as const;
+export type HostileDocument = (typeof HOSTILE_DOCUMENTS)[number];
 
 /** Qualys appends this comment after the root element of its XML answers. */
 export const XML_TRAILER =
@@ -33,8 +38,17 @@ export const CSV_GARBAGE = '"0","unterminated field,\n"oops" "x\n';
 const TRIAL_BEFORE = '<!-- Evaluation subscription: the hosts and findings below are sample data for a trial. -->\n';
 const TRIAL_AFTER = '<!-- End of evaluation data. -->\n';
 
-export function xmlHead(root: string, dtdUrl: string, trial = false): string {
-  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}">\n${trial ? TRIAL_BEFORE : ''}<${root}>\n`;
+export function xmlHead(root: string, dtdUrl: string, trial = false, hostile: HostileDocument | null = null): string {
+  return `<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE ${root} SYSTEM "${dtdUrl}"${internalSubset(hostile)}>\n${trial ? TRIAL_BEFORE : ''}<${root}>\n`;
+}
+
+/** The DOCTYPE internal subsets of the hostile documents; Qualys never sends one. */
+function internalSubset(hostile: HostileDocument | null): string {
+  if (hostile === 'internal-dtd') return ' [\n  <!ENTITY vendor "Qualys">\n]';
+  if (hostile !== 'billion-laughs') return '';
+  const levels = ['  <!ENTITY lol0 "lol">'];
+  for (let i = 1; i <= 9; i++) levels.push(`  <!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
+  return ` [\n${levels.join('\n')}\n]`;
 }
 
 /** The end tag of a data answer's root, the trial comment and the confidentiality comment. */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Rng, hash32 } from './prng.js';
 import { QualysError } from './qualys-error.js';
 import { concurrencyLimitError, rateLimitError } from './limits.js';
+import { HOSTILE_DOCUMENTS, type HostileDocument } from './body-producer.js';
 
 export const ENDPOINT_NAMES = ['detection', 'assetGroups', 'searchLists', 'hostList', 'knowledgeBase', 'about'] as const;
 export type EndpointName = (typeof ENDPOINT_NAMES)[number];
@@ -33,6 +34,8 @@ export const faultConfigSchema = z.strictObject({
   malformedNext: z.strictObject({ count, endpoint }).nullable(),
   rateLimitNext: z.strictObject({ count, secondsToWait: z.number().int().min(1), endpoint }).nullable(),
   concurrencyLimitNext: z.strictObject({ count, callsToFinish: z.number().int().min(1).optional(), endpoint }).nullable(),
+  /** Host List Detection XML that no retry can fix: a DTD of its own, a billion-laughs DTD, or a truncation cursor pointing back into the page. */
+  hostileNext: z.strictObject({ count, document: z.enum(HOSTILE_DOCUMENTS), endpoint }).nullable(),
 });
 export type FaultConfig = z.infer<typeof faultConfigSchema>;
 
@@ -50,6 +53,7 @@ export function defaultFaults(): FaultConfig {
     malformedNext: null,
     rateLimitNext: null,
     concurrencyLimitNext: null,
+    hostileNext: null,
   };
 }
 
@@ -57,6 +61,7 @@ export function defaultFaults(): FaultConfig {
 export interface BodyFaults {
   readonly dropAfterBytes: number | null;
   readonly malformed: boolean;
+  readonly hostile: HostileDocument | null;
   readonly latencyPerMbMs: number;
   readonly slowBodyBytesPerSec: number;
 }
@@ -119,10 +124,12 @@ export class Faults {
     const drop = this.config.dropNext;
     const dropAfterBytes = this.consume(drop, name) ? drop!.afterBytes : null;
     const malformed = this.consume(this.config.malformedNext, name) || (this.config.malformedAlways && this.inScope(name));
+    const hostile = this.config.hostileNext;
     const scoped = this.inScope(name);
     return {
       dropAfterBytes,
       malformed,
+      hostile: this.consume(hostile, name) ? hostile!.document : null,
       latencyPerMbMs: scoped ? this.config.latencyPerMbMs : 0,
       slowBodyBytesPerSec: scoped ? this.config.slowBodyBytesPerSec : 0,
     };

@@ -58,6 +58,7 @@ export class HldXmlProducer extends SectionedProducer {
   private emitted = 0;
   private listOpen = false;
   private nextIdMin: number | null = null;
+  private firstHostId: number | null = null;
   private garbageWritten = false;
   private readonly qids: QidParts;
 
@@ -73,9 +74,10 @@ export class HldXmlProducer extends SectionedProducer {
 
   protected head(w: ChunkWriter): void {
     const { ctx, query } = this;
-    w.ascii(xmlHead(ROOT, `${ctx.baseUrl}/api/${query.version}/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd`, ctx.trial));
+    const hostile = ctx.hostile ?? null;
+    w.ascii(xmlHead(ROOT, `${ctx.baseUrl}/api/${query.version}/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd`, ctx.trial, hostile));
     if (query.echoRequest) w.utf8(echoRequestXml(ctx, query.params));
-    w.ascii(`  <RESPONSE>\n    <DATETIME>${ctx.datetime}</DATETIME>\n`);
+    w.ascii(`  <RESPONSE>\n    <DATETIME>${ctx.datetime}${hostile === 'billion-laughs' ? '&lol9;' : ''}</DATETIME>\n`);
   }
 
   /** Renders hosts until a chunk is full, so the server can apply backpressure between chunks. */
@@ -94,6 +96,7 @@ export class HldXmlProducer extends SectionedProducer {
         w.ascii('    <HOST_LIST>');
         this.listOpen = true;
       }
+      this.firstHostId ??= this.matcher.host.id;
       this.host(w);
       this.emitted++;
       if (this.ctx.malformed && !this.garbageWritten) {
@@ -108,7 +111,9 @@ export class HldXmlProducer extends SectionedProducer {
     if (this.ctx.malformed && !this.garbageWritten) w.ascii(XML_GARBAGE);
     if (this.listOpen) w.ascii('\n    </HOST_LIST>\n');
     if (this.nextIdMin !== null) {
-      const url = `${this.ctx.baseUrl}${this.ctx.path}?${this.query.params.queryWith('id_min', String(this.nextIdMin))}`;
+      // A stuck cursor names the page's own first host again: following it would never end.
+      const cursor = this.ctx.hostile === 'stuck-cursor' ? this.firstHostId! : this.nextIdMin;
+      const url = `${this.ctx.baseUrl}${this.ctx.path}?${this.query.params.queryWith('id_min', String(cursor))}`;
       w.ascii(
         `    <WARNING>\n      <CODE>1980</CODE>\n      <TEXT>${truncationText(this.query.truncationLimit)}</TEXT>\n` +
           `      <URL><![CDATA[${url}]]></URL>\n    </WARNING>\n`,

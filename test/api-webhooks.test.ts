@@ -2,14 +2,20 @@
  * Webhooks over real HTTP: registration and its validation, signed
  * deliveries to a loopback receiver verified with the receivers' helper,
  * durable redelivery after a failure, `run.failed`, refusal without retry,
- * the private-network policy, and the secret never leaking.
+ * the target policy (non-public addresses refused unless allow-listed, at
+ * registration and at delivery), and the secret never leaking.
  */
+import { randomUUID } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { pino } from 'pino';
+import { deliverWebhook } from '../activities/deliver-webhook.js';
 import { createApp } from '../api/app.js';
-import { listWebhooks } from '../db/webhooks.js';
+import { createWebhook, listWebhooks } from '../db/webhooks.js';
 import { signWebhookBody, verifyWebhookSignature } from '../security/webhook-signature.js';
 import { webhookDeliveryWorkflowId } from '../shared/contracts.js';
 import type { Connection } from '../db/connections.js';
@@ -62,7 +68,8 @@ async function runFetcher(f: FetcherRow): Promise<RunView> {
 const deliveriesTo = (path: string, runId: string) => received.filter((r) => r.path === path && JSON.parse(r.body).run.id === runId);
 
 beforeAll(async () => {
-  stack = await startApiStack({ simulator: { hosts: 30 } });
+  // The receiver is on loopback, which webhooks may reach only when allow-listed.
+  stack = await startApiStack({ simulator: { hosts: 30 }, webhookAllowedCidrs: ['127.0.0.1/32'] });
   receiver = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -143,30 +150,60 @@ describe('registering webhooks', () => {
     expect((await listWebhooks(stack.run.database.db, { limit: 500 })).items).toHaveLength(before);
   });
 
-  it('blocks private-network targets when the policy asks for it', async () => {
-    const app = createApp({ ...stack.deps, webhooks: { blockPrivateNetworks: true } } as typeof stack.deps);
-    const server: ServerType = await new Promise((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+  it('refuses non-public targets by default, embedded IPv4 forms included, and lets allow-listed ranges through', async () => {
+    const serveWith = async (allowedCidrs: string[]) => {
+      const app = createApp({ ...stack.deps, webhooks: { allowedCidrs } });
+      const server: ServerType = await new Promise((resolve) => {
+        const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+      });
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const post = (url: string) =>
         fetch(`${base}/v1/webhooks`, {
           method: 'POST',
           headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
           body: JSON.stringify({ url, events: ['run.failed'], enabled: false }),
         });
-      for (const url of ['http://127.0.0.1:9/hook', 'http://10.1.2.3/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/hook', 'http://[::ffff:192.168.1.1]/', 'http://localhost/hook']) {
-        const res = await post(url);
+      return { post, close: () => new Promise((resolve) => server.close(resolve)) };
+    };
+    const created: string[] = [];
+    const byDefault = await serveWith([]);
+    const listed = await serveWith(['10.20.0.0/16']);
+    try {
+      const refused = [
+        'http://127.0.0.1:9/hook',
+        'http://10.1.2.3/hook',
+        'http://169.254.169.254/latest/meta-data',
+        'http://100.64.0.1/hook',
+        'http://[::1]/hook',
+        'http://[fe80::1]/hook',
+        'http://[fd00::1]/hook',
+        'http://[::ffff:192.168.1.1]/',
+        'http://[64:ff9b::a00:1]/',
+        'http://[2002:a00:1::]/',
+        'http://[::a00:1]/',
+        'http://localhost/hook',
+      ];
+      for (const url of refused) {
+        const res = await byDefault.post(url);
         expect(res.status, url).toBe(422);
         const body = (await res.json()) as { errors: FieldError[] };
-        expect(body.errors[0]).toMatchObject({ field: 'url', reason: expect.stringMatching(/non-public address/) });
+        expect(body.errors[0], url).toMatchObject({ field: 'url', reason: expect.stringMatching(/address.*WEBHOOK_ALLOWED_CIDRS/) });
       }
-      const publicTarget = await post('https://93.184.215.14/hook');
+      const publicTarget = await byDefault.post('https://93.184.215.14/hook');
       expect(publicTarget.status).toBe(201);
-      await stack.request('DELETE', `/v1/webhooks/${((await publicTarget.json()) as { id: string }).id}`);
+      created.push(((await publicTarget.json()) as { id: string }).id);
+
+      for (const url of ['http://10.20.1.1/hook', 'http://[::ffff:10.20.1.1]/hook', 'http://[64:ff9b::a14:101]/hook']) {
+        const res = await listed.post(url);
+        expect(res.status, url).toBe(201);
+        created.push(((await res.json()) as { id: string }).id);
+      }
+      expect((await listed.post('http://10.21.0.1/hook')).status).toBe(422);
+      expect((await listed.post('http://127.0.0.1/hook')).status).toBe(422);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      for (const id of created) await stack.request('DELETE', `/v1/webhooks/${id}`);
+      await byDefault.close();
+      await listed.close();
     }
   });
 });
@@ -282,6 +319,35 @@ describe('deliveries', () => {
       expect((await handle.describe()).status.name).toBe('FAILED');
       const log = (await stack.request('GET', `/v1/webhooks/${hook.id}/deliveries`)).body.items;
       expect(log).toEqual([expect.objectContaining({ attempt: 1, httpStatus: 410, ok: false, error: expect.stringMatching(/not retried/) })]);
+    } finally {
+      await stack.request('DELETE', `/v1/webhooks/${hook.id}`);
+    }
+  });
+
+  it('checks the address a name resolves to at delivery time, and refuses it without retrying', async () => {
+    const run = await runFetcher(fetcher);
+    // Stored directly: as if the name had resolved to a public address when it was registered, and resolves inward now.
+    const hook = await createWebhook(stack.run.database.db, stack.run.secretBox, {
+      url: `${receiverUrl.replace('127.0.0.1', 'localhost')}/rebound`,
+      events: ['run.completed'],
+      secret: 'rebinding-receiver-secret',
+    });
+    try {
+      const deliver = deliverWebhook({
+        db: stack.run.database.db,
+        blobStore: stack.run.blobStore,
+        secretBox: stack.run.secretBox,
+        logger: pino({ level: 'silent' }),
+        webhooks: { allowedCidrs: [] },
+      });
+      const failure = await new MockActivityEnvironment()
+        .run(deliver, { webhookId: hook.id, runId: run.id, event: 'run.completed' as const, deliveryId: randomUUID() })
+        .then(() => null, (err: unknown) => err);
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure).toMatchObject({ type: 'WebhookTargetRefused', nonRetryable: true, message: expect.stringMatching(/localhost resolves to \S+, a loopback address/) });
+      expect(received.filter((r) => r.path === '/rebound')).toEqual([]);
+      const log = (await stack.request('GET', `/v1/webhooks/${hook.id}/deliveries`)).body.items;
+      expect(log).toEqual([expect.objectContaining({ attempt: 1, httpStatus: null, ok: false, error: expect.stringMatching(/loopback/) })]);
     } finally {
       await stack.request('DELETE', `/v1/webhooks/${hook.id}`);
     }

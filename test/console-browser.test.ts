@@ -38,7 +38,8 @@ async function newConnection(name = `Simulator ${Math.random().toString(36).slic
 
 describeWhenAvailable('the console in Chromium: every flow of the product', chromiumUnavailable, () => {
   beforeAll(async () => {
-    stack = await startApiStack({ simulator: { hosts: 60 } });
+    // The console adds a webhook on loopback, which only an allow-listed range may be.
+    stack = await startApiStack({ simulator: { hosts: 60 }, webhookAllowedCidrs: ['127.0.0.1/32'] });
     browser = await launchConsoleBrowser();
     page = browser.page;
     await signIn(page, stack.baseUrl, stack.adminToken);

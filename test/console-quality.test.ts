@@ -102,7 +102,8 @@ async function checkScreen(name: string, hash: string): Promise<void> {
 
 describeWhenAvailable('the console in Chromium: accessibility, narrow windows, load times', chromiumUnavailable, () => {
   beforeAll(async () => {
-    stack = await startApiStack({ simulator: { hosts: 120 } });
+    // A webhook on loopback is registered below, which only an allow-listed range may be.
+    stack = await startApiStack({ simulator: { hosts: 120 }, webhookAllowedCidrs: ['127.0.0.1/32'] });
     const connection = await stack.run.addConnection({ name: 'Simulator (US-like)' });
     fetcher = await stack.run.addHldFetcher(connection, { severities: [4, 5] }, { pageSize: 40, controls: [['PCI DSS v3.2.1', '11.2']], name: 'PCI scope, severity 4–5' });
     const request = await stack.request('POST', '/v1/requests', {

@@ -7,6 +7,7 @@ import {
   QUALYS_ERROR_NAMES,
   QualysAuthError,
   QualysConcurrencyLimitError,
+  QualysContractError,
   QualysError,
   QualysParameterError,
   QualysProtocolError,
@@ -156,9 +157,9 @@ describe('HTTP answers without a Qualys document', () => {
   });
 
   it('lists every error class by name, and the ones not worth retrying', () => {
-    const classes = [QualysAuthError, QualysParameterError, QualysRateLimitError, QualysConcurrencyLimitError, QualysTransientError, QualysProtocolError, QualysSecurityError];
+    const classes = [QualysAuthError, QualysParameterError, QualysRateLimitError, QualysConcurrencyLimitError, QualysTransientError, QualysProtocolError, QualysContractError, QualysSecurityError];
     expect([...QUALYS_ERROR_NAMES].sort()).toEqual(classes.map((c) => c.name).sort());
-    expect([...NON_RETRYABLE_QUALYS_ERROR_NAMES].sort()).toEqual(['QualysAuthError', 'QualysParameterError', 'QualysSecurityError']);
+    expect([...NON_RETRYABLE_QUALYS_ERROR_NAMES].sort()).toEqual(['QualysAuthError', 'QualysContractError', 'QualysParameterError', 'QualysSecurityError']);
     const details = new QualysRateLimitError(5, 'wait', { httpStatus: 409, code: 1965, text: 't' }).details();
     expect(details).toEqual({ type: 'QualysRateLimitError', kind: 'rate_limit', retryable: true, httpStatus: 409, code: 1965, text: 't', retryAfterSeconds: 5 });
   });

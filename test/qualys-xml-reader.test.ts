@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readDetectionPage } from '../qualys/detection-page-reader.js';
-import { QualysProtocolError } from '../qualys/errors.js';
+import { QualysProtocolError, QualysSecurityError } from '../qualys/errors.js';
 import type { XmlLayout } from '../qualys/page-summary.js';
 import { chunksOf, CollectingSink, fixture, sha256 } from './fixtures/qualys/helpers.js';
 
@@ -127,15 +127,18 @@ describe('Host List Detection XML page reader', () => {
     expect(sink.bytes.equals(doc)).toBe(true);
   });
 
-  it('never expands entities: a DOCTYPE declaring one (or an external one) makes the page a protocol error', async () => {
+  it('never expands entities: a DOCTYPE declaring its own (internal subset) is a security error, not retried', async () => {
     const internal =
       '<?xml version="1.0"?>\n<!DOCTYPE HOST_LIST_VM_DETECTION_OUTPUT [\n  <!ENTITY boom "EXPANDED">\n  <!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n' +
       '<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>&boom;</DATETIME></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>';
-    await expect(readDetectionPage(chunksOf(Buffer.from(internal), 64))).rejects.toThrow(/entity that is not one of the XML built-ins/);
-    const external = internal.replace('&boom;', '&xxe;');
-    const err = await readDetectionPage(chunksOf(Buffer.from(external), 64)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(QualysProtocolError);
-    expect((err as Error).message).not.toContain('root:');
+    for (const doc of [internal, internal.replace('&boom;', '&xxe;')]) {
+      const err = await readDetectionPage(chunksOf(Buffer.from(doc), 64)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QualysSecurityError);
+      expect(err).toMatchObject({ retryable: false, message: expect.stringMatching(/declares its own DTD/) });
+    }
+    // Without a DTD, a reference to an undeclared entity is malformed XML, never expanded.
+    const undeclared = '<?xml version="1.0"?>\n<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>&boom;</DATETIME></RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>';
+    await expect(readDetectionPage(chunksOf(Buffer.from(undeclared), 64))).rejects.toThrow(/entity that is not one of the XML built-ins/);
 
     // A DOCTYPE without an internal subset (what Qualys sends) is fine.
     const plain = internal.replace(/<!DOCTYPE[\s\S]*?]>/, '<!DOCTYPE HOST_LIST_VM_DETECTION_OUTPUT SYSTEM "https://x/output.dtd">').replace('&boom;', 'now');

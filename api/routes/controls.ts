@@ -11,7 +11,7 @@ import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
-import { pathId } from '../schemas/fields.js';
+import { pathId, text } from '../schemas/fields.js';
 import {
   attachedEvidencePageSchema,
   attachedEvidenceView,
@@ -34,7 +34,7 @@ const listControlsRoute = createRoute({
     'with its latest evidence and that evidence\'s freshness against the control\'s cadence. Any API key may read controls.',
   request: {
     query: z.object({
-      framework: z.string().max(200).optional().openapi({ description: 'Exact framework name, e.g. "PCI DSS v3.2.1"' }),
+      framework: text(200).optional().openapi({ description: 'Exact framework name, e.g. "PCI DSS v3.2.1"' }),
       freshness: z.enum(FRESHNESS_STATES, { error: `must be one of ${FRESHNESS_STATES.join(', ')}` }).optional(),
     }),
   },

@@ -15,7 +15,7 @@ import type { EvidenceRow } from '../../db/schema.js';
 import { serveBlob } from '../blob-download.js';
 import { ApiError, notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
-import { pathId } from '../schemas/fields.js';
+import { pathId, rowId } from '../schemas/fields.js';
 import {
   evidenceListItemSchema,
   evidencePagesSchema,
@@ -36,12 +36,22 @@ const downloadHeaders = z.object({
   'Content-Disposition': z.string(),
   'Accept-Ranges': z.string(),
 });
+/**
+ * Sealed Host List Detection evidence and its pages are XML or CSV; a custom
+ * fetcher's answer keeps the media type Qualys sent (any well-formed one, else
+ * application/octet-stream).
+ */
+const fileContent = {
+  'application/xml': { schema: binary },
+  'text/csv': { schema: binary },
+  '*/*': { schema: binary.openapi({ description: "A custom fetcher's answer, with the media type Qualys sent" }) },
+};
 const downloadResponses = {
-  200: { description: 'The whole file', headers: downloadHeaders, content: { 'application/octet-stream': { schema: binary } } },
+  200: { description: 'The whole file', headers: downloadHeaders, content: fileContent },
   206: {
     description: 'The requested byte range (`Content-Range` says which)',
     headers: downloadHeaders.extend({ 'Content-Range': z.string() }),
-    content: { 'application/octet-stream': { schema: binary } },
+    content: fileContent,
   },
   304: { description: '`If-None-Match` named the current ETag: the copy the client holds is current' },
   ...errorResponses,
@@ -54,8 +64,8 @@ const listRoute = createRoute({
   tags: ['Evidence'],
   summary: 'List sealed evidence, newest first',
   description: 'Items carry the summary but not the manifest; get one piece of evidence for its manifest and attachments.',
-  request: { query: pageQuery.extend({ fetcherId: z.string().min(1).max(200).optional().openapi({ description: 'Only evidence of this fetcher' }) }) },
-  responses: { 200: jsonResponse(pageOf(evidenceListItemSchema).openapi('EvidencePage'), 'A page of evidence'), ...errorResponses },
+  request: { query: pageQuery.extend({ fetcherId: rowId('fetcher').optional().openapi({ description: 'Only evidence of this fetcher' }) }) },
+  responses: { 200: jsonResponse(pageOf(evidenceListItemSchema).openapi('EvidenceListPage'), 'A page of evidence'), ...errorResponses },
 });
 
 const getRoute = createRoute({
@@ -98,11 +108,12 @@ const pageContentRoute = createRoute({
   description: 'The bytes Qualys sent for that page, unchanged; `ETag`/`Repr-Digest` equal the page hash in the manifest. Ranges and HEAD as for the sealed file.',
   request: {
     params: z.object({
-      id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' }, description: 'The evidence id' }),
+      id: rowId('evidence').openapi({ param: { name: 'id', in: 'path' }, description: 'The evidence id' }),
       pageNo: z.coerce
         .number({ error: 'must be a page number' })
         .int('must be a whole number')
         .min(1, 'pages are numbered from 1')
+        .max(Number.MAX_SAFE_INTEGER, 'no evidence has that many pages')
         .openapi({ param: { name: 'pageNo', in: 'path' }, description: 'Page number, from 1' }),
     }),
   },

@@ -15,7 +15,7 @@ import { startFetcherRun } from '../run-starter.js';
 import { loadRunnableFetcher } from '../runnable-fetcher.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
-import { pathId } from '../schemas/fields.js';
+import { pathId, rowId } from '../schemas/fields.js';
 import { runSchema, toRunView } from '../schemas/run.js';
 
 const conflict = { description: 'The fetcher, its connection or the run is in a state that forbids this', content: { 'application/problem+json': { schema: problemSchema } } };
@@ -76,7 +76,7 @@ const listRoute = createRoute({
   summary: 'List runs, newest first',
   request: {
     query: pageQuery.extend({
-      fetcherId: z.string().min(1).max(200).optional().openapi({ description: 'Only runs of this fetcher' }),
+      fetcherId: rowId('fetcher').optional().openapi({ description: 'Only runs of this fetcher' }),
       status: z
         .string()
         .regex(STATUS_LIST, `must be one or more of ${RUN_STATUSES.join(', ')}, separated by commas`)

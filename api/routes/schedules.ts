@@ -13,9 +13,9 @@ import { createSchedule, deleteSchedule, getSchedule, listSchedules, updateSched
 import type { ScheduleRow } from '../../db/schema.js';
 import { fieldError, notFound } from '../problem.js';
 import { loadFetcher, loadRunnableFetcher } from '../runnable-fetcher.js';
-import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, presetCalendar } from '../schedule-specs.js';
+import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, presetCalendar, withRangeEnds } from '../schedule-specs.js';
 import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
-import { pathId } from '../schemas/fields.js';
+import { pathId, rowId } from '../schemas/fields.js';
 import {
   backfillBody,
   createScheduleBody,
@@ -60,7 +60,7 @@ const listRoute = createRoute({
   path: '/v1/schedules',
   tags: ['Schedules'],
   summary: 'List schedules, newest first',
-  request: { query: pageQuery.extend({ fetcherId: z.string().min(1).max(200).optional().openapi({ description: 'Only schedules of this fetcher' }) }) },
+  request: { query: pageQuery.extend({ fetcherId: rowId('fetcher').optional().openapi({ description: 'Only schedules of this fetcher' }) }) },
   responses: { 200: jsonResponse(pageOf(scheduleSchema).openapi('SchedulePage'), 'A page of schedules'), ...errorResponses },
 });
 
@@ -162,7 +162,7 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
     const body = c.req.valid('json');
     const fetcher = await loadRunnableFetcher(db, fetcherId);
     const kind = body.preset ?? 'custom';
-    const calendars: CalendarSpec[] = body.preset ? [presetCalendar(body.preset)] : [body.calendar as CalendarSpec];
+    const calendars: CalendarSpec[] = body.preset ? [presetCalendar(body.preset)] : [withRangeEnds(body.calendar as CalendarSpec)];
     const spec: StoredScheduleSpec = {
       calendars,
       catchupWindow: body.catchupWindow ?? DEFAULT_CATCHUP_WINDOW[kind],

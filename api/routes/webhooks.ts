@@ -12,7 +12,7 @@ import type { ApiDeps } from '../deps.js';
 import { requireRole } from '../auth.js';
 import type { AppDatabase } from '../../db/database.js';
 import { createWebhook, deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, updateWebhook, type Webhook } from '../../db/webhooks.js';
-import { assertPublicTarget, WebhookTargetError } from '../../security/webhook-target.js';
+import { assertAllowedTarget, WebhookTargetError, WebhookTargetRules } from '../../security/webhook-target.js';
 import { fieldError, notFound } from '../problem.js';
 import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
 import { pathId } from '../schemas/fields.js';
@@ -25,8 +25,6 @@ import {
   webhookSchema,
   webhookWithSecretSchema,
 } from '../schemas/webhook.js';
-
-/** The API's dependencies plus the optional delivery policy (see security/webhook-target.ts). */
 
 const admin = requireRole('admin');
 
@@ -111,13 +109,13 @@ async function loadWebhook(db: AppDatabase, id: string): Promise<Webhook> {
 export function registerWebhookRoutes(app: ApiApp, deps: ApiDeps): void {
   const { db, secretBox, logger } = deps;
 
+  const rules = new WebhookTargetRules(deps.webhooks);
   const checkTarget = async (url: string) => {
-    if (!deps.webhooks?.blockPrivateNetworks) return;
     try {
-      await assertPublicTarget(new URL(url));
+      await assertAllowedTarget(new URL(url), rules);
     } catch (err) {
       if (err instanceof WebhookTargetError) throw fieldError('url', err.message);
-      throw fieldError('url', `the host cannot be resolved (${err instanceof Error ? err.message : String(err)})`);
+      throw err;
     }
   };
 

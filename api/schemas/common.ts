@@ -2,7 +2,12 @@
 import { z } from '@hono/zod-openapi';
 
 export const pageQuery = z.object({
-  cursor: z.string().max(500).optional().openapi({ description: 'Opaque cursor from a previous page (`nextCursor`)' }),
+  cursor: z
+    .string()
+    .max(500, 'must be at most 500 characters')
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextCursor value returned by this API')
+    .optional()
+    .openapi({ description: 'Opaque cursor from a previous page (`nextCursor`, base64url)' }),
   limit: z.coerce.number().int().min(1).max(500).optional().openapi({ description: 'Items per page, 1–500 (default 50)' }),
 });
 

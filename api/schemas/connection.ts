@@ -4,7 +4,7 @@ import type { Connection } from '../../db/connections.js';
 import { QualysBaseUrlError, QUALYS_PLATFORM_NAMES, resolveApiBaseUrl, type QualysPlatform } from '../../qualys/platforms.js';
 import { DEFAULT_API_VERSION, QUALYS_API_VERSIONS } from '../../qualys/settings.js';
 import { iso, isoTime } from './common.js';
-import { orNull, requiredText, withoutNul } from './fields.js';
+import { changes, orNull, requiredText, text } from './fields.js';
 
 const platformField = z
   .string({ error: 'must be a platform name' })
@@ -15,9 +15,7 @@ const platformField = z
   })
   .openapi({ description: `The Qualys platform of the subscription: ${QUALYS_PLATFORM_NAMES.join(', ')}`, example: 'US2' });
 
-const apiBaseUrlField = z
-  .string({ error: 'must be a URL' })
-  .max(2048, 'must be at most 2048 characters')
+const apiBaseUrlField = text(2048, 'must be a URL')
   .superRefine((value, ctx) => {
     try {
       resolveApiBaseUrl(value);
@@ -37,16 +35,11 @@ const apiVersionField = z
 
 const usernameField = requiredText(256).openapi({ description: 'The Qualys API user (role Reader, Scanner or higher)' });
 
-const passwordField = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+const passwordField = text(1024)
   .min(1, 'must not be empty')
-  .max(1024, 'must be at most 1024 characters')
   .openapi({ description: 'The Qualys password; stored encrypted, never returned', format: 'password', writeOnly: true });
 
-const proxyUrlField = z
-  .string({ error: 'must be a URL' })
-  .max(2048, 'must be at most 2048 characters')
-  .refine(withoutNul, 'must not contain NUL characters')
+const proxyUrlField = text(2048, 'must be a URL')
   .superRefine((value, ctx) => {
     let url: URL;
     try {
@@ -91,18 +84,17 @@ export const connectionCheckSchema = z
   .superRefine(exactlyOneServer)
   .openapi('ConnectionCheckRequest', { description: 'Exactly one of `platform` and `apiBaseUrl`. Nothing is stored.' });
 
-export const connectionPatchSchema = z
-  .object({
+export const connectionPatchSchema = changes(
+  z.strictObject({
     name: requiredText(200).optional(),
     username: usernameField.optional(),
     password: passwordField.optional().openapi({ description: 'A new password (rotation); checked with Qualys before it is stored' }),
     apiVersion: apiVersionField.optional(),
     proxyUrl: proxyUrlField.nullable().optional().openapi({ description: 'null removes the proxy' }),
-  })
-  .strict()
-  .openapi('ConnectionPatch', {
-    description: 'Changes to credentials, API version or proxy are checked with Qualys first; a failed check changes nothing.',
-  });
+  }),
+).openapi('ConnectionPatch', {
+  description: 'Changes to credentials, API version or proxy are checked with Qualys first; a failed check changes nothing.',
+});
 
 const limit = z.number().int().nullable();
 

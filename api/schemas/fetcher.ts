@@ -2,7 +2,8 @@
 import { z } from '@hono/zod-openapi';
 import type { FetcherMappings } from '../../db/fetchers.js';
 import type { FetcherRow } from '../../db/schema.js';
-import { customRequestSchema, type CustomRequest } from '../../qualys/custom-request.js';
+import { customRequestSchema, MAX_PARAMS, PARAM_NAME_PATTERN, type CustomRequest } from '../../qualys/custom-request.js';
+import { ENDPOINT_PATH_PATTERN } from '../../qualys/endpoint-path.js';
 import {
   planHostListDetection,
   HostListDetectionParamsError,
@@ -11,18 +12,38 @@ import {
 } from '../../qualys/hld-params.js';
 import { iso, isoTime } from './common.js';
 import { controlRef, controlRefSchema } from './control.js';
-import { addNulIssues, enabledField, idList, orNull, requiredText, rowId } from './fields.js';
+import { addTextIssues, changes, controlIdList, enabledField, idList, orNull, requiredText, rowId } from './fields.js';
 
 export const DEFAULT_PAGE_SIZE = 1000;
 
-const filtersField = hostListDetectionFiltersSchema.superRefine((filters, ctx) => addNulIssues(filters, ctx)).openapi('HostListDetectionFilters', {
+const filtersField = hostListDetectionFiltersSchema.superRefine((filters, ctx) => addTextIssues(filters, ctx)).openapi('HostListDetectionFilters', {
   description:
     'The Host List Detection filters. Asset groups combine with OR; everything else, extraParams included, with AND. ' +
     'Vulnerability statuses default to New, Active and Re-Opened (Fixed excluded).',
 });
 
-const requestField = customRequestSchema
-  .superRefine((request, ctx) => addNulIssues(request.params, ctx, ['params']))
+/**
+ * The custom request's rules, spelled out for the OpenAPI document (qualys/
+ * validates them). Its fields are cloned first: a zod schema made before
+ * @hono/zod-openapi was loaded (which depends on import order) lacks `.openapi`.
+ */
+const documentedCustomRequest = customRequestSchema.extend({
+  endpoint: customRequestSchema.shape.endpoint.clone().openapi({
+    minLength: 1,
+    maxLength: 2048,
+    pattern: ENDPOINT_PATH_PATTERN,
+    description: 'A path on the API server such as /api/2.0/fo/scan/?action=list: no host, no "." or ".." segments, no encoded dots or slashes, no session calls',
+  }),
+  params: customRequestSchema.shape.params.clone().openapi({
+    maxProperties: MAX_PARAMS,
+    // OpenAPI 3.1 (JSON Schema) keyword the metadata type, written for 3.0, does not know.
+    ...({ propertyNames: { pattern: PARAM_NAME_PATTERN } } as object),
+    description: 'Parameters by name (never credentials or id_min); text values without NUL or unpaired UTF-16 surrogates',
+  }),
+});
+
+const requestField = documentedCustomRequest
+  .superRefine((request, ctx) => addTextIssues(request, ctx))
   .openapi('CustomRequest', {
     description: 'Any Qualys API call: a method, a path on the connection\'s API server (never a URL) and parameters.',
   });
@@ -35,7 +56,7 @@ const pageSizeField = z
   .openapi({ description: 'Hosts per Qualys page (truncation_limit)' });
 
 const mappingFields = {
-  controlIds: idList('control').optional().openapi({ description: 'Controls whose evidence this fetcher provides' }),
+  controlIds: controlIdList().optional().openapi({ description: 'Controls whose evidence this fetcher provides' }),
   requestIds: idList('request').optional().openapi({ description: 'Audit requests this fetcher provides evidence for' }),
 };
 
@@ -67,19 +88,18 @@ export const fetcherCreateSchema = z
   })
   .openapi('FetcherCreate');
 
-export const fetcherPatchSchema = z
-  .object({
+export const fetcherPatchSchema = changes(
+  z.strictObject({
     name: requiredText(200).optional(),
     filters: filtersField.optional().openapi({ description: 'Host List Detection fetchers only: replaces all filters' }),
     request: requestField.optional().openapi({ description: 'Custom fetchers only: replaces the request' }),
     pageSize: pageSizeField.optional().openapi({ description: 'Host List Detection fetchers only' }),
     enabled: enabledField.optional(),
-  })
-  .strict()
-  .openapi('FetcherPatch');
+  }),
+).openapi('FetcherPatch');
 
 export const controlIdsBodySchema = z
-  .object({ controlIds: idList('control') })
+  .object({ controlIds: controlIdList() })
   .strict()
   .openapi('FetcherControlsMapping', { description: 'Replaces the set of controls' });
 

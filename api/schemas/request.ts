@@ -3,9 +3,9 @@ import { z } from '@hono/zod-openapi';
 import type { ControlRow, RequestRow } from '../../db/schema.js';
 import { iso, isoTime } from './common.js';
 import { attachedEvidenceSchema, controlRef, controlRefSchema } from './control.js';
-import { idList, isoDate, optionalText, requiredText } from './fields.js';
+import { changes, controlIdList, isoDate, requiredText, text } from './fields.js';
 
-const descriptionField = optionalText(10_000);
+const descriptionField = text(10_000);
 
 export const PERIOD_ORDER_REASON = 'must not be before periodStart';
 
@@ -16,7 +16,7 @@ export const requestCreateSchema = z
     periodStart: isoDate.openapi({ description: 'First day of the period under audit' }),
     periodEnd: isoDate.openapi({ description: 'Last day of the period under audit (not before periodStart)' }),
     dueDate: isoDate.optional(),
-    controlIds: idList('control').default([]).openapi({ description: 'The controls whose evidence is requested' }),
+    controlIds: controlIdList().default([]).openapi({ description: 'The controls whose evidence is requested' }),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -24,19 +24,18 @@ export const requestCreateSchema = z
   })
   .openapi('AuditRequestCreate');
 
-export const requestPatchSchema = z
-  .object({
+export const requestPatchSchema = changes(
+  z.strictObject({
     title: requiredText(300).optional(),
     description: descriptionField.optional(),
     periodStart: isoDate.optional(),
     periodEnd: isoDate.optional(),
     dueDate: isoDate.nullable().optional().openapi({ description: 'null removes the due date' }),
-  })
-  .strict()
-  .openapi('AuditRequestPatch');
+  }),
+).openapi('AuditRequestPatch');
 
 export const requestControlsBodySchema = z
-  .object({ controlIds: idList('control') })
+  .object({ controlIds: controlIdList() })
   .strict()
   .openapi('AuditRequestControls', { description: 'Replaces the set of controls' });
 

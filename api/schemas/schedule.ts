@@ -9,6 +9,7 @@ import { DAYS_OF_WEEK, MONTHS } from '@temporalio/client';
 import type { ScheduleRow } from '../../db/schema.js';
 import { DEFAULT_CATCHUP_WINDOW, DEFAULT_JITTER, SCHEDULE_PRESETS, durationMs, isIanaTimeZone } from '../schedule-specs.js';
 import { iso, isoTime } from './common.js';
+import { text } from './fields.js';
 
 const MIN_CATCHUP_MS = 60_000;
 const MAX_CATCHUP_MS = 365 * 86_400_000;
@@ -71,7 +72,7 @@ function calendarField(unit: Unit, description: string) {
   const range = z
     .strictObject({
       start: value,
-      end: value.optional(),
+      end: value.optional().openapi({ description: 'The last value (default: the start, so the range is one value)' }),
       step: z.number().int().min(1, 'range step must be a whole number of at least 1').optional(),
     })
     .refine((r) => r.end === undefined || position(unit, r.end)! >= position(unit, r.start)!, { error: explain });
@@ -100,22 +101,20 @@ export const calendarSchema = z
     month: calendarField(UNITS.month, 'JANUARY…DECEMBER (default every month)'),
     dayOfWeek: calendarField(UNITS.dayOfWeek, 'SUNDAY…SATURDAY (default every day); combines with dayOfMonth by AND'),
     year: calendarField(UNITS.year, 'Full years (default every year)'),
-    comment: z.string().max(200, 'must be at most 200 characters').optional(),
+    comment: text(200).optional(),
   })
   .openapi('CalendarSpec', { description: 'A Temporal calendar spec; every field that is given must match' });
 
 const duration = (what: string, min: number, max: number, example: string) =>
-  z
-    .string()
-    .refine((text) => {
-      const ms = durationMs(text);
+  text(40)
+    .refine((value) => {
+      const ms = durationMs(value);
       return ms !== null && ms >= min && ms <= max;
     }, `must be a duration like ${example} (as Temporal reads them: 30s, 10m, 12h, 7d, 90 minutes) from ${min / 1000} s to ${max / 86_400_000} days`)
     .optional()
     .openapi({ description: what, example });
 
-const timezone = z
-  .string()
+const timezone = text(64)
   .refine(isIanaTimeZone, 'must be an IANA time zone name such as UTC, Europe/Berlin or America/New_York')
   .optional()
   .openapi({ description: 'IANA time zone the calendar is read in (default UTC)', example: 'America/New_York' });
@@ -136,7 +135,7 @@ export const createScheduleBody = z
       '7d',
     ),
     jitter: duration(`Random delay added to each scheduled time (default ${DEFAULT_JITTER})`, 0, MAX_JITTER_MS, '10m'),
-    note: z.string().max(500, 'must be at most 500 characters').optional(),
+    note: text(500).optional(),
     paused: z.boolean({ error: 'must be true or false' }).optional(),
   })
   .superRefine((body, ctx) => {
@@ -148,12 +147,12 @@ export const createScheduleBody = z
       });
     }
   })
-  .openapi('ScheduleCreate');
+  .openapi('ScheduleCreate', { oneOf: [{ required: ['preset'] }, { required: ['calendar'] }], description: 'Exactly one of `preset` and `calendar`.' });
 
 export type CreateScheduleBody = z.infer<typeof createScheduleBody>;
 
 export const noteBody = z
-  .strictObject({ note: z.string().max(500, 'must be at most 500 characters').optional() })
+  .strictObject({ note: text(500).optional() })
   .openapi('ScheduleNote');
 
 /** A year of catch-up is the most any audit period asks for. */
@@ -169,7 +168,7 @@ export const backfillBody = z
     if (span <= 0) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
     else if (span > MAX_BACKFILL_DAYS * 86_400_000) ctx.addIssue({ code: 'custom', path: ['end'], message: `the period may span at most ${MAX_BACKFILL_DAYS} days` });
   })
-  .openapi('ScheduleBackfill');
+  .openapi('ScheduleBackfill', { description: `\`end\` comes after \`start\`, at most ${MAX_BACKFILL_DAYS} days later.` });
 
 /** What the mirror row's `spec` holds: the calendars as given to Temporal plus the two durations. */
 export interface StoredScheduleSpec {

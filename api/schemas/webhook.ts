@@ -3,18 +3,17 @@ import { z } from '@hono/zod-openapi';
 import type { Webhook } from '../../db/webhooks.js';
 import { WEBHOOK_EVENTS, type WebhookDeliveryRow } from '../../db/schema.js';
 import { iso, isoTime } from './common.js';
+import { changes, text } from './fields.js';
 
 const MAX_URL_LENGTH = 2000;
 export const MIN_SECRET_LENGTH = 16;
 const MAX_SECRET_LENGTH = 200;
 
-const url = z
-  .string({ error: 'must be a URL' })
-  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
-  .superRefine((text, ctx) => {
+const url = text(MAX_URL_LENGTH, 'must be a URL')
+  .superRefine((value, ctx) => {
     let parsed: URL;
     try {
-      parsed = new URL(text);
+      parsed = new URL(value);
     } catch {
       ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
       return;
@@ -23,7 +22,11 @@ const url = z
     if (parsed.username || parsed.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials; receivers authenticate deliveries by their signature' });
     if (parsed.hash) ctx.addIssue({ code: 'custom', message: 'must not have a #fragment' });
   })
-  .openapi({ description: 'Where deliveries are POSTed (http or https)', example: 'https://grc.example.com/hooks/qualys' });
+  .openapi({
+    format: 'uri',
+    description: 'Where deliveries are POSTed (http or https). Its host must resolve to public addresses only, unless WEBHOOK_ALLOWED_CIDRS lists the range',
+    example: 'https://grc.example.com/hooks/qualys',
+  });
 
 const events = z
   .array(z.enum(WEBHOOK_EVENTS, { error: `each must be one of ${WEBHOOK_EVENTS.join(', ')}` }), { error: 'must be a list of events' })
@@ -32,24 +35,23 @@ const events = z
   .refine((list) => new Set(list).size === list.length, 'must not repeat an event')
   .openapi({ description: '`run.completed` (evidence sealed and attached), `run.failed`; cancelled runs are not announced' });
 
-const secret = z
-  .string({ error: 'must be a string' })
+const secret = text(MAX_SECRET_LENGTH)
   .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`)
-  .max(MAX_SECRET_LENGTH, `must be at most ${MAX_SECRET_LENGTH} characters`)
   .openapi({ description: 'HMAC-SHA256 signing secret; generated (32 random bytes, base64url) when absent' });
 
 export const createWebhookBody = z
   .strictObject({ url, events, secret: secret.optional(), enabled: z.boolean({ error: 'must be true or false' }).optional() })
   .openapi('WebhookCreate');
 
-export const updateWebhookBody = z
-  .strictObject({
+export const updateWebhookBody = changes(
+  z.strictObject({
     url: url.optional(),
     events: events.optional(),
     enabled: z.boolean({ error: 'must be true or false' }).optional(),
     rotateSecret: z.literal(true, { error: 'must be true when given' }).optional().openapi({ description: 'Generate a new secret; the response shows it once' }),
     secret: secret.optional().openapi({ description: 'Set this secret instead of a generated one' }),
-  })
+  }),
+)
   .refine((body) => !(body.rotateSecret && body.secret !== undefined), { path: ['secret'], message: 'give either secret or rotateSecret, not both' })
   .openapi('WebhookUpdate');
 

@@ -26,7 +26,8 @@ let stack: RunStack;
 let receiver: http.Server;
 
 beforeAll(async () => {
-  stack = await startRunStack({ simulator: { hosts: 60 } });
+  // The webhook receiver is on loopback, which deliveries may reach only when allow-listed.
+  stack = await startRunStack({ simulator: { hosts: 60 }, webhookAllowedCidrs: ['127.0.0.1/32'] });
   receiver = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   await fs.mkdir(outDir, { recursive: true });

@@ -2,10 +2,9 @@
  * The API over real HTTP on a free loopback port, on top of a run stack
  * (Temporal, Postgres, simulator, worker), with an admin and an auditor key.
  */
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { pino } from 'pino';
 import { createApp } from '../../api/app.js';
+import { listen } from '../../api/server.js';
 import type { ApiDeps } from '../../api/deps.js';
 import type { Metrics } from '../../runtime/metrics.js';
 import { createApiKey } from '../../db/api-keys.js';
@@ -59,15 +58,13 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
     temporal: { client: run.client, namespace: 'default', taskQueue: run.taskQueue, uiUrl: 'http://127.0.0.1:8233' },
     bodyLimitBytes: options.bodyLimitBytes,
+    webhooks: { allowedCidrs: options.webhookAllowedCidrs ?? [] },
     metrics: options.metrics,
     metricsToken: options.metricsToken,
   };
   const app = createApp(deps);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await listen(app, '127.0.0.1', 0);
+  const baseUrl = server.url;
   const admin = await createApiKey(run.database.db, { name: 'test-admin', role: 'admin' });
   const auditor = await createApiKey(run.database.db, { name: 'test-auditor', role: 'auditor' });
 
@@ -80,7 +77,7 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     deps,
     request: jsonRequester(baseUrl, admin.token),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await run.close();
     },
   };

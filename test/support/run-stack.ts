@@ -74,6 +74,8 @@ export interface RunStackOptions {
   database?: 'postgres' | 'pglite';
   /** Range-pull tunables of the stack's worker (default: as in production). */
   rangePulls?: ActivityDeps['rangePulls'];
+  /** Non-public ranges webhooks may reach (a loopback receiver needs `127.0.0.1/32`); none by default, as in production. */
+  webhookAllowedCidrs?: string[];
 }
 
 export async function startRunStack(options: RunStackOptions = {}): Promise<RunStack> {
@@ -113,7 +115,14 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
         namespace: 'default',
         taskQueue,
         workflowBundlePath: inject('workflowBundlePath'),
-        activityDeps: { db: database.db, blobStore, secretBox, logger, rangePulls: overrides.rangePulls ?? options.rangePulls },
+        activityDeps: {
+          db: database.db,
+          blobStore,
+          secretBox,
+          logger,
+          rangePulls: overrides.rangePulls ?? options.rangePulls,
+          webhooks: { allowedCidrs: options.webhookAllowedCidrs ?? [] },
+        },
         shutdownGraceMs: 2_000,
       });
       stack.worker = worker;
