@@ -26,8 +26,9 @@ async function main(): Promise<void> {
     await ctx.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 main().catch((err) => {

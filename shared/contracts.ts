@@ -93,6 +93,8 @@ export const ERROR_TYPES = {
   transient: 'QualysTransientError',
   protocol: 'QualysProtocolError',
   security: 'QualysSecurityError',
+  /** Qualys broke its own paging contract (a truncation cursor that does not advance): retrying asks the same. */
+  contract: 'QualysContractError',
   notFound: 'NotFound',
   invalidState: 'InvalidState',
 } as const;
@@ -102,6 +104,7 @@ export const PERMANENT_ERROR_TYPES = [
   ERROR_TYPES.auth,
   ERROR_TYPES.parameter,
   ERROR_TYPES.security,
+  ERROR_TYPES.contract,
   ERROR_TYPES.notFound,
   ERROR_TYPES.invalidState,
 ];
@@ -119,7 +122,7 @@ export interface LimitFailureDetails {
 export const WEBHOOK_ERROR_TYPES = {
   /** The receiver answered with a status that retrying cannot change (a 4xx other than 408/429). */
   rejected: 'WebhookRejected',
-  /** The target is not allowed (private network blocked) or the URL is unusable. */
+  /** The target is not allowed (not a public address, nor in WEBHOOK_ALLOWED_CIDRS) or the URL is unusable. */
   target: 'WebhookTargetRefused',
   /** 5xx, 408, 429, timeouts, refused or reset connections: worth another attempt. */
   failed: 'WebhookDeliveryFailed',

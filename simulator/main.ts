@@ -258,8 +258,9 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 await main();

@@ -210,12 +210,13 @@ describe('changing a connection', () => {
 
   it('refuses a version change that a fetcher of the connection cannot run on', async () => {
     const fetcher = await api('POST', '/v1/fetchers', {
-      body: { kind: 'host_list_detection', connectionId: id, name: 'kernel 4', filters: { runningKernelFilter: 4 } },
+      // arf_service_filter exists only on Qualys API 2.0.
+      body: { kind: 'host_list_detection', connectionId: id, name: 'service filter', filters: { extraParams: { arf_service_filter: 1 } } },
     });
     expect(fetcher.status).toBe(201);
     const res = await api('PATCH', `/v1/connections/${id}`, { body: { apiVersion: '5.0' } });
     expectProblem(res, 422, 'validation-failed', 'apiVersion');
-    expect(res.body.errors[0].reason).toContain('kernel 4');
+    expect(res.body.errors[0].reason).toContain('service filter');
     expect((await api('GET', `/v1/connections/${id}`)).body.apiVersion).toBe('2.0');
     expect((await api('DELETE', `/v1/fetchers/${fetcher.body.id}`)).status).toBe(204);
     expect((await api('PATCH', `/v1/connections/${id}`, { body: { apiVersion: '5.0' } })).status).toBe(200);
