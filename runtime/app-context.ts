@@ -11,6 +11,7 @@ import { createSecretBox, type SecretBox } from '../security/secret-box.js';
 import { loadSecretsKey } from '../security/secrets-key.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import { createLocalBlobStore } from '../evidence/local-blob-store.js';
+import { createS3BlobStore } from '../evidence/s3-blob-store.js';
 
 export interface AppContext {
   config: AppConfig;
@@ -36,9 +37,25 @@ export async function createAppContext(config: AppConfig, options: { logger?: Lo
     db: database.db,
     database,
     secretBox: createSecretBox(key),
-    blobStore: createLocalBlobStore(config.blobDir),
+    blobStore: createConfiguredBlobStore(config),
     logger,
     metrics: createMetrics({ processMetrics: true }),
     close: () => database.close(),
   };
+}
+
+/** The S3 store when BLOB_STORE_URL names one, else the local directory. */
+export function createConfiguredBlobStore(config: AppConfig): BlobStore {
+  const { s3, staging } = config;
+  if (!s3) return createLocalBlobStore(config.blobDir, { stagingGraceMs: staging.graceMs });
+  return createS3BlobStore({
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    region: s3.region,
+    ...(s3.credentials ? { credentials: s3.credentials } : {}),
+    forcePathStyle: s3.forcePathStyle,
+    partBytes: s3.partBytes,
+    stagingGraceMs: staging.graceMs,
+  });
 }
