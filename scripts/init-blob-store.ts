@@ -11,7 +11,7 @@ import { S3BlobStore } from '../evidence/s3-blob-store.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const store = createConfiguredBlobStore(config);
+  const store = await createConfiguredBlobStore(config);
   if (!(store instanceof S3BlobStore)) {
     process.stdout.write(`local blob store in ${config.blobDir}: nothing to prepare\n`);
     return;

@@ -7,7 +7,7 @@
 import { loadConfig } from '../../runtime/config.js';
 import { createConfiguredBlobStore } from '../../runtime/app-context.js';
 
-const store = createConfiguredBlobStore(loadConfig());
+const store = await createConfiguredBlobStore(loadConfig());
 const staged = await store.stage();
 await new Promise<void>((resolve, reject) => staged.sink.write(Buffer.alloc(6 * 1024 * 1024, 0x41), (e) => (e ? reject(e) : resolve())));
 process.stdout.write('staged\n');
