@@ -14,6 +14,7 @@ import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
 import { startMetricsServer } from './runtime/metrics-server.js';
 import { installTemporalRuntime } from './runtime/temporal-runtime.js';
+import { startStagingSweeper } from './runtime/staging-sweeper.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 const MAX_HEARTBEAT_THROTTLE = '5 seconds';
@@ -91,6 +92,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       secretBox: ctx.secretBox,
       logger: ctx.logger,
       qualysTimeouts: config.qualys.timeouts,
+      qualysBudget: { concurrencyReserve: config.qualys.concurrencyReserve, leaseTtlMs: config.qualys.leaseTtlMs },
       rangePulls: { concurrencyReserve: config.qualys.concurrencyReserve, maxParallel: config.runs.maxParallelRanges },
       webhooks: config.webhooks,
       metrics: ctx.metrics,
@@ -127,6 +129,7 @@ export async function runWorkerProcess(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const worker = await createConfiguredWorker(ctx, connection);
   const stopAlive = keepAliveFile(config.dataDir, worker);
+  const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
   const metricsServer =
     metricsPort === null
       ? null
@@ -138,12 +141,16 @@ export async function runWorkerProcess(): Promise<void> {
           unhealthy: () => (worker.getState() === 'RUNNING' ? null : `the worker is ${worker.getState().toLowerCase()}`),
           logger: ctx.logger,
         });
-  ctx.logger.info({ address, taskQueue: config.temporal.taskQueue, metrics: metricsServer ? `${metricsServer.url}/metrics` : null }, 'worker started');
+  ctx.logger.info(
+    { address, taskQueue: config.temporal.taskQueue, blobStore: config.s3 ? 's3' : 'local', metrics: metricsServer ? `${metricsServer.url}/metrics` : null },
+    'worker started',
+  );
   try {
     // The SDK turns SIGINT/SIGTERM into a graceful shutdown.
     await worker.run();
   } finally {
     stopAlive();
+    await stopSweeper();
     await metricsServer?.close();
     await connection.close();
     await ctx.close();

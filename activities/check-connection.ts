@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import type { QualysClientPool } from './qualys-clients.js';
@@ -24,9 +25,10 @@ export interface ConnectionLimits {
  * One cheap authenticated call before the pull. Bad credentials, an expired
  * account or missing rights mark the connection invalid and fail the run at
  * once with Qualys's reason. Returns the subscription's concurrency limit,
- * which bounds how many ranges the run pulls at once.
+ * which bounds how many ranges the run pulls at once. The call takes a slot
+ * of the subscription's shared budget like any other.
  */
-export function checkConnection(deps: ActivityDeps, pool: QualysClientPool) {
+export function checkConnection(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   const { db, logger } = deps;
   return async ({ runId, connectionId, maxAttempts, concurrencyPauseMs }: CheckConnectionInput): Promise<ConnectionLimits> => {
     await recordStep(db, runId, 'check_connection', deps.workerIdentity ?? null);
@@ -39,7 +41,17 @@ export function checkConnection(deps: ActivityDeps, pool: QualysClientPool) {
     return recordingFailures(deps, scope, async () => {
       const { client } = await pool.get(connectionId);
       try {
-        const check = await client.checkConnection(Context.current().cancellationSignal);
+        const ctx = Context.current();
+        const check = await slots.run(
+          client,
+          {
+            signal: ctx.cancellationSignal,
+            onWait: () => ctx.heartbeat({ waitingForSlot: true }),
+            maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs),
+            purpose: `run ${runId} connection check`,
+          },
+          (signal) => client.checkConnection(signal),
+        );
         await markConnectionStatus(db, connectionId, 'valid', null, { limits: check.limits });
         return { concurrencyLimit: check.limits.concurrencyLimit };
       } catch (err) {

@@ -5,6 +5,7 @@ import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import type { WebhookTargetPolicy } from '../security/webhook-target.js';
+import type { BudgetPolicy } from '../db/qualys-budget.js';
 
 export interface ActivityDeps {
   db: AppDatabase;
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   workerIdentity?: string;
   /** Overrides the Qualys client's default timeouts (connect, first byte, idle body). */
   qualysTimeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+  /** The shared Qualys call budget: reserve for other tools and lease lifetime (defaults: 0 and 60 s). */
+  qualysBudget?: BudgetPolicy;
   /** Range pulls: calls left to the customer's other tools, and the most ranges one run pulls at once. */
   rangePulls?: { concurrencyReserve?: number; maxParallel?: number };
   /** Webhook delivery: the non-public ranges a receiver may be on, and how long it may take. */

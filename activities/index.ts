@@ -3,6 +3,7 @@
  * and the worker assemble them from the same real parts.
  */
 import { attachEvidence } from './attach-evidence.js';
+import { createCallSlots } from './call-slots.js';
 import { checkConnection } from './check-connection.js';
 import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
@@ -25,13 +26,14 @@ export { failureInterceptor } from './failures.js';
  */
 export function createActivities(deps: ActivityDeps, qualysClients?: QualysClientPool) {
   const pool = qualysClients ?? createQualysClientPool(deps);
+  const slots = createCallSlots(deps);
   return {
     prepareRun: prepareRun(deps),
-    checkConnection: checkConnection(deps, pool),
-    planRanges: planRanges(deps, pool),
-    pullPage: pullPage(deps, pool),
-    listRunHosts: listRunHosts(deps, pool),
-    sealEvidence: sealEvidence(deps, pool),
+    checkConnection: checkConnection(deps, pool, slots),
+    planRanges: planRanges(deps, pool, slots),
+    pullPage: pullPage(deps, pool, slots),
+    listRunHosts: listRunHosts(deps, pool, slots),
+    sealEvidence: sealEvidence(deps, pool, slots),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),
     listWebhookSubscribers: listWebhookSubscribers(deps),

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import { toFailure } from './failures.js';
 import { storeHostIdList } from './host-id-list-blob.js';
@@ -19,7 +20,7 @@ export type ListRunHostsResult = { blobKey: string; count: number } | { blobKey:
  * sealing to reconcile the evidence with. planRanges does the same when it
  * lists hosts to split a run into ranges; this serves runs it does not split.
  */
-export function listRunHosts(deps: ActivityDeps, pool: QualysClientPool) {
+export function listRunHosts(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   return async ({ plan }: ListRunHostsInput): Promise<ListRunHostsResult> => {
     if (plan.fetcherKind !== 'host_list_detection') return { blobKey: null, count: null, reason: 'a custom fetcher has no host-level filters' };
     const listedAt = new Date();
@@ -29,7 +30,13 @@ export function listRunHosts(deps: ActivityDeps, pool: QualysClientPool) {
     const ctx = Context.current();
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'list_hosts' }), 10_000);
     try {
-      const list = await client.listHostIds(filters.params, ctx.cancellationSignal);
+      const slot = {
+        signal: ctx.cancellationSignal,
+        onWait: () => ctx.heartbeat({ waitingForSlot: true }),
+        maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs),
+        purpose: `run ${plan.runId} host list`,
+      };
+      const list = await slots.run(client, slot, (signal) => client.listHostIds(filters.params, signal));
       const blobKey = await storeHostIdList(deps, plan.runId, list, filters.params, listedAt);
       deps.logger.info({ runId: plan.runId, hosts: list.count, ranges: list.ranges.length, blobKey }, 'host ID list stored');
       return { blobKey, count: list.count };

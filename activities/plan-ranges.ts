@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
+import { maxSlotWaitMs, type CallSlots, type SlotOptions } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { storeHostIdList } from './host-id-list-blob.js';
@@ -39,21 +40,28 @@ export function parallelismFor(concurrencyLimit: number | null, tunables: typeof
  * host-level filters select (one cheap call) and splits them into contiguous
  * ranges of about equal size, pulled `parallelism` at a time; everything
  * else, and every run that may use one call only, is one open range. A list
- * of both IPv4 and IPv6 addresses is resolved to host IDs first.
+ * of both IPv4 and IPv6 addresses is resolved to host IDs first. Each
+ * host list call takes a slot of the subscription's shared budget.
  */
-export function planRanges(deps: ActivityDeps, pool: QualysClientPool) {
+export function planRanges(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   const tunables = { ...RANGE_PULL_DEFAULTS, ...deps.rangePulls };
   return async ({ plan, concurrencyLimit }: PlanRangesInput): Promise<RangePlan> => {
     await recordStep(deps.db, plan.runId, 'pull_pages', deps.workerIdentity ?? null);
-    const signal = Context.current().cancellationSignal;
+    const ctx = Context.current();
+    const slot: SlotOptions = {
+      signal: ctx.cancellationSignal,
+      onWait: () => ctx.heartbeat({ waitingForSlot: true }),
+      maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs),
+      purpose: `run ${plan.runId} host list`,
+    };
     const parallelism = parallelismFor(concurrencyLimit, tunables);
-    const resolved = plan.addressLookups?.length ? await resolveAddressLookups(deps, pool, plan, signal) : null;
+    const resolved = plan.addressLookups?.length ? await resolveAddressLookups(deps, pool, slots, plan, slot) : null;
     let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: resolved?.hosts.count ?? null, hostIdsBlobKey: resolved?.blobKey ?? null };
     let listed: Array<{ rangeNo: number; idMin: number | null; idMax: number | null; listedHosts: number | null }> = [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: result.listedHosts }];
     if (plan.fetcherKind === 'host_list_detection' && parallelism > 1) {
       const { client } = await pool.get(plan.connectionId);
       // Resolved addresses are the exact host set; otherwise the host filters select it.
-      const list = resolved?.hosts ?? (await client.listHostIds(hostListParamsFor(plan.params, new Date(plan.startedAt)).params, signal));
+      const list = resolved?.hosts ?? (await slots.run(client, slot, (signal) => client.listHostIds(hostListParamsFor(plan.params, new Date(plan.startedAt)).params, signal)));
       // Kept for sealing, which reconciles the evidence's hosts with it (audit/completeness.ts).
       if (!resolved) await storeHostIdList(deps, plan.runId, list, hostListParamsFor(plan.params, new Date(plan.startedAt)).params, new Date());
       // Ranges smaller than a page would only add pages.
@@ -78,10 +86,16 @@ export function planRanges(deps: ActivityDeps, pool: QualysClientPool) {
  * as `ids`. The parameters are kept in the blob store (the list can be long);
  * pages read them from there.
  */
-async function resolveAddressLookups(deps: ActivityDeps, pool: QualysClientPool, plan: RunPlan, signal: AbortSignal): Promise<{ blobKey: string; hosts: HostIdList }> {
+async function resolveAddressLookups(
+  deps: ActivityDeps,
+  pool: QualysClientPool,
+  slots: CallSlots,
+  plan: RunPlan,
+  slot: SlotOptions,
+): Promise<{ blobKey: string; hosts: HostIdList }> {
   const { client } = await pool.get(plan.connectionId);
   const found: HostIdList[] = [];
-  for (const lookup of plan.addressLookups ?? []) found.push(await client.listHostIds(lookup, signal));
+  for (const lookup of plan.addressLookups ?? []) found.push(await slots.run(client, slot, (signal) => client.listHostIds(lookup, signal)));
   const params = withResolvedHostIds({ params: plan.params, addressLookups: plan.addressLookups ?? [], postFilter: null }, found.map((f) => f.ranges));
   const changed = Object.fromEntries(Object.entries(params).filter(([name, value]) => plan.params[name] !== value));
   const { key } = await deps.blobStore.put(Readable.from([Buffer.from(JSON.stringify(changed))]));

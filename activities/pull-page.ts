@@ -1,5 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { LRUCache } from 'lru-cache';
+import type { StagedBlob } from '../evidence/blob-store.js';
+import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
@@ -52,10 +54,11 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
  * Pulls one page: streams Qualys's answer into the blob store while hashing
  * and summarising it, records it under (run, range, page number) so a retry
  * replaces it, adds it to the run's live counters, and returns only its small
- * record. A failed attempt is recorded as it happens. Cancelling the activity
- * aborts the request in flight.
+ * record. A failed attempt is recorded as it happens. The call waits for a
+ * slot of the subscription's shared budget first (heartbeating meanwhile).
+ * Cancelling the activity leaves the queue or aborts the request in flight.
  */
-export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
+export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   const { db, blobStore, logger } = deps;
   const resolvedParams = resolvedParamsCache(blobStore);
   return async (input: PullPageInput): Promise<PageRecord> => {
@@ -70,23 +73,26 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
       const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
       const timer = setInterval(beat, interval);
       beat();
-      const staged = await blobStore.stage();
+      const stage: { current: StagedBlob | null } = { current: null };
       try {
         const params = { ...plan.params, ...(hostIdsBlobKey ? await resolvedParams.get(hostIdsBlobKey) : {}), ...(idMax === null ? {} : { id_max: String(idMax) }) };
-        const common = {
-          params,
-          idMin,
-          sink: staged.sink,
-          signal: ctx.cancellationSignal,
-          onProgress: (bytes: number) => {
-            bytesSoFar = bytes;
-          },
-        };
-        const answer =
-          plan.fetcherKind === 'host_list_detection'
-            ? await client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
-            : await client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
-        const blob = await staged.commit();
+        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}` };
+        const answer = await slots.run(client, slot, async (signal) => {
+          stage.current = await blobStore.stage();
+          const common = {
+            params,
+            idMin,
+            sink: stage.current.sink,
+            signal,
+            onProgress: (bytes: number) => {
+              bytesSoFar = bytes;
+            },
+          };
+          return plan.fetcherKind === 'host_list_detection'
+            ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
+            : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
+        });
+        const blob = await stage.current!.commit();
         if (blob.sha256 !== answer.sha256) {
           throw invalidState(`range ${rangeNo} page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
         }
@@ -128,7 +134,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool) {
           attempt: ctx.info.attempt,
         };
       } catch (err) {
-        await staged.abort();
+        await stage.current?.abort();
         logger.warn({ runId: plan.runId, rangeNo, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
         throw err;
       } finally {

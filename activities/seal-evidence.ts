@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { Readable, Writable } from 'node:stream';
 import type { ActivityDeps } from './deps.js';
+import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { checkPageChain, completenessOf, type ChainPage, type Completeness, type ReconciliationOutcome } from '../audit/completeness.js';
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
@@ -104,7 +105,7 @@ function checkPageChains(runId: string, pages: RunPageRow[], plannedRanges: numb
  * stays flat), writes its manifest and records it. The evidence row is unique
  * per run: a retried seal returns the first record.
  */
-export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool) {
+export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
   const { db, blobStore, logger } = deps;
   return async (input: SealEvidenceInput): Promise<SealedEvidence> => {
     const { plan } = input;
@@ -144,6 +145,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool) {
       blobStore,
       hostIdListKey: input.hostIdList?.blobKey ?? run.hostIdListKey,
       pool,
+      slots,
       heartbeat: () => ctx.heartbeat({ step: 'seal' }),
     });
     const finishedAt = new Date();
@@ -244,11 +246,12 @@ interface CompletenessInput {
   blobStore: BlobStore;
   hostIdListKey: string | null;
   pool: QualysClientPool;
+  slots: CallSlots;
   heartbeat: () => void;
 }
 
 /** The completeness verdict of the pull (see audit/completeness.ts for the rules). */
-async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKey, pool, heartbeat }: CompletenessInput): Promise<Completeness> {
+async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKey, pool, slots, heartbeat }: CompletenessInput): Promise<Completeness> {
   const chainPages: ChainPage[] = pages.map((p, i) => {
     const s = storedSummary(p);
     return {
@@ -282,10 +285,12 @@ async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKe
         confirmAbsent: async (ranges) => {
           const { client } = await pool.get(plan.connectionId);
           const found: number[] = [];
-          const answer = await client.fetchDetectionPage({
-            params: { ...plan.params, ids: formatIdRanges(ranges), truncation_limit: '100', show_results: '0' },
-            sink: discard(),
-          });
+          const ctx = Context.current();
+          // A call like any other: it takes a slot of the subscription's shared budget.
+          const slot = { signal: ctx.cancellationSignal, onWait: heartbeat, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} completeness` };
+          const answer = await slots.run(client, slot, (signal) =>
+            client.fetchDetectionPage({ params: { ...plan.params, ids: formatIdRanges(ranges), truncation_limit: '100', show_results: '0' }, sink: discard(), signal }),
+          );
           if (answer.summary.minHostId !== null) found.push(answer.summary.minHostId);
           // A truncated answer means at least its page of hosts: enough to tell the evidence lacks them.
           return { hostsWithMatchingDetections: answer.summary.hosts, firstHostIds: found };

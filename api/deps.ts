@@ -23,6 +23,8 @@ export interface ApiDeps {
   qualys?: {
     /** Timeouts for the calls the API makes itself (credential checks, pickers). */
     timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number };
+    /** Slots left to the customer's other tools, shown by `GET /v1/connections/{id}/limits`. */
+    concurrencyReserve?: number;
   };
   /** Non-public ranges webhooks may point to (checked at registration; the worker checks again at delivery). */
   webhooks?: WebhookTargetPolicy;
@@ -42,7 +44,7 @@ export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: strin
     blobStore: ctx.blobStore,
     logger: ctx.logger,
     temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
-    qualys: { timeouts: ctx.config.qualys.timeouts },
+    qualys: { timeouts: ctx.config.qualys.timeouts, concurrencyReserve: ctx.config.qualys.concurrencyReserve },
     webhooks: { allowedCidrs: ctx.config.webhooks.allowedCidrs },
     metrics: ctx.metrics,
     metricsToken: ctx.config.metricsToken,

@@ -6,12 +6,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { AppDatabase } from './app-database.js';
-import { migratePglite, migratePostgres } from './migrate.js';
+import { migratePostgres } from './migrate.js';
 import { acquireDirectoryLock } from './process-lock.js';
 import * as schema from './schema.js';
 
@@ -65,6 +63,12 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
   try {
     await mkdir(dataDir, { recursive: true });
     release = await acquireDirectoryLock(dataDir);
+    // Loaded only for the embedded database: processes on Postgres never pay for it.
+    const [{ PGlite }, { drizzle: drizzlePglite }, { migratePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('./migrate-pglite.js'),
+    ]);
     const client = await PGlite.create(dataDir);
     const db = drizzlePglite({ client, schema });
     try {

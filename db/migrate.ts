@@ -5,15 +5,13 @@
  * migrates, the others wait and then find nothing left to do.
  */
 import { fileURLToPath } from 'node:url';
-import type { PgliteDatabase } from 'drizzle-orm/pglite';
-import { migrate as migratePgliteDb } from 'drizzle-orm/pglite/migrator';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgresDb } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { seedControls } from './control-catalog.js';
 import * as schema from './schema.js';
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
 
 /** Arbitrary constant identifying this application's migration lock. */
 const MIGRATION_LOCK_KEY = 7_311_402_519_004_731n;
@@ -33,9 +31,4 @@ export async function migratePostgres(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-export async function migratePglite(db: PgliteDatabase<typeof schema>): Promise<void> {
-  await migratePgliteDb(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  await seedControls(db);
 }

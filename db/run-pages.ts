@@ -4,7 +4,7 @@
  * earlier record instead of adding a second one, and the run's counters move
  * by the difference, so they never count a page twice.
  */
-import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
+import { asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { FINAL_RUN_STATUSES } from '../shared/contracts.js';
 import { runPages, runs, toJsonRecord, type JsonRecordInput, type RunPageRow } from './schema.js';
@@ -57,35 +57,40 @@ export async function upsertRunPage(db: AppDatabase, page: RunPageRecord): Promi
 }
 
 /**
- * Stores a page and adds it to the run's live counters in one transaction.
- * A page stored before under the same key is replaced, and only the
- * difference reaches the counters.
+ * Stores a page and adds it to the run's live counters, in one statement (a
+ * page's bookkeeping sits between two Qualys calls, so round trips count). A
+ * page stored before under the same key is replaced, and only the difference
+ * reaches the counters. (`previous` takes no row lock: a row locked there and
+ * then updated by the insert in the same statement would read as absent.)
  */
-export async function recordRunPage(db: AppDatabase, page: RunPageRecord): Promise<RunPageRow> {
-  return db.transaction(async (tx) => {
-    const [previous] = await tx
-      .select()
-      .from(runPages)
-      .where(and(eq(runPages.runId, page.runId), eq(runPages.rangeNo, page.rangeNo ?? 1), eq(runPages.pageNo, page.pageNo)))
-      .for('update');
-    const row = await upsertRunPage(tx, page);
-    const before = previous ?? { hosts: 0, detections: 0, records: 0, bytes: 0 };
-    const add = (field: string, delta: number) => sql`${field}::text, coalesce((${runs.progress}->>${field})::bigint, 0) + ${delta}`;
-    await tx
-      .update(runs)
-      .set({
-        step: 'pull_pages',
-        progress: sql`coalesce(${runs.progress}, '{}'::jsonb) || jsonb_build_object(
-          ${add('pages', previous ? 0 : 1)},
-          ${add('hosts', row.hosts - before.hosts)},
-          ${add('detections', row.detections - before.detections)},
-          ${add('records', row.records - before.records)},
-          ${add('bytes', row.bytes - before.bytes)},
-          'lastError', null, 'waiting', null, 'current', null)`,
-      })
-      .where(and(eq(runs.id, page.runId), notInArray(runs.status, [...FINAL_RUN_STATUSES])));
-    return row;
-  });
+export async function recordRunPage(db: AppDatabase, page: RunPageRecord): Promise<void> {
+  const rangeNo = page.rangeNo ?? 1;
+  const [hosts, detections, records] = [page.hosts ?? 0, page.detections ?? 0, page.records ?? 0];
+  const add = (field: string, delta: SQL) => sql`${field}::text, coalesce((${runs.progress}->>${field})::bigint, 0) + ${delta}`;
+  const before = (column: string) => sql.raw(`coalesce((select ${column} from previous), 0)`);
+  await db.execute(sql`
+    with previous as (
+      select hosts, detections, records, bytes from ${runPages}
+      where run_id = ${page.runId} and range_no = ${rangeNo} and page_no = ${page.pageNo}
+    ), stored as (
+      insert into ${runPages} (run_id, range_no, page_no, id_min, id_max, blob_key, sha256, bytes, summary, hosts, detections, records, qualys_datetime, attempts, worker, fetched_at)
+      values (${page.runId}, ${rangeNo}, ${page.pageNo}, ${page.idMin ?? null}, ${page.idMax ?? null}, ${page.blobKey}, ${page.sha256}, ${page.bytes},
+        ${JSON.stringify(page.summary)}::jsonb, ${hosts}, ${detections}, ${records}, ${page.qualysDatetime ?? null}, ${page.attempts ?? 1}, ${page.worker ?? null},
+        ${(page.fetchedAt ?? new Date()).toISOString()}::timestamptz)
+      on conflict (run_id, range_no, page_no) do update set
+        id_min = excluded.id_min, id_max = excluded.id_max, blob_key = excluded.blob_key, sha256 = excluded.sha256, bytes = excluded.bytes,
+        summary = excluded.summary, hosts = excluded.hosts, detections = excluded.detections, records = excluded.records,
+        qualys_datetime = excluded.qualys_datetime, attempts = excluded.attempts, worker = excluded.worker, fetched_at = excluded.fetched_at
+      returning 1
+    )
+    update ${runs} set step = 'pull_pages', progress = coalesce(${runs.progress}, '{}'::jsonb) || jsonb_build_object(
+      ${add('pages', sql`(case when exists (select 1 from previous) then 0 else 1 end)`)},
+      ${add('hosts', sql`${hosts} - ${before('hosts')}`)},
+      ${add('detections', sql`${detections} - ${before('detections')}`)},
+      ${add('records', sql`${records} - ${before('records')}`)},
+      ${add('bytes', sql`${page.bytes} - ${before('bytes')}`)},
+      'lastError', null, 'waiting', null, 'current', null)
+    where ${runs.id} = ${page.runId} and ${runs.status} not in (${sql.join(FINAL_RUN_STATUSES.map((status) => sql`${status}`), sql`, `)}) and exists (select 1 from stored)`);
 }
 
 /** The run's pages in sealing order: by range, then page. */

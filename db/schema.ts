@@ -512,6 +512,54 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * One Qualys subscription as Qualys counts calls: an API server and a user
+ * name, kept only as a hash. Its limits are what Qualys last reported, so
+ * every worker shares one budget (activities/call-slots.ts).
+ */
+export const qualysSubscriptions = pgTable('qualys_subscriptions', {
+  /** Hex SHA-256 of the lower-cased API server URL and user name (qualys/subscription.ts). */
+  id: text('id').primaryKey(),
+  /** X-Concurrency-Limit-Limit; null until Qualys reported it. */
+  concurrencyLimit: integer('concurrency_limit'),
+  /** X-RateLimit-Limit, X-RateLimit-Window-Sec and X-RateLimit-Remaining of the newest observation. */
+  rateLimit: integer('rate_limit'),
+  rateWindowSec: integer('rate_window_sec'),
+  rateRemaining: integer('rate_remaining'),
+  /** X-RateLimit-ToWait-Sec of the same answer: how long Qualys wants no call after a spent budget. */
+  rateWaitSec: integer('rate_wait_sec'),
+  /** Start of the call whose answer carried the figures (database clock). */
+  observedAt: timestamptz('observed_at'),
+});
+
+export const callLeaseState = pgEnum('call_lease_state', ['waiting', 'running', 'done']);
+
+/**
+ * A Qualys call: waiting for a slot, running (holding one of the
+ * subscription's slots until it finishes or its lease expires), or done
+ * (kept one rate window, to count calls in it). Times come from the
+ * database's clock, so workers on machines with skewed clocks agree on expiry.
+ */
+export const qualysCallLeases = pgTable(
+  'qualys_call_leases',
+  {
+    id: id(),
+    subscriptionId: text('subscription_id')
+      .notNull()
+      .references(() => qualysSubscriptions.id, { onDelete: 'cascade' }),
+    /** The worker process holding or waiting (`host-pid`), for operators. */
+    holder: text('holder').notNull(),
+    /** What the call is for, e.g. `run <id> page 3`. */
+    purpose: text('purpose').notNull(),
+    state: callLeaseState('state').notNull(),
+    requestedAt: timestamptz('requested_at').notNull(),
+    startedAt: timestamptz('started_at'),
+    /** A waiter or holder that stops renewing before this time is gone. */
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [index('qualys_call_leases_subscription_state_idx').on(t.subscriptionId, t.state, t.requestedAt), index('qualys_call_leases_started_idx').on(t.subscriptionId, t.startedAt)],
+);
+
 export type ConnectionRow = typeof connections.$inferSelect;
 export type FetcherRow = typeof fetchers.$inferSelect;
 export type ControlRow = typeof controls.$inferSelect;

@@ -1,7 +1,7 @@
 /**
  * The evidence blob store: immutable, content-addressed byte streams.
- * The local directory store is the default; the interface leaves room for
- * object storage later.
+ * The local directory store is the default; the S3 store serves workers on
+ * many machines. Both pass the same contract tests.
  */
 import type { Readable, Writable } from 'node:stream';
 
@@ -47,6 +47,18 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** The blob's absolute file path when the store is a local directory, else null. */
   pathOf(key: string): string | null;
+  /**
+   * Removes staging left behind by processes that died mid-write (see
+   * staging-reclaim.ts for the rule); staging of live processes is kept.
+   */
+  reclaimStaging(): Promise<ReclaimReport>;
+}
+
+export interface ReclaimReport {
+  /** Names of the staging entries removed. */
+  removed: string[];
+  /** Staging entries kept because their writer is alive or they are too young. */
+  kept: number;
 }
 
 export class BlobNotFoundError extends Error {

@@ -2,6 +2,8 @@
  * The default blob store: a local directory, one file per blob under its
  * content-addressed key, written through a staging file that is fsynced and
  * renamed into place, so a crash never leaves a partial blob under a key.
+ * Staging files of killed processes are reclaimed by the rule in
+ * staging-reclaim.ts.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -9,22 +11,51 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { blobKeyFor, sha256OfBlobKey } from './blob-key.js';
-import { BlobNotFoundError, type BlobRange, type BlobStat, type BlobStore, type StagedBlob } from './blob-store.js';
+import { BlobNotFoundError, type BlobRange, type BlobStat, type BlobStore, type ReclaimReport, type StagedBlob } from './blob-store.js';
 import { HashingFileSink } from './hashing-file-sink.js';
+import { isOwnerId, ownerOfStagingName, StagingOwner, stagingName } from './staging-owner.js';
+import { decideReclaim, DEFAULT_STAGING_GRACE_MS, heartbeatIntervalMs, type OwnerHeartbeat, type StagingEntry } from './staging-reclaim.js';
 
 /** Staging files live beside the blobs so that the final rename stays on one file system. */
 const STAGING_DIR = 'tmp';
+/** Heartbeats of the processes writing staging files, beside them. */
+const OWNERS_DIR = 'owners';
 /** Read chunk size: large enough that sealing gigabytes is not dominated by per-chunk overhead. */
 const READ_CHUNK_BYTES = 256 * 1024;
 /** Blobs are evidence for auditors: readable only by the service's own user. */
 const FILE_MODE = 0o600;
 
-export function createLocalBlobStore(rootDir: string): BlobStore {
-  return new LocalBlobStore(path.resolve(rootDir));
+export interface LocalBlobStoreOptions {
+  /** How long a writer may go without a heartbeat before its staging counts as abandoned. */
+  stagingGraceMs?: number;
+}
+
+export function createLocalBlobStore(rootDir: string, options: LocalBlobStoreOptions = {}): BlobStore {
+  return new LocalBlobStore(path.resolve(rootDir), options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS);
 }
 
 class LocalBlobStore implements BlobStore {
-  constructor(private readonly root: string) {}
+  private readonly owner: StagingOwner;
+  private readonly stagingDir: string;
+  private readonly ownersDir: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly graceMs: number,
+  ) {
+    this.stagingDir = path.join(root, STAGING_DIR);
+    this.ownersDir = path.join(this.stagingDir, OWNERS_DIR);
+    this.owner = new StagingOwner(
+      {
+        write: async (id) => {
+          await fs.mkdir(this.ownersDir, { recursive: true });
+          await fs.writeFile(path.join(this.ownersDir, id), '', { mode: FILE_MODE });
+        },
+        remove: (id) => fs.rm(path.join(this.ownersDir, id), { force: true }),
+      },
+      heartbeatIntervalMs(graceMs),
+    );
+  }
 
   pathOf(key: string): string {
     sha256OfBlobKey(key);
@@ -44,11 +75,41 @@ class LocalBlobStore implements BlobStore {
   }
 
   async stage(): Promise<StagedBlob> {
-    const dir = path.join(this.root, STAGING_DIR);
-    await fs.mkdir(dir, { recursive: true });
-    const tempPath = path.join(dir, `${randomUUID()}.part`);
-    const handle = await fs.open(tempPath, 'wx', FILE_MODE);
-    return new LocalStagedBlob(tempPath, handle, (sha256) => this.pathOf(blobKeyFor(sha256)));
+    const leave = await this.owner.enter();
+    try {
+      await fs.mkdir(this.stagingDir, { recursive: true });
+      const tempPath = path.join(this.stagingDir, stagingName(this.owner.id, randomUUID()));
+      const handle = await fs.open(tempPath, 'wx', FILE_MODE);
+      return new LocalStagedBlob(tempPath, handle, (sha256) => this.pathOf(blobKeyFor(sha256)), leave);
+    } catch (error) {
+      await leave();
+      throw error;
+    }
+  }
+
+  async reclaimStaging(): Promise<ReclaimReport> {
+    // Entries first, heartbeats second: see staging-reclaim.ts.
+    const entries: StagingEntry[] = [];
+    for (const name of await readdirOrEmpty(this.stagingDir)) {
+      const owner = ownerOfStagingName(name);
+      if (owner === undefined) continue;
+      const at = await mtimeOf(path.join(this.stagingDir, name));
+      if (at) entries.push({ name, owner, at });
+    }
+    const heartbeats: OwnerHeartbeat[] = [];
+    for (const owner of await readdirOrEmpty(this.ownersDir)) {
+      if (!isOwnerId(owner)) continue;
+      const at = await mtimeOf(path.join(this.ownersDir, owner));
+      if (at) heartbeats.push({ owner, at });
+    }
+    const decision = decideReclaim(entries, heartbeats, new Date(), this.graceMs);
+    for (const entry of decision.remove) await fs.rm(path.join(this.stagingDir, entry.name), { force: true });
+    for (const beat of decision.staleHeartbeats) {
+      // An owner that came back to life since the listing has refreshed its heartbeat: keep it.
+      const file = path.join(this.ownersDir, beat.owner);
+      if ((await mtimeOf(file))?.getTime() === beat.at.getTime()) await fs.rm(file, { force: true });
+    }
+    return { removed: decision.remove.map((e) => e.name), kept: decision.keep.length };
   }
 
   async get(key: string, range?: BlobRange): Promise<Readable> {
@@ -100,6 +161,7 @@ class LocalStagedBlob implements StagedBlob {
     private readonly tempPath: string,
     private readonly handle: fs.FileHandle,
     private readonly finalPathFor: (sha256: string) => string,
+    private readonly leave: () => Promise<void>,
   ) {
     this.sink = new HashingFileSink(handle);
   }
@@ -108,8 +170,9 @@ class LocalStagedBlob implements StagedBlob {
     if (this.state !== 'open') return Promise.reject(new Error(`staged blob cannot be committed: it is ${this.state}`));
     this.state = 'committing';
     const result = this.publish().then(
-      (stat) => {
+      async (stat) => {
         this.state = 'committed';
+        await this.leave();
         return stat;
       },
       async (error: unknown) => {
@@ -161,6 +224,26 @@ class LocalStagedBlob implements StagedBlob {
     this.sink.destroy();
     await this.handle.close();
     await fs.rm(this.tempPath, { force: true });
+    await this.leave();
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** null when the file went away meanwhile (its writer committed or aborted it). */
+async function mtimeOf(file: string): Promise<Date | null> {
+  try {
+    return (await fs.stat(file)).mtime;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
 

@@ -36,9 +36,29 @@ export async function createAppContext(config: AppConfig, options: { logger?: Lo
     db: database.db,
     database,
     secretBox: createSecretBox(key),
-    blobStore: createLocalBlobStore(config.blobDir),
+    blobStore: await createConfiguredBlobStore(config),
     logger,
     metrics: createMetrics({ processMetrics: true }),
     close: () => database.close(),
   };
+}
+
+/**
+ * The S3 store when BLOB_STORE_URL names one, else the local directory. The
+ * S3 client is loaded only when it is used: it costs a worker about 20 MB.
+ */
+export async function createConfiguredBlobStore(config: AppConfig): Promise<BlobStore> {
+  const { s3, staging } = config;
+  if (!s3) return createLocalBlobStore(config.blobDir, { stagingGraceMs: staging.graceMs });
+  const { createS3BlobStore } = await import('../evidence/s3-blob-store.js');
+  return createS3BlobStore({
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    region: s3.region,
+    ...(s3.credentials ? { credentials: s3.credentials } : {}),
+    forcePathStyle: s3.forcePathStyle,
+    partBytes: s3.partBytes,
+    stagingGraceMs: staging.graceMs,
+  });
 }

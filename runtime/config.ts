@@ -15,6 +15,9 @@ const optionalString = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `s3://bucket` or `s3://bucket/prefix`; bucket names as S3 allows them. */
+const BLOB_STORE_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
+
 const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString.pipe(
@@ -23,6 +26,16 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: int(1, 100).default(10),
   SECRETS_KEY: optionalString,
   BLOB_DIR: optionalString,
+  BLOB_STORE_URL: optionalString.pipe(z.string().regex(BLOB_STORE_URL, 'must be s3://<bucket>[/<prefix>]').optional()),
+  S3_ENDPOINT: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional()),
+  S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_SESSION_TOKEN: optionalString,
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
+  S3_PART_SIZE_MB: int(5, 5120).default(8),
+  BLOB_STAGING_GRACE_SEC: int(3, 86_400).default(300),
+  BLOB_STAGING_SWEEP_SEC: int(1, 86_400).default(600),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -47,6 +60,7 @@ const envSchema = z.object({
   QUALYS_CONNECT_TIMEOUT_MS: int(1000, 600_000).optional(),
   QUALYS_FIRST_BYTE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   QUALYS_IDLE_TIMEOUT_MS: int(1000, 3_600_000).optional(),
+  QUALYS_LEASE_TTL_SEC: int(5, 3600).default(60),
 
   WEBHOOK_ALLOWED_CIDRS: z
     .string()
@@ -72,6 +86,14 @@ export interface AppConfig {
   database: { url: string | null; pgliteDir: string; poolMax: number };
   secrets: { key: string | null; keyFile: string };
   blobDir: string;
+  /** The S3 store when BLOB_STORE_URL is set; the local directory `blobDir` otherwise. */
+  s3: S3Config | null;
+  staging: {
+    /** A writer silent for this long has died: its staging is reclaimed. */
+    graceMs: number;
+    /** How often the worker looks for abandoned staging. */
+    sweepMs: number;
+  };
   temporal: {
     /** null: start (or reuse) the embedded dev server. */
     address: string | null;
@@ -98,12 +120,26 @@ export interface AppConfig {
     timeouts: { connectMs?: number; firstByteMs?: number; idleMs?: number };
     /** Calls of the subscription's concurrency limit left to the customer's other tools. */
     concurrencyReserve: number;
+    /** A call slot whose holder stops renewing it is free again after this long. */
+    leaseTtlMs: number;
   };
   /** Host ID ranges one run pulls at once, at most. */
   runs: { maxParallelRanges: number };
   /** `allowedCidrs`: non-public ranges webhooks may reach anyway (everything else non-public is refused). */
   webhooks: { allowedCidrs: string[]; timeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
+}
+
+export interface S3Config {
+  bucket: string;
+  /** '' or ending in '/'. */
+  prefix: string;
+  endpoint: string | null;
+  region: string;
+  /** null: the AWS SDK's default credential chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+  forcePathStyle: boolean;
+  partBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -117,12 +153,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('invalid configuration:\n  S3_ACCESS_KEY_ID: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together');
+  }
   const dataDir = path.resolve(PROJECT_ROOT, e.DATA_DIR);
   return {
     dataDir,
     database: { url: e.DATABASE_URL ?? null, pgliteDir: path.join(dataDir, 'pglite'), poolMax: e.DATABASE_POOL_MAX },
     secrets: { key: e.SECRETS_KEY ?? null, keyFile: path.join(dataDir, 'secrets.key') },
     blobDir: e.BLOB_DIR ? path.resolve(PROJECT_ROOT, e.BLOB_DIR) : path.join(dataDir, 'blobs'),
+    s3: e.BLOB_STORE_URL ? s3Config(e, e.BLOB_STORE_URL) : null,
+    staging: { graceMs: e.BLOB_STAGING_GRACE_SEC * 1000, sweepMs: e.BLOB_STAGING_SWEEP_SEC * 1000 },
     temporal: {
       address: e.TEMPORAL_ADDRESS ?? null,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -152,9 +193,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         idleMs: e.QUALYS_IDLE_TIMEOUT_MS,
       },
       concurrencyReserve: e.QUALYS_CONCURRENCY_RESERVE,
+      leaseTtlMs: e.QUALYS_LEASE_TTL_SEC * 1000,
     },
     runs: { maxParallelRanges: e.RUN_MAX_PARALLEL_RANGES },
     webhooks: { allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+function s3Config(e: Env, url: string): S3Config {
+  const [, bucket, rawPrefix = ''] = BLOB_STORE_URL.exec(url)!;
+  const prefix = rawPrefix.replace(/^\/+|\/+$/g, '');
+  return {
+    bucket: bucket!,
+    prefix: prefix === '' ? '' : `${prefix}/`,
+    endpoint: e.S3_ENDPOINT ?? null,
+    region: e.S3_REGION,
+    credentials:
+      e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY, ...(e.S3_SESSION_TOKEN ? { sessionToken: e.S3_SESSION_TOKEN } : {}) }
+        : null,
+    // S3-compatible servers mostly need path-style URLs; AWS itself prefers virtual hosts.
+    forcePathStyle: e.S3_FORCE_PATH_STYLE === undefined ? Boolean(e.S3_ENDPOINT) : e.S3_FORCE_PATH_STYLE === 'true' || e.S3_FORCE_PATH_STYLE === '1',
+    partBytes: e.S3_PART_SIZE_MB * 1024 * 1024,
   };
 }

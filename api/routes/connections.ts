@@ -15,6 +15,8 @@ import {
   type Connection,
 } from '../../db/connections.js';
 import { ConnectionDisconnectedError } from '../../db/errors.js';
+import { readBudget } from '../../db/qualys-budget.js';
+import { subscriptionId } from '../../qualys/subscription.js';
 import { listFetchers } from '../../db/fetchers.js';
 import type { FetcherRow } from '../../db/schema.js';
 import { hostListDetectionFiltersSchema } from '../../qualys/hld-params.js';
@@ -28,10 +30,12 @@ import { qualysPickersFor, type PickerKind } from '../qualys-pickers.js';
 import { pauseTemporalSchedules } from '../schedule-cleanup.js';
 import { errorResponses, jsonBody, jsonResponse, pageOf, pageQuery } from '../schemas/common.js';
 import { pathId } from '../schemas/fields.js';
+import { iso } from '../schemas/common.js';
 import {
   connectionCheckResultSchema,
   connectionCheckSchema,
   connectionCreateSchema,
+  connectionLimitsSchema,
   connectionPatchSchema,
   connectionSchema,
   connectionView,
@@ -130,6 +134,19 @@ const disconnectConnectionRoute = createRoute({
   middleware: admin,
   request: { params: connectionId },
   responses: { 200: connectionResponse('The disconnected connection'), ...errorResponses },
+});
+
+const limitsRoute = createRoute({
+  method: 'get',
+  path: '/v1/connections/{id}/limits',
+  tags: [TAG],
+  summary: "The subscription's call budget in use",
+  description:
+    'Qualys counts calls per subscription, so every run and worker using this API server and user shares one budget: ' +
+    'slots (the concurrency limit Qualys reports less the configured reserve), calls running and waiting, and the rate window. ' +
+    'Read from the connector\'s own records; Qualys is not called. Any API key may read it.',
+  request: { params: connectionId },
+  responses: { 200: jsonResponse(connectionLimitsSchema, 'The budget'), ...errorResponses },
 });
 
 const pickerRoute = (kind: PickerKind, summary: string) =>
@@ -303,6 +320,22 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       pickers.forget(id);
       return c.json(connectionView((await getConnection(deps.db, id))!), 200);
     }
+  });
+
+  app.openapi(limitsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const connection = await getConnection(deps.db, id);
+    if (!connection) throw notFound('connection', id);
+    const subscription = subscriptionId(connection.apiBaseUrl, connection.username);
+    const budget = await readBudget(deps.db, subscription, deps.qualys?.concurrencyReserve ?? 0);
+    return c.json(
+      {
+        subscriptionId: subscription,
+        concurrency: { limit: budget.concurrencyLimit, reserve: budget.reserve, slots: budget.slots, inUse: budget.inUse, waiting: budget.waiting },
+        rate: { ...budget.rate, observedAt: iso(budget.rate.observedAt) },
+      },
+      200,
+    );
   });
 
   app.openapi(disconnectConnectionRoute, async (c) => {

@@ -162,6 +162,31 @@ export function connectionView(c: Connection): ConnectionView {
   };
 }
 
+const count = z.number().int().min(0);
+
+export const connectionLimitsSchema = z
+  .object({
+    subscriptionId: z.string().openapi({
+      description: 'SHA-256 of the API server and user name: connections with the same value share one budget',
+    }),
+    concurrency: z.object({
+      limit: limit.openapi({ description: 'Calls Qualys lets the subscription run at once (X-Concurrency-Limit-Limit); null until a run has seen it' }),
+      reserve: count.openapi({ description: "Slots left to the customer's other tools (QUALYS_CONCURRENCY_RESERVE)" }),
+      slots: count.openapi({ description: 'Calls the connector runs at once: limit less reserve, at least 1 (1 while the limit is unknown)' }),
+      inUse: count.openapi({ description: 'Calls running now, from all runs and workers' }),
+      waiting: count.openapi({ description: 'Calls waiting for a slot' }),
+    }),
+    rate: z.object({
+      limit: limit.openapi({ description: 'Calls allowed per window (X-RateLimit-Limit)' }),
+      windowSec: limit.openapi({ description: 'Length of the rolling window in seconds (X-RateLimit-Window-Sec)' }),
+      remaining: z.number().int().nullable().openapi({
+        description: 'Calls left in the window by the connector\'s estimate: what Qualys last reported less the calls started since',
+      }),
+      observedAt: isoTime.nullable().openapi({ description: 'Start of the call whose answer the figures come from' }),
+    }),
+  })
+  .openapi('ConnectionLimits', { description: "The subscription's shared call budget as the connector uses it now" });
+
 export const connectionCheckResultSchema = z
   .object({
     status: z.literal('valid').openapi({ description: 'Qualys accepted the credentials (a refusal is a 422 problem instead)' }),

@@ -62,6 +62,8 @@ export interface RunStack {
 }
 
 export interface RunStackOptions {
+  /** Where the worker keeps pages and evidence: a local directory in a temp folder unless given (e.g. an S3 store). */
+  blobStore?: BlobStore;
   simulator?: SimulatorOptions;
   startWorker?: boolean;
   /**
@@ -82,7 +84,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
   const pgliteDir = `${blobDir}-pglite`;
   const scratch = options.database === 'pglite' ? null : await createScratchDatabase(inject('databaseUrl'), 'qec_stack');
   const database = scratch ? await openDatabase({ url: scratch.url, max: 4 }) : await openDatabase({ pgliteDir });
-  const blobStore = createLocalBlobStore(blobDir);
+  const blobStore = options.blobStore ?? createLocalBlobStore(blobDir);
   const secretsKey = randomBytes(32);
   const secretBox = createSecretBox(secretsKey);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
