@@ -8,7 +8,6 @@ import { checkConnection } from './check-connection.js';
 import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
-import { listRunHosts } from './list-run-hosts.js';
 import { planRanges } from './plan-ranges.js';
 import { prepareRun } from './prepare-run.js';
 import { pullPage } from './pull-page.js';
@@ -32,7 +31,6 @@ export function createActivities(deps: ActivityDeps, qualysClients?: QualysClien
     checkConnection: checkConnection(deps, pool, slots),
     planRanges: planRanges(deps, pool, slots),
     pullPage: pullPage(deps, pool, slots),
-    listRunHosts: listRunHosts(deps, pool, slots),
     sealEvidence: sealEvidence(deps, pool, slots),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),

@@ -9,6 +9,7 @@ import { recordRunRanges, recordStep } from '../db/run-activity.js';
 import type { HostIdList } from '../qualys/client.js';
 import { unionHostIdRanges, withResolvedHostIds } from '../qualys/hld-params.js';
 import { hostListParamsFor } from '../qualys/host-list-params.js';
+import { hostListFiltersFor } from '../audit/host-list-filters.js';
 import type { RangePlan, RunPlan } from '../shared/contracts.js';
 
 export interface PlanRangesInput {
@@ -56,28 +57,37 @@ export function planRanges(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
     };
     const parallelism = parallelismFor(concurrencyLimit, tunables);
     const resolved = plan.addressLookups?.length ? await resolveAddressLookups(deps, pool, slots, plan, slot) : null;
-    let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: resolved?.hosts.count ?? null, hostIdsBlobKey: resolved?.blobKey ?? null };
+    const list = plan.fetcherKind === 'host_list_detection' ? (resolved?.hosts ?? (await listHosts(deps, pool, slots, plan, slot, parallelism))) : null;
+    let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: list?.count ?? null, hostIdsBlobKey: resolved?.blobKey ?? null };
     let listed: Array<{ rangeNo: number; idMin: number | null; idMax: number | null; listedHosts: number | null }> = [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: result.listedHosts }];
-    if (plan.fetcherKind === 'host_list_detection' && parallelism > 1) {
-      const { client } = await pool.get(plan.connectionId);
-      // Resolved addresses are the exact host set; otherwise the host filters select it.
-      const list = resolved?.hosts ?? (await slots.run(client, slot, (signal) => client.listHostIds(hostListParamsFor(plan.params, new Date(plan.startedAt)).params, signal)));
-      // Kept for sealing, which reconciles the evidence's hosts with it (audit/completeness.ts).
-      if (!resolved) await storeHostIdList(deps, plan.runId, list, hostListParamsFor(plan.params, new Date(plan.startedAt)).params, new Date());
+    if (list && parallelism > 1) {
       // Ranges smaller than a page would only add pages.
       const pageSize = Number(plan.params.truncation_limit) || 1000;
       listed = splitHostIds(list, Math.min(parallelism * RANGES_PER_LANE, Math.ceil(list.count / pageSize), MAX_RANGES));
-      result = {
-        ...result,
-        ranges: listed.map(({ rangeNo, idMin, idMax }) => ({ rangeNo, idMin, idMax })),
-        parallelism: Math.min(parallelism, listed.length),
-        listedHosts: list.count,
-      };
+      result = { ...result, ranges: listed.map(({ rangeNo, idMin, idMax }) => ({ rangeNo, idMin, idMax })), parallelism: Math.min(parallelism, listed.length) };
     }
     await recordRunRanges(deps.db, plan.runId, listed);
     deps.logger.info({ runId: plan.runId, ranges: result.ranges.length, parallelism: result.parallelism, listedHosts: result.listedHosts }, 'run planned');
     return result;
   };
+}
+
+/**
+ * The host ID list of the run's host-level filters (one cheap call): kept
+ * for sealing, which reconciles the evidence's hosts with it, whenever the
+ * filters allow that, and the ground ranges are split on. When the filters
+ * do not allow a reconciliation and the run is not split, no call is made.
+ */
+async function listHosts(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots, plan: RunPlan, slot: SlotOptions, parallelism: number): Promise<HostIdList | null> {
+  const listedAt = new Date();
+  const reconcilable = hostListFiltersFor(plan.params, listedAt);
+  if (!reconcilable.applies && parallelism === 1) return null;
+  // Splitting needs only about the right hosts: without exact filters, the host-level ones the list has.
+  const params = reconcilable.applies ? reconcilable.params : hostListParamsFor(plan.params, listedAt).params;
+  const { client } = await pool.get(plan.connectionId);
+  const list = await slots.run(client, slot, (signal) => client.listHostIds(params, signal));
+  if (reconcilable.applies) await storeHostIdList(deps, plan.runId, list, params, listedAt);
+  return list;
 }
 
 /**
@@ -100,5 +110,8 @@ async function resolveAddressLookups(
   const changed = Object.fromEntries(Object.entries(params).filter(([name, value]) => plan.params[name] !== value));
   const { key } = await deps.blobStore.put(Readable.from([Buffer.from(JSON.stringify(changed))]));
   const ranges = unionHostIdRanges(found.map((f) => f.ranges));
-  return { blobKey: key, hosts: { count: ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0), ranges } };
+  const hosts = { count: ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0), ranges };
+  // The looked-up hosts are the run's host population: sealing reconciles the evidence with them.
+  await storeHostIdList(deps, plan.runId, hosts, changed, new Date());
+  return { blobKey: key, hosts };
 }

@@ -34,12 +34,6 @@ export interface SealEvidenceInput {
   workflowId: string;
   refusals: Refusals;
   retries: number;
-  /**
-   * The host ID list taken before the pull (listRunHosts' result), for the
-   * completeness reconciliation. Optional: without it sealing uses the list
-   * recorded on the run (planRanges records the one it splits), if any.
-   */
-  hostIdList?: { blobKey: string | null } | null;
 }
 
 /** After its action time, a scheduled run that starts later than any jitter a schedule allows (24 h) is a backfill. */
@@ -143,7 +137,8 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
       pages,
       format,
       blobStore,
-      hostIdListKey: input.hostIdList?.blobKey ?? run.hostIdListKey,
+      // The host ID list planRanges took and recorded, for the reconciliation.
+      hostIdListKey: run.hostIdListKey,
       pool,
       slots,
       heartbeat: () => ctx.heartbeat({ step: 'seal' }),

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { HostIdReconciler, type IdRanges, type Reconciliation } from './completeness.js';
 import { readHosts, type HostFormat } from './host-reader.js';
 
-/** The blob the listRunHosts activity stores: Qualys's host ID list for the run's host-level filters. */
+/** The blob planRanges stores: Qualys's host ID list for the run's host-level filters. */
 export interface HostIdListDocument {
   count: number;
   ranges: Array<[number, number]>;

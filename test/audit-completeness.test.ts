@@ -19,8 +19,7 @@ import { setFetcherRequests } from '../db/fetchers.js';
 import type { EvidenceRow, FetcherRow } from '../db/schema.js';
 import { readManifest, type Manifest } from '../evidence/manifest.js';
 import { intToIp, ipToInt } from '../simulator/ipv4.js';
-import type { ListRunHostsResult } from '../activities/list-run-hosts.js';
-import type { PageRecord, RunPlan, SealedEvidence } from '../shared/contracts.js';
+import type { PageRecord, RangePlan, RunPlan, SealedEvidence } from '../shared/contracts.js';
 import { currentPeriod } from './support/period.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
 
@@ -137,9 +136,11 @@ describe('completeness through the activities', () => {
       scheduleId: start.scheduleId ?? null,
       workflowId: start.workflowId ?? `run-${runId}`,
     });
-    const listed = (await env.run(activities.listRunHosts, { plan })) as ListRunHostsResult;
-    expect(listed.blobKey).not.toBeNull();
-    expect((await getRun(stack.database.db, runId))!.hostIdListKey).toBe(listed.blobKey);
+    // One range: planning takes and keeps the host ID list all the same.
+    const planned = (await env.run(activities.planRanges, { plan, concurrencyLimit: 1 })) as RangePlan;
+    expect(planned.ranges).toHaveLength(1);
+    const listedKey = (await getRun(stack.database.db, runId))!.hostIdListKey;
+    expect(listedKey).not.toBeNull();
     const pullPlan = adjust(plan);
     let idMin: number | null = null;
     for (let pageNo = 1; ; pageNo++) {
@@ -155,7 +156,6 @@ describe('completeness through the activities', () => {
       workflowId: start.workflowId ?? `run-${runId}`,
       refusals: { waits: [], waitCount: 0, waitedMs: 0 },
       retries: 0,
-      hostIdList: { blobKey: listed.blobKey },
     })) as SealedEvidence;
     const row = (await getEvidence(stack.database.db, sealed.evidenceId))!;
     const read = readManifest(row.manifest);

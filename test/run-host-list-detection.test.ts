@@ -104,6 +104,10 @@ describe('Host List Detection runs', () => {
     // The manifest names every raw page, which stays in the blob store byte for byte.
     const manifest = evidence.manifest as { pages: Array<{ pageNo: number; blobKey: string; sha256: string; idMin: number | null }>; complete: boolean; qualys: { params: Record<string, string> } };
     expect(manifest.complete).toBe(true);
+    // One range, and still reconciled with the host ID list the run took before pulling.
+    const { completeness } = evidence.manifest as { completeness: { verdict: string; reconciliation: { listed: number; extra: number } } };
+    expect(completeness.verdict).toBe('complete');
+    expect(completeness.reconciliation).toMatchObject({ listed: 300, extra: 0 });
     expect(manifest.pages.map((p) => p.idMin)).toEqual([null, ...expected.pageIdMins]);
     expect(manifest.qualys.params).toMatchObject({ severities: '3,4,5', truncation_limit: '1' });
     expect(JSON.stringify(manifest)).not.toContain('demo-pass');

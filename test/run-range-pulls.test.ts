@@ -72,6 +72,10 @@ describe('range-parallel pulls', () => {
 
       const manifest = (await getEvidence(stack.database.db, result.evidence.evidenceId))!.manifest as unknown as Manifest;
       expect(manifest.complete).toBe(true);
+      // The completeness verdict covers every range: the chains and the reconciliation with the host ID list.
+      const { completeness } = (await getEvidence(stack.database.db, result.evidence.evidenceId))!.manifest as { completeness: { verdict: string; reconciliation: { listed: number } } };
+      expect(completeness.verdict).toBe('complete');
+      expect(completeness.reconciliation.listed).toBe(400);
       expect(manifest.ranges.length).toBeGreaterThan(1);
       // The ranges meet without a gap and leave no host ID outside them.
       expect(manifest.ranges[0]!.idMin).toBeNull();
