@@ -248,7 +248,6 @@ export const manifestV1Schema = z.strictObject({
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestV1 = z.output<typeof manifestV1Schema>;
 export type AnyManifest = Manifest | ManifestV1;
-export type ManifestCompleteness = z.output<typeof completenessSchema>;
 /** What the builder takes: the manifest without its version, timestamps as Date or ISO 8601 text. */
 export type ManifestInput = Omit<z.input<typeof manifestSchema>, 'manifestVersion'>;
 
