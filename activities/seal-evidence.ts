@@ -183,6 +183,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
           rangePageNo: p.pageNo,
           idMin: p.idMin,
           idMax: p.idMax,
+          ...(p.truncationLimit === null ? {} : { truncationLimit: p.truncationLimit }),
           blobKey: p.blobKey,
           bytes: p.bytes,
           sha256: p.sha256,

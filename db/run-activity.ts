@@ -91,6 +91,15 @@ export async function recordRefusal(db: AppDatabase, r: Refusal): Promise<void> 
   });
 }
 
+/** A page kept failing, so it is asked for again with fewer hosts; the manifest lists these. */
+export async function recordPageSizeChange(
+  db: AppDatabase,
+  change: { runId: string; rangeNo: number; pageNo: number; truncationLimit: number; pageSize: number; worker: string | null },
+): Promise<void> {
+  const { runId, worker, ...detail } = change;
+  await addEvent(db, runId, 'page_size', worker, detail);
+}
+
 export async function listRunEvents(db: AppDatabase, runId: string): Promise<RunEventRow[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.at), asc(runEvents.id));
 }

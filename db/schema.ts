@@ -333,6 +333,8 @@ export const runPages = pgTable(
     idMin: bigint('id_min', { mode: 'number' }),
     /** The range's upper bound sent with the page (null when open). */
     idMax: bigint('id_max', { mode: 'number' }),
+    /** Hosts per page asked for when smaller than the fetcher's page size (the page kept failing at the larger one); null otherwise. */
+    truncationLimit: integer('truncation_limit'),
     blobKey: text('blob_key').notNull(),
     sha256: text('sha256').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
@@ -353,7 +355,7 @@ export const runPages = pgTable(
   (t) => [primaryKey({ columns: [t.runId, t.rangeNo, t.pageNo] })],
 );
 
-export const RUN_EVENT_KINDS = ['retry', 'wait', 'step'] as const;
+export const RUN_EVENT_KINDS = ['retry', 'wait', 'step', 'page_size'] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 
 /**

@@ -48,6 +48,8 @@ const pageFieldsV1 = {
     rangePageNo: z.number().int().positive().optional(),
     idMin: hostId.nullable(),
     idMax: hostId.nullable().optional(),
+    /** Hosts asked for when below the fetcher's page size: the page kept failing at the larger size. */
+    truncationLimit: z.number().int().positive().optional(),
     blobKey,
     bytes: count,
     sha256,
@@ -146,6 +148,19 @@ const custodySchema = z.strictObject({
       pageNo: z.number().int().nullable(),
     }),
   ),
+  /** Pages asked for again with fewer hosts after they kept failing (adaptive page size). */
+  pageSizeChanges: z
+    .array(
+      z.strictObject({
+        at: timestamp,
+        worker: z.string().nullable(),
+        rangeNo: z.number().int(),
+        pageNo: z.number().int(),
+        truncationLimit: z.number().int().positive(),
+        pageSize: z.number().int().positive(),
+      }),
+    )
+    .optional(),
 });
 
 export type Custody = z.input<typeof custodySchema>;

@@ -60,13 +60,14 @@ describe('live progress from the database', () => {
 
   it('counts the retries of a page that fails every attempt, and the cause of the last one', async () => {
     stack.run.sim.configure({ faults: { latencyMs: 300, endpoints: ['detection'] } });
-    const run = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageMaxAttempts: 3, pageRetryInitialMs: 100 });
+    const run = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageMaxAttempts: 3, pageAttemptsPerHalving: 1, pageRetryInitialMs: 100 });
     await expect.poll(async () => (await getRun(run.id)).step, { timeout: 15_000, interval: 50 }).toBe('pull_pages');
     stack.run.sim.configure({ faults: { latencyMs: 0, malformedAlways: true, endpoints: ['detection'] } });
     const done = await finished(run.id);
     expect(done.status).toBe('failed');
-    expect(done.progress.retries).toBe(2);
-    expect(done.progress.current).toMatchObject({ attempt: 3 });
+    // Three attempts of 10 hosts, then one each of 5, 2 and 1: every failure but the last was tried again.
+    expect(done.progress.retries).toBe(5);
+    expect(done.progress.current).toMatchObject({ attempt: 1 });
     expect(done.error!.type).toBe('QualysProtocolError');
   });
 
