@@ -84,7 +84,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           ...(idMax === null ? {} : { id_max: String(idMax) }),
           ...(truncationLimit === undefined ? {} : { truncation_limit: String(truncationLimit) }),
         };
-        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}` };
+        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}`, runId: plan.runId };
         const answer = await slots.run(client, slot, async (signal) => {
           stage.current = await blobStore.stage();
           const common = {

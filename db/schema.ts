@@ -553,13 +553,19 @@ export const qualysCallLeases = pgTable(
     holder: text('holder').notNull(),
     /** What the call is for, e.g. `run <id> page 3`. */
     purpose: text('purpose').notNull(),
+    /** The run the call belongs to (its progress counts the calls waiting for a slot); null for calls of no run. */
+    runId: text('run_id'),
     state: callLeaseState('state').notNull(),
     requestedAt: timestamptz('requested_at').notNull(),
     startedAt: timestamptz('started_at'),
     /** A waiter or holder that stops renewing before this time is gone. */
     expiresAt: timestamptz('expires_at').notNull(),
   },
-  (t) => [index('qualys_call_leases_subscription_state_idx').on(t.subscriptionId, t.state, t.requestedAt), index('qualys_call_leases_started_idx').on(t.subscriptionId, t.startedAt)],
+  (t) => [
+    index('qualys_call_leases_subscription_state_idx').on(t.subscriptionId, t.state, t.requestedAt),
+    index('qualys_call_leases_started_idx').on(t.subscriptionId, t.startedAt),
+    index('qualys_call_leases_run_idx').on(t.runId, t.state),
+  ],
 );
 
 export type ConnectionRow = typeof connections.$inferSelect;

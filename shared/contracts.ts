@@ -346,6 +346,8 @@ export interface RunProgress {
   current?: { step: RunStep; rangeNo: number | null; pageNo: number | null; attempt: number; error: string } | null;
   /** Range pulls: ranges finished, being pulled, and not started. */
   ranges?: { total: number; done: number; inFlight: number; waiting: number } | null;
+  /** Calls of the run queued for a slot of the subscription's shared budget. */
+  waitingForSlot?: number;
 }
 
 export interface SealedEvidence {

@@ -93,4 +93,19 @@ describe('live progress from the database', () => {
     expect(done.status).toBe('succeeded');
     expect(done.progress).toMatchObject({ waits: 1, waitedSeconds: 3, waiting: null });
   });
+
+  it('shows calls waiting for a slot of the subscription\'s shared budget while another run holds it', async () => {
+    // One call at a time for the whole subscription, and slow pages: the second run must queue.
+    stack.run.sim.configure({ limits: { concurrencyLimit: 1 }, faults: { latencyMs: 400, endpoints: ['detection'] } });
+    const first = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageRetryInitialMs: 100 });
+    await expect.poll(async () => (await getRun(first.id)).progress.pages, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(1);
+    const second = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageRetryInitialMs: 100 });
+    await expect.poll(async () => (await getRun(second.id)).progress.waitingForSlot, { timeout: 15_000, interval: 20 }).toBeGreaterThanOrEqual(1);
+    expect((await finished(first.id)).status).toBe('succeeded');
+    const done = await finished(second.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.progress.waitingForSlot).toBe(0);
+    // Never more than the one call Qualys allows.
+    expect(stack.run.sim.stats().peakConcurrent).toBe(1);
+  });
 });
