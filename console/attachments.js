@@ -80,9 +80,10 @@ async function eventsTable(path, names) {
 /**
  * The evidence part of a control or request screen. `target`: { kind:
  * 'controls' | 'requests', id, name, period?: { start, end }, open }.
- * Redraws itself after each change, keeping the form where it is.
+ * Redraws itself after each change, keeping the form where it is, and
+ * calls `onChange` then.
  */
-export async function evidencePart(target) {
+export async function evidencePart(target, { onChange = () => {} } = {}) {
   const base = `/v1/${target.kind}/${enc(target.id)}`;
   const [fetchers, recent] = await Promise.all([
     target.open ? getAll('/v1/fetchers?limit=500') : [],
@@ -107,6 +108,7 @@ export async function evidencePart(target) {
         if (reason === null) return;
         await sendJson('DELETE', `${base}/evidence/${enc(e.id)}${reason ? `?reason=${enc(reason)}` : ''}`);
         await redraw();
+        await onChange();
         fill(status, h('p', { class: 'ok' }, `${e.filename} was taken off.`));
       }).catch((err) => fill(status, problemBox(err))),
     );
@@ -126,7 +128,10 @@ export async function evidencePart(target) {
   return section(
     'Evidence',
     filed,
-    target.open ? attachForm(target, base, recent, fetcherNames, status, redraw) : null,
+    target.open ? attachForm(target, base, recent, fetcherNames, status, async () => {
+      await redraw();
+      await onChange();
+    }) : null,
     status,
     h('h3', {}, 'Filing history'),
     h('p', { class: 'hint' }, 'Every time evidence was filed here or taken off: by a run of a mapped fetcher, or by hand with the API key that did it.'),

@@ -252,6 +252,13 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
       expect(await seriousAxeViolations(page)).toEqual([]);
       await screenshot(page, 'auditor-fetcher-1280');
 
+      // Any key may file evidence by hand and export; closing a request is for administrators.
+      await openScreen(page, `#/requests/${requestId}`);
+      expect(await detail.getByRole('button', { name: 'File evidence' }).count()).toBe(1);
+      expect(await detail.getByRole('button', { name: 'Export as zip' }).count()).toBe(1);
+      expect(await detail.getByRole('button', { name: 'Close request' }).count()).toBe(0);
+      expect(await seriousAxeViolations(page)).toEqual([]);
+
       const refusals = await Promise.all([
         stack.request('POST', '/v1/connections/check', { token: stack.auditorToken, body: { platform: 'US1', username: 'x', password: 'y' } }),
         stack.request('PUT', `/v1/fetchers/${fetcher.id}/controls`, { token: stack.auditorToken, body: { controlIds: [] } }),
