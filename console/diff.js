@@ -82,6 +82,7 @@ export async function diffPart(evidence) {
     select(offered.map((e) => [e.id, `${formatTime(e.collectedAt)} · ${e.filename}${e.id === previous?.id ? ' (the previous pull)' : ''}`]), previous?.id ?? offered[0].id),
     'Another pull of the same fetcher; the older of the two is the starting point.',
   );
+  other.classList.add('wide');
   const out = h('div', { 'aria-live': 'polite' });
   const summary = h('div', { 'aria-live': 'polite' });
   const errors = errorSlots(summary, { 'param.id': other, 'param.other': other });

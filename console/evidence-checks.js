@@ -67,8 +67,14 @@ function serverVerdict(report, evidence) {
       ['Detections re-counted', report.detections === null ? null : String(report.detections)],
       ['Manifest version', report.manifestVersion === null ? null : String(report.manifestVersion)],
     ]),
-    checksTable(report.checks, 'Checks the server re-performed', CHECK_NAMES),
+    checkDetails(report.checks, 'Checks the server re-performed', CHECK_NAMES),
   );
+}
+
+/** The checks one click away while they all passed, open as soon as one did not. */
+function checkDetails(checks, label, names) {
+  const allPassed = checks.every((c) => c.ok === true);
+  return h('details', { class: 'checks', open: !allPassed }, h('summary', {}, `The ${checks.length} checks, each with its detail`), checksTable(checks, label, names));
 }
 
 /** Asks the server to re-perform the seal; it reads every file, so it runs when asked. */
@@ -172,7 +178,7 @@ export function completenessPart(evidence) {
     'div',
     { class: 'completeness' },
     h('p', {}, badge(VERDICT_BADGE[c.verdict], c.verdict), ` ${words[c.verdict]}`, c.reason ? ` ${c.reason}` : ''),
-    checksTable(c.checks, 'Completeness checks', COMPLETENESS_CHECKS),
+    checkDetails(c.checks, 'Completeness checks', COMPLETENESS_CHECKS),
     c.reconciliation ? [h('h3', {}, 'Reconciliation with Qualys\'s host list'), reconciliationFacts(c.reconciliation)] : h('p', { class: 'hint' }, 'No reconciliation: the run took no host ID list (custom endpoints, or filters the host list cannot repeat).'),
   );
 }

@@ -17,9 +17,9 @@ const SHOWN_EXCEPTIONS = 25;
 const VERDICTS = ['on-time', 'fixed-late', 'overdue', 'open-within-sla'];
 const VERDICT_NAMES = { 'on-time': 'Fixed on time', 'fixed-late': 'Fixed late', overdue: 'Open, overdue', 'open-within-sla': 'Open, within SLA' };
 const POLICIES = [
-  ['commercial', 'Commercial: Critical 15 days, High 30, Medium 90, Low 180'],
-  ['fedramp', 'FedRAMP: High 30 days (Qualys Critical and High), Moderate 90, Low 180'],
-  ['pci-dss', 'PCI DSS: Critical within one month (30 days, req. 6.3.3), others 90 days'],
+  ['commercial', 'Commercial: Critical 15, High 30, Medium 90, Low 180 days'],
+  ['fedramp', 'FedRAMP: High 30, Moderate 90, Low 180 days'],
+  ['pci-dss', 'PCI DSS: Critical 30 days, others 90'],
   ['custom', 'Our own policy (JSON)'],
 ];
 const CUSTOM_EXAMPLE = '{"name":"ours","days":{"critical":7,"high":30,"medium":60,"low":120}}';
@@ -90,7 +90,7 @@ function reportView(report, listed, csv) {
 }
 
 export function slaPart(evidence) {
-  const policy = field('Policy', select(POLICIES, 'commercial'), 'How many days each severity may stay open.');
+  const policy = field('Policy', select(POLICIES, 'commercial'), 'Days each severity may stay open. FedRAMP counts Qualys Critical and High as High; PCI DSS req. 6.3.3 gives critical ones one month.');
   const custom = field('Policy (JSON)', (() => {
     const area = h('textarea', { rows: 3, spellcheck: 'false', class: 'code' });
     area.value = CUSTOM_EXAMPLE;
