@@ -19,6 +19,8 @@ export interface AttemptScope {
   pageNo?: number | null;
   maxAttempts: number;
   concurrencyPauseMs: number;
+  /** A page whose last attempt fails is asked for again with fewer hosts. */
+  retriedSmaller?: boolean;
 }
 
 /** Runs one attempt; a failure is recorded (best effort: recording never hides the failure) and thrown on. */
@@ -60,7 +62,7 @@ async function recordFailure(deps: Pick<ActivityDeps, 'db' | 'workerIdentity'>, 
     rangeNo: scope.rangeNo,
     pageNo: scope.pageNo,
     attempt,
-    willRetry: isRetryable(err) && attempt < scope.maxAttempts,
+    willRetry: isRetryable(err) && (attempt < scope.maxAttempts || (scope.retriedSmaller ?? false)),
     errorType: errorTypeOf(err),
     message: err instanceof Error ? err.message : String(err),
     worker,

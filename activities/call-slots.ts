@@ -40,6 +40,8 @@ export interface SlotOptions {
   maxWaitMs: number;
   /** Shown to operators in the lease table, e.g. `run <id> page 3`. */
   purpose: string;
+  /** The run the call belongs to: its progress counts its calls waiting for a slot. */
+  runId?: string;
 }
 
 export interface CallSlots {
@@ -53,7 +55,7 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
   const holder = `${os.hostname()}-${process.pid}`;
 
   async function admitted(subscriptionId: string, options: SlotOptions): Promise<string> {
-    const call = { leaseId: randomUUID(), subscriptionId, holder, purpose: options.purpose, queued: false };
+    const call = { leaseId: randomUUID(), subscriptionId, holder, purpose: options.purpose, runId: options.runId ?? null, queued: false };
     const started = Date.now();
     try {
       for (;;) {

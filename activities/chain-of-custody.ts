@@ -19,6 +19,7 @@ export async function chainOfCustody(db: AppDatabase, runId: string, connection:
   if (!run) throw new Error(`run ${runId} does not exist`);
   const retries = events.filter((e) => e.kind === 'retry');
   const waits = events.filter((e) => e.kind === 'wait');
+  const pageSizeChanges = events.filter((e) => e.kind === 'page_size');
   const scheduledFor = run.scheduleId ? scheduledTimeOfWorkflowId(run.workflowId) : null;
   return {
     startedBy: {
@@ -34,5 +35,8 @@ export async function chainOfCustody(db: AppDatabase, runId: string, connection:
     waitCount: waits.length,
     waitedSeconds: waits.reduce((n, e) => n + Number((e.detail as { seconds?: number }).seconds ?? 0), 0),
     waits: waits.slice(0, MAX_LISTED).map((e) => ({ at: e.at.toISOString(), worker: e.worker, ...(e.detail as Omit<Custody['waits'][number], 'at' | 'worker'>) })),
+    ...(pageSizeChanges.length > 0
+      ? { pageSizeChanges: pageSizeChanges.slice(0, MAX_LISTED).map((e) => ({ at: e.at.toISOString(), worker: e.worker, ...(e.detail as Omit<NonNullable<Custody['pageSizeChanges']>[number], 'at' | 'worker'>) })) }
+      : {}),
   };
 }

@@ -49,6 +49,7 @@ export function checkConnection(deps: ActivityDeps, pool: QualysClientPool, slot
             onWait: () => ctx.heartbeat({ waitingForSlot: true }),
             maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs),
             purpose: `run ${runId} connection check`,
+            runId,
           },
           (signal) => client.checkConnection(signal),
         );

@@ -54,6 +54,7 @@ export function planRanges(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
       onWait: () => ctx.heartbeat({ waitingForSlot: true }),
       maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs),
       purpose: `run ${plan.runId} host list`,
+      runId: plan.runId,
     };
     const parallelism = parallelismFor(concurrencyLimit, tunables);
     const resolved = plan.addressLookups?.length ? await resolveAddressLookups(deps, pool, slots, plan, slot) : null;

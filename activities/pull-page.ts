@@ -6,7 +6,7 @@ import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
-import { markRangeFinished, markRangeStarted } from '../db/run-activity.js';
+import { markRangeFinished, markRangeStarted, recordPageSizeChange } from '../db/run-activity.js';
 import { recordRunPage } from '../db/run-pages.js';
 import { DEFAULT_RUN_TUNING, type PageRecord, type PageRequest, type PullTotals, type RunPlan } from '../shared/contracts.js';
 
@@ -62,11 +62,14 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
   const { db, blobStore, logger } = deps;
   const resolvedParams = resolvedParamsCache(blobStore);
   return async (input: PullPageInput): Promise<PageRecord> => {
-    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
+    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, truncationLimit, smallerPageFollows, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
     const ctx = Context.current();
-    const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs };
+    const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false };
     return recordingFailures(deps, scope, async () => {
       if (pageNo === 1) await markRangeStarted(db, plan.runId, rangeNo);
+      if (truncationLimit !== undefined && ctx.info.attempt === 1) {
+        await recordPageSizeChange(db, { runId: plan.runId, rangeNo, pageNo, truncationLimit, pageSize: Number(plan.params.truncation_limit), worker: deps.workerIdentity ?? null });
+      }
       const { client } = await pool.get(plan.connectionId);
       let bytesSoFar = 0;
       const beat = () => ctx.heartbeat({ rangeNo, pageNo, bytes: bytesSoFar });
@@ -75,8 +78,13 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
       beat();
       const stage: { current: StagedBlob | null } = { current: null };
       try {
-        const params = { ...plan.params, ...(hostIdsBlobKey ? await resolvedParams.get(hostIdsBlobKey) : {}), ...(idMax === null ? {} : { id_max: String(idMax) }) };
-        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}` };
+        const params = {
+          ...plan.params,
+          ...(hostIdsBlobKey ? await resolvedParams.get(hostIdsBlobKey) : {}),
+          ...(idMax === null ? {} : { id_max: String(idMax) }),
+          ...(truncationLimit === undefined ? {} : { truncation_limit: String(truncationLimit) }),
+        };
+        const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}`, runId: plan.runId };
         const answer = await slots.run(client, slot, async (signal) => {
           stage.current = await blobStore.stage();
           const common = {
@@ -108,6 +116,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           pageNo,
           idMin,
           idMax,
+          truncationLimit: truncationLimit ?? null,
           blobKey: blob.key,
           sha256: blob.sha256,
           bytes: blob.bytes,

@@ -183,6 +183,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
           rangePageNo: p.pageNo,
           idMin: p.idMin,
           idMax: p.idMax,
+          ...(p.truncationLimit === null ? {} : { truncationLimit: p.truncationLimit }),
           blobKey: p.blobKey,
           bytes: p.bytes,
           sha256: p.sha256,
@@ -282,7 +283,7 @@ async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKe
           const found: number[] = [];
           const ctx = Context.current();
           // A call like any other: it takes a slot of the subscription's shared budget.
-          const slot = { signal: ctx.cancellationSignal, onWait: heartbeat, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} completeness` };
+          const slot = { signal: ctx.cancellationSignal, onWait: heartbeat, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} completeness`, runId: plan.runId };
           const answer = await slots.run(client, slot, (signal) =>
             client.fetchDetectionPage({ params: { ...plan.params, ids: formatIdRanges(ranges), truncation_limit: '100', show_results: '0' }, sink: discard(), signal }),
           );

@@ -89,6 +89,7 @@ export interface CallRequest {
   subscriptionId: string;
   holder: string;
   purpose: string;
+  runId: string | null;
   /** False on the first attempt: the call is not in the queue yet. */
   queued: boolean;
 }
@@ -145,11 +146,11 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
     const now = sql`now()` as unknown as Date;
     if (admission.admitted) {
       if (call.queued) await tx.update(l).set({ state: 'running', startedAt: now, expiresAt }).where(eq(l.id, leaseId));
-      else await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, state: 'running', requestedAt: now, startedAt: now, expiresAt });
+      else await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, runId: call.runId, state: 'running', requestedAt: now, startedAt: now, expiresAt });
     } else if (call.queued) {
       await tx.update(l).set({ expiresAt }).where(eq(l.id, leaseId));
     } else {
-      await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, state: 'waiting', requestedAt: now, expiresAt });
+      await tx.insert(l).values({ id: leaseId, subscriptionId, holder: call.holder, purpose: call.purpose, runId: call.runId, state: 'waiting', requestedAt: now, expiresAt });
     }
     return admission;
   });

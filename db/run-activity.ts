@@ -8,7 +8,7 @@
 import { and, asc, eq, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { FINAL_RUN_STATUSES, type LimitReason, type RunStep } from '../shared/contracts.js';
-import { runEvents, runPages, runRanges, runs, toJsonRecord, type RunEventKind, type RunEventRow, type RunRangeRow } from './schema.js';
+import { qualysCallLeases, runEvents, runPages, runRanges, runs, toJsonRecord, type RunEventKind, type RunEventRow, type RunRangeRow } from './schema.js';
 
 const live = (runId: string) => and(eq(runs.id, runId), notInArray(runs.status, [...FINAL_RUN_STATUSES]));
 
@@ -91,6 +91,15 @@ export async function recordRefusal(db: AppDatabase, r: Refusal): Promise<void> 
   });
 }
 
+/** A page kept failing, so it is asked for again with fewer hosts; the manifest lists these. */
+export async function recordPageSizeChange(
+  db: AppDatabase,
+  change: { runId: string; rangeNo: number; pageNo: number; truncationLimit: number; pageSize: number; worker: string | null },
+): Promise<void> {
+  const { runId, worker, ...detail } = change;
+  await addEvent(db, runId, 'page_size', worker, detail);
+}
+
 export async function listRunEvents(db: AppDatabase, runId: string): Promise<RunEventRow[]> {
   return db.select().from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.at), asc(runEvents.id));
 }
@@ -148,16 +157,24 @@ export interface RangeProgress {
   waiting: number;
 }
 
-/** Ranges done, being pulled, and not started yet; null for runs without a range plan. */
-export async function rangeProgress(db: AppDatabase, runId: string): Promise<RangeProgress | null> {
+export interface LiveCounts {
+  /** Ranges done, being pulled, and not started yet; null for runs without a range plan. */
+  ranges: RangeProgress | null;
+  /** Calls of the run queued for a slot of the subscription's shared budget right now. */
+  waitingForSlot: number;
+}
+
+/** What a status read adds to the run row, in one query: its ranges and its calls waiting for a budget slot. */
+export async function liveCounts(db: AppDatabase, runId: string): Promise<LiveCounts> {
   const [row] = await db
     .select({
       total: sql<number>`count(*)::int`,
       done: sql<number>`count(${runRanges.finishedAt})::int`,
       started: sql<number>`count(${runRanges.startedAt})::int`,
+      waitingForSlot: sql<number>`(select count(*) from ${qualysCallLeases} where ${qualysCallLeases.runId} = ${runId} and ${qualysCallLeases.state} = 'waiting')::int`,
     })
     .from(runRanges)
     .where(eq(runRanges.runId, runId));
-  if (!row || row.total === 0) return null;
-  return { total: row.total, done: row.done, inFlight: row.started - row.done, waiting: row.total - row.started };
+  const ranges = row && row.total > 0 ? { total: row.total, done: row.done, inFlight: row.started - row.done, waiting: row.total - row.started } : null;
+  return { ranges, waitingForSlot: row?.waitingForSlot ?? 0 };
 }

@@ -16,6 +16,7 @@ export interface RunPageRecord {
   pageNo: number;
   idMin?: number | null;
   idMax?: number | null;
+  truncationLimit?: number | null;
   blobKey: string;
   sha256: string;
   bytes: number;
@@ -39,6 +40,7 @@ export async function upsertRunPage(db: AppDatabase, page: RunPageRecord): Promi
       set: {
         idMin: sql`excluded.id_min`,
         idMax: sql`excluded.id_max`,
+        truncationLimit: sql`excluded.truncation_limit`,
         blobKey: sql`excluded.blob_key`,
         sha256: sql`excluded.sha256`,
         bytes: sql`excluded.bytes`,
@@ -73,12 +75,12 @@ export async function recordRunPage(db: AppDatabase, page: RunPageRecord): Promi
       select hosts, detections, records, bytes from ${runPages}
       where run_id = ${page.runId} and range_no = ${rangeNo} and page_no = ${page.pageNo}
     ), stored as (
-      insert into ${runPages} (run_id, range_no, page_no, id_min, id_max, blob_key, sha256, bytes, summary, hosts, detections, records, qualys_datetime, attempts, worker, fetched_at)
-      values (${page.runId}, ${rangeNo}, ${page.pageNo}, ${page.idMin ?? null}, ${page.idMax ?? null}, ${page.blobKey}, ${page.sha256}, ${page.bytes},
+      insert into ${runPages} (run_id, range_no, page_no, id_min, id_max, truncation_limit, blob_key, sha256, bytes, summary, hosts, detections, records, qualys_datetime, attempts, worker, fetched_at)
+      values (${page.runId}, ${rangeNo}, ${page.pageNo}, ${page.idMin ?? null}, ${page.idMax ?? null}, ${page.truncationLimit ?? null}, ${page.blobKey}, ${page.sha256}, ${page.bytes},
         ${JSON.stringify(page.summary)}::jsonb, ${hosts}, ${detections}, ${records}, ${page.qualysDatetime ?? null}, ${page.attempts ?? 1}, ${page.worker ?? null},
         ${(page.fetchedAt ?? new Date()).toISOString()}::timestamptz)
       on conflict (run_id, range_no, page_no) do update set
-        id_min = excluded.id_min, id_max = excluded.id_max, blob_key = excluded.blob_key, sha256 = excluded.sha256, bytes = excluded.bytes,
+        id_min = excluded.id_min, id_max = excluded.id_max, truncation_limit = excluded.truncation_limit, blob_key = excluded.blob_key, sha256 = excluded.sha256, bytes = excluded.bytes,
         summary = excluded.summary, hosts = excluded.hosts, detections = excluded.detections, records = excluded.records,
         qualys_datetime = excluded.qualys_datetime, attempts = excluded.attempts, worker = excluded.worker, fetched_at = excluded.fetched_at
       returning 1

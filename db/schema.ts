@@ -333,6 +333,8 @@ export const runPages = pgTable(
     idMin: bigint('id_min', { mode: 'number' }),
     /** The range's upper bound sent with the page (null when open). */
     idMax: bigint('id_max', { mode: 'number' }),
+    /** Hosts per page asked for when smaller than the fetcher's page size (the page kept failing at the larger one); null otherwise. */
+    truncationLimit: integer('truncation_limit'),
     blobKey: text('blob_key').notNull(),
     sha256: text('sha256').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
@@ -353,7 +355,7 @@ export const runPages = pgTable(
   (t) => [primaryKey({ columns: [t.runId, t.rangeNo, t.pageNo] })],
 );
 
-export const RUN_EVENT_KINDS = ['retry', 'wait', 'step'] as const;
+export const RUN_EVENT_KINDS = ['retry', 'wait', 'step', 'page_size'] as const;
 export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 
 /**
@@ -551,13 +553,19 @@ export const qualysCallLeases = pgTable(
     holder: text('holder').notNull(),
     /** What the call is for, e.g. `run <id> page 3`. */
     purpose: text('purpose').notNull(),
+    /** The run the call belongs to (its progress counts the calls waiting for a slot); null for calls of no run. */
+    runId: text('run_id'),
     state: callLeaseState('state').notNull(),
     requestedAt: timestamptz('requested_at').notNull(),
     startedAt: timestamptz('started_at'),
     /** A waiter or holder that stops renewing before this time is gone. */
     expiresAt: timestamptz('expires_at').notNull(),
   },
-  (t) => [index('qualys_call_leases_subscription_state_idx').on(t.subscriptionId, t.state, t.requestedAt), index('qualys_call_leases_started_idx').on(t.subscriptionId, t.startedAt)],
+  (t) => [
+    index('qualys_call_leases_subscription_state_idx').on(t.subscriptionId, t.state, t.requestedAt),
+    index('qualys_call_leases_started_idx').on(t.subscriptionId, t.startedAt),
+    index('qualys_call_leases_run_idx').on(t.runId, t.state),
+  ],
 );
 
 export type ConnectionRow = typeof connections.$inferSelect;

@@ -6,8 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 
-export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
 export interface ScratchDatabase {
   name: string;
   url: string;

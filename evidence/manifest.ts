@@ -48,6 +48,8 @@ const pageFieldsV1 = {
     rangePageNo: z.number().int().positive().optional(),
     idMin: hostId.nullable(),
     idMax: hostId.nullable().optional(),
+    /** Hosts asked for when below the fetcher's page size: the page kept failing at the larger size. */
+    truncationLimit: z.number().int().positive().optional(),
     blobKey,
     bytes: count,
     sha256,
@@ -146,6 +148,19 @@ const custodySchema = z.strictObject({
       pageNo: z.number().int().nullable(),
     }),
   ),
+  /** Pages asked for again with fewer hosts after they kept failing (adaptive page size). */
+  pageSizeChanges: z
+    .array(
+      z.strictObject({
+        at: timestamp,
+        worker: z.string().nullable(),
+        rangeNo: z.number().int(),
+        pageNo: z.number().int(),
+        truncationLimit: z.number().int().positive(),
+        pageSize: z.number().int().positive(),
+      }),
+    )
+    .optional(),
 });
 
 export type Custody = z.input<typeof custodySchema>;
@@ -248,7 +263,6 @@ export const manifestV1Schema = z.strictObject({
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestV1 = z.output<typeof manifestV1Schema>;
 export type AnyManifest = Manifest | ManifestV1;
-export type ManifestCompleteness = z.output<typeof completenessSchema>;
 /** What the builder takes: the manifest without its version, timestamps as Date or ISO 8601 text. */
 export type ManifestInput = Omit<z.input<typeof manifestSchema>, 'manifestVersion'>;
 

@@ -22,7 +22,6 @@ import { parseReturnDocument } from './return-document.js';
 import { parseQualysConnectionSettings, resolveTimeouts, type QualysApiVersion, type QualysConnectionSettings } from './settings.js';
 import { decodeXmlEntities, nextIdMinFromUrl } from './truncation.js';
 
-export { nextIdMinFromUrl } from './truncation.js';
 
 /** An error answer's body is a small SIMPLE_RETURN; more than this is not worth keeping. */
 const MAX_ERROR_BODY = 1024 * 1024;

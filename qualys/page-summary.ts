@@ -9,9 +9,6 @@ export const SEVERITIES = ['1', '2', '3', '4', '5'] as const;
 export const DETECTION_STATUSES = ['New', 'Active', 'Fixed', 'Re-Opened'] as const;
 export const DETECTION_TYPES = ['Confirmed', 'Potential', 'Info'] as const;
 
-export type Severity = (typeof SEVERITIES)[number];
-export type DetectionStatus = (typeof DETECTION_STATUSES)[number];
-export type DetectionType = (typeof DETECTION_TYPES)[number];
 
 /**
  * Buckets beyond the documented values, so every count adds up to

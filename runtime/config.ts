@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseCidrs } from '../security/webhook-target.js';
 import { PROJECT_ROOT } from './paths.js';
+import { DEFAULT_TASK_QUEUE } from '../shared/contracts.js';
 
 const optionalString = z
   .string()
@@ -39,7 +40,7 @@ const envSchema = z.object({
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('qualys-evidence'),
+  TEMPORAL_TASK_QUEUE: z.string().default(DEFAULT_TASK_QUEUE),
   TEMPORAL_UI_URL: optionalString.pipe(z.url().optional()),
   TEMPORAL_DEV_PORT: int(1, 65535).default(7233),
   TEMPORAL_DEV_UI_PORT: int(1, 65535).default(8233),

@@ -142,6 +142,11 @@ export interface RunTuning {
   pageMaxAttempts: number;
   /** The first pause before a failed page is tried again; it doubles up to two minutes. */
   pageRetryInitialMs: number;
+  /**
+   * A page that failed every attempt is tried again with half the hosts (down
+   * to one), this many attempts at each smaller size.
+   */
+  pageAttemptsPerHalving: number;
   /** Pause after a 1960 concurrency refusal when Qualys gives no better hint. */
   concurrencyPauseMs: number;
   /** Give up when Qualys keeps refusing for longer than this in total. */
@@ -154,6 +159,7 @@ export const DEFAULT_RUN_TUNING: RunTuning = {
   pageStartToCloseMs: 60 * 60_000,
   pageMaxAttempts: 8,
   pageRetryInitialMs: 2_000,
+  pageAttemptsPerHalving: 3,
   concurrencyPauseMs: 15_000,
   maxTotalWaitMs: 24 * 60 * 60_000,
 };
@@ -270,6 +276,8 @@ export interface RangeCursor extends RangeSpec {
   /** id_min of the next page (the range's lower bound at first, then each truncation cursor). */
   cursor: number | null;
   done: boolean;
+  /** Hosts per page while it is below the fetcher's page size, after a page kept failing; absent otherwise. */
+  pageSize?: number;
 }
 
 /** A range pull's position and counters, carried across continue-as-new. */
@@ -297,6 +305,10 @@ export interface PageRequest {
   idMax: number | null;
   /** Resolved address lookups: the blob whose text every page sends as `ids`. */
   hostIdsBlobKey?: string | null;
+  /** Hosts per page when below the fetcher's page size (a page kept failing at the larger size). */
+  truncationLimit?: number;
+  /** When the last attempt fails, the page is asked for again with fewer hosts (so that failure is a retry too). */
+  smallerPageFollows?: boolean;
   /** So the activity can record, as it happens, whether a failed attempt will be retried and how long a refusal lasts. */
   pageMaxAttempts: number;
   concurrencyPauseMs: number;
@@ -334,6 +346,8 @@ export interface RunProgress {
   current?: { step: RunStep; rangeNo: number | null; pageNo: number | null; attempt: number; error: string } | null;
   /** Range pulls: ranges finished, being pulled, and not started. */
   ranges?: { total: number; done: number; inFlight: number; waiting: number } | null;
+  /** Calls of the run queued for a slot of the subscription's shared budget. */
+  waitingForSlot?: number;
 }
 
 export interface SealedEvidence {

@@ -27,6 +27,9 @@ import { simpleReturnXml } from './simple-return.js';
 import type { RequestLogEntry, StatsCollector } from './stats.js';
 import { authenticate, requireVulnerabilityAccess, type SimulatorUser } from './users.js';
 
+/** Where an oversized page is cut off (the maxHostsPerPage fault). */
+const OVERSIZED_PAGE_CUT_BYTES = 4096;
+
 export interface ApiParts {
   readonly dataset: Dataset;
   readonly users: readonly SimulatorUser[];
@@ -90,7 +93,9 @@ export class ApiHandler {
         if (wait > 0) await sleep(wait);
         if (closed) return;
       }
-      const bodyFaults = faults.takeBodyFaults(route.endpoint);
+      const maxHosts = faults.maxHostsPerPage(route.endpoint);
+      const faulted = faults.takeBodyFaults(route.endpoint);
+      const bodyFaults = maxHosts !== null && answer.hostsOnPage() > maxHosts ? { ...faulted, dropAfterBytes: OVERSIZED_PAGE_CUT_BYTES } : faulted;
       ctx.malformed = bodyFaults.malformed;
       ctx.hostile = bodyFaults.hostile;
       const profileRate = latency.bodyBytesPerSec();

@@ -36,6 +36,12 @@ export const faultConfigSchema = z.strictObject({
   concurrencyLimitNext: z.strictObject({ count, callsToFinish: z.number().int().min(1).optional(), endpoint }).nullable(),
   /** Host List Detection XML that no retry can fix: a DTD of its own, a billion-laughs DTD, or a truncation cursor pointing back into the page. */
   hostileNext: z.strictObject({ count, document: z.enum(HOSTILE_DOCUMENTS), endpoint }).nullable(),
+  /**
+   * Host List Detection pages holding more hosts than this are cut off a few
+   * KB into the body, every time (as a gateway that times out long pages
+   * does); 0 = off. What smaller pages recover from.
+   */
+  maxHostsPerPage: z.number().int().min(0),
 });
 export type FaultConfig = z.infer<typeof faultConfigSchema>;
 
@@ -54,6 +60,7 @@ export function defaultFaults(): FaultConfig {
     rateLimitNext: null,
     concurrencyLimitNext: null,
     hostileNext: null,
+    maxHostsPerPage: 0,
   };
 }
 
@@ -118,6 +125,11 @@ export class Faults {
       }
     }
     return null;
+  }
+
+  /** The page-size cut-off for an answer of this endpoint, or null. */
+  maxHostsPerPage(name: EndpointName): number | null {
+    return name === 'detection' && this.config.maxHostsPerPage > 0 ? this.config.maxHostsPerPage : null;
   }
 
   takeBodyFaults(name: EndpointName): BodyFaults {

@@ -58,6 +58,7 @@ Faults (off by default)
   --malformed                   break every XML/CSV document mid-body
   --drop-next <n>               cut the connection of the next n answers ...
   --drop-after-bytes <n>        ... after this many body bytes (default 65536)
+  --max-hosts-per-page <n>      cut off every Host List Detection page with more hosts than this
   --fault-endpoints <list>      limit rate faults to: ${ENDPOINT_NAMES.join(', ')}
 
 Control endpoint (no auth): POST /__sim/config {faults?, limits?, now?, shapes?, profile?, latency?}, POST /__sim/reset, GET /__sim/stats
@@ -110,6 +111,7 @@ function parse(argv: string[]) {
       'error-statuses': { type: 'string' },
       malformed: { type: 'boolean' },
       'drop-next': { type: 'string' },
+      'max-hosts-per-page': { type: 'string' },
       'drop-after-bytes': { type: 'string' },
       'fault-endpoints': { type: 'string' },
       tls: { type: 'boolean' },
@@ -183,6 +185,8 @@ function parse(argv: string[]) {
     faults.errorStatuses = values['error-statuses'].split(',').map((s) => int('error-statuses', s.trim())!);
   }
   if (values.malformed) faults.malformedAlways = true;
+  const maxHostsPerPage = int('max-hosts-per-page', values['max-hosts-per-page']);
+  if (maxHostsPerPage !== undefined) faults.maxHostsPerPage = maxHostsPerPage;
   const dropNext = int('drop-next', values['drop-next']);
   if (dropNext !== undefined) faults.dropNext = { count: dropNext, afterBytes: int('drop-after-bytes', values['drop-after-bytes']) ?? 65_536 };
   if (values['fault-endpoints'] !== undefined) {

@@ -20,19 +20,18 @@ import { StatsCollector, type SimulatorStats } from './stats.js';
 import { createSelfSignedCertificate } from './tls.js';
 import { defaultUsers, USER_ROLES, USER_STATUSES, type SimulatorUser } from './users.js';
 
-export type { FaultConfig, EndpointName } from './faults.js';
+export type { FaultConfig } from './faults.js';
 export type { ConfigPatch } from './control-schema.js';
-export type { ApiVersion } from './hld-query.js';
 export type { LimitConfig } from './limits.js';
 export type { ShapeConfig } from './shapes.js';
 export type { LatencyConfig, ProfileName } from './latency.js';
-export type { SimulatorStats, RequestLogEntry } from './stats.js';
-export type { SimulatorUser, UserRole, UserStatus } from './users.js';
-export type { Dataset, ExpectedDetections, HostDetail, DetectionDetail } from './dataset.js';
+export type { SimulatorStats } from './stats.js';
+export type { SimulatorUser } from './users.js';
+export type { Dataset } from './dataset.js';
 export { DEFAULT_USERNAME, DEFAULT_PASSWORD, DEFAULT_EXTRA_USERS } from './users.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { DEFAULT_SHAPES } from './shapes.js';
-export { PROFILES, PROFILE_NAMES } from './latency.js';
+export { PROFILES } from './latency.js';
 
 export interface SimulatorOptions {
   /** Default 127.0.0.1. */

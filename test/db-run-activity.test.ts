@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../db/connections.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { createFetcher } from '../db/fetchers.js';
-import { listRunEvents, markRangeFinished, markRangeStarted, rangeProgress, recordAttemptFailure, recordRefusal, recordRunRanges } from '../db/run-activity.js';
+import { listRunEvents, markRangeFinished, markRangeStarted, liveCounts, recordAttemptFailure, recordRefusal, recordRunRanges } from '../db/run-activity.js';
 import { listRunPages, recordRunPage } from '../db/run-pages.js';
 import { createRun, finishRun, getRun, updateRunProgress } from '../db/runs.js';
 import { createSecretBox } from '../security/secret-box.js';
@@ -88,7 +88,7 @@ describe.each(databaseBackends('qec_run_activity'))('run activity records on $na
     await markRangeStarted(handle.db, runId, 1);
     await markRangeStarted(handle.db, runId, 2);
     await markRangeFinished(handle.db, runId, 1);
-    expect(await rangeProgress(handle.db, runId)).toEqual({ total: 3, done: 1, inFlight: 1, waiting: 1 });
+    expect(await liveCounts(handle.db, runId)).toEqual({ ranges: { total: 3, done: 1, inFlight: 1, waiting: 1 }, waitingForSlot: 0 });
   });
 
   it('leaves a finished run as it ended: late pages and failures change nothing', async () => {

@@ -18,7 +18,8 @@ import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.j
 let stack: RunStack;
 
 beforeAll(async () => {
-  stack = await startRunStack({ simulator: { hosts: 120 } });
+  // One range at a time: these tests count Qualys calls exactly; run-range-pulls.test.ts covers faults across lanes.
+  stack = await startRunStack({ simulator: { hosts: 120 }, rangePulls: { maxParallel: 1 } });
 });
 afterEach(() => stack.sim.reset());
 afterAll(async () => {
@@ -124,12 +125,13 @@ describe('fetcher runs under faults', () => {
 
   it('fails a run whose pages stay malformed after retries, with a clear error, attaching nothing', async () => {
     const connection = await stack.addConnection();
-    const fetcher = await stack.addHldFetcher(connection, {}, { controls: [['PCI DSS v3.2.1', '11.2']] });
-    const { run } = await startRunThenArm(fetcher, { malformedAlways: true, endpoints: ['detection'] }, { ...FAST_TUNING, pageMaxAttempts: 3 });
+    const fetcher = await stack.addHldFetcher(connection, {}, { pageSize: 4, controls: [['PCI DSS v3.2.1', '11.2']] });
+    const tuning = { ...FAST_TUNING, pageMaxAttempts: 3, pageAttemptsPerHalving: 1, pageRetryInitialMs: 100 };
+    const { run } = await startRunThenArm(fetcher, { malformedAlways: true, endpoints: ['detection'] }, tuning);
     const err = await failureOf(run.id);
     expect(rootCause(err).type).toBe('QualysProtocolError');
-    // One connection check, then the page's three attempts.
-    expect(detectionLog().filter((e) => e.at >= new Date(run.createdAt).getTime())).toHaveLength(4);
+    // One connection check, the page's three attempts with 4 hosts, then one each with 2 and 1.
+    expect(detectionLog().filter((e) => e.at >= new Date(run.createdAt).getTime())).toHaveLength(6);
 
     const row = (await getRun(stack.database.db, run.id))!;
     expect(row.status).toBe('failed');

@@ -60,13 +60,14 @@ describe('live progress from the database', () => {
 
   it('counts the retries of a page that fails every attempt, and the cause of the last one', async () => {
     stack.run.sim.configure({ faults: { latencyMs: 300, endpoints: ['detection'] } });
-    const run = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageMaxAttempts: 3, pageRetryInitialMs: 100 });
+    const run = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageMaxAttempts: 3, pageAttemptsPerHalving: 1, pageRetryInitialMs: 100 });
     await expect.poll(async () => (await getRun(run.id)).step, { timeout: 15_000, interval: 50 }).toBe('pull_pages');
     stack.run.sim.configure({ faults: { latencyMs: 0, malformedAlways: true, endpoints: ['detection'] } });
     const done = await finished(run.id);
     expect(done.status).toBe('failed');
-    expect(done.progress.retries).toBe(2);
-    expect(done.progress.current).toMatchObject({ attempt: 3 });
+    // Three attempts of 10 hosts, then one each of 5, 2 and 1: every failure but the last was tried again.
+    expect(done.progress.retries).toBe(5);
+    expect(done.progress.current).toMatchObject({ attempt: 1 });
     expect(done.error!.type).toBe('QualysProtocolError');
   });
 
@@ -91,5 +92,20 @@ describe('live progress from the database', () => {
     const done = await finished(run.id);
     expect(done.status).toBe('succeeded');
     expect(done.progress).toMatchObject({ waits: 1, waitedSeconds: 3, waiting: null });
+  });
+
+  it('shows calls waiting for a slot of the subscription\'s shared budget while another run holds it', async () => {
+    // One call at a time for the whole subscription, and slow pages: the second run must queue.
+    stack.run.sim.configure({ limits: { concurrencyLimit: 1 }, faults: { latencyMs: 400, endpoints: ['detection'] } });
+    const first = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageRetryInitialMs: 100 });
+    await expect.poll(async () => (await getRun(first.id)).progress.pages, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(1);
+    const second = await stack.run.startRun(fetcher, { ...FAST_TUNING, pageRetryInitialMs: 100 });
+    await expect.poll(async () => (await getRun(second.id)).progress.waitingForSlot, { timeout: 15_000, interval: 20 }).toBeGreaterThanOrEqual(1);
+    expect((await finished(first.id)).status).toBe('succeeded');
+    const done = await finished(second.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.progress.waitingForSlot).toBe(0);
+    // Never more than the one call Qualys allows.
+    expect(stack.run.sim.stats().peakConcurrent).toBe(1);
   });
 });

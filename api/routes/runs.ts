@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
-import { rangeProgress } from '../../db/run-activity.js';
+import { liveCounts } from '../../db/run-activity.js';
 import { finishRun, getRun, listRuns } from '../../db/runs.js';
 import { FINAL_RUN_STATUSES, RUN_STATUSES } from '../../shared/contracts.js';
 import type { RunRow, RunStatus } from '../../db/schema.js';
@@ -108,7 +108,7 @@ function isFinal(status: RunStatus): boolean {
 export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   const { db, logger } = deps;
   const { client, taskQueue } = deps.temporal;
-  const view = (row: RunRow, ranges?: Parameters<typeof toRunView>[2]) => toRunView(row, deps.temporal, ranges);
+  const view = (row: RunRow, live?: Parameters<typeof toRunView>[2]) => toRunView(row, deps.temporal, live);
 
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
@@ -126,7 +126,7 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const row = await getRun(db, id);
     if (!row) throw notFound('run', id);
-    return c.json(view(row, await rangeProgress(db, row.id)), 200);
+    return c.json(view(row, await liveCounts(db, row.id)), 200);
   });
 
   app.openapi(listRoute, async (c) => {

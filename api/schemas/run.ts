@@ -1,5 +1,6 @@
 /** Runs as the API shows them: status, live progress and links to evidence and the Temporal UI. */
 import { z } from '@hono/zod-openapi';
+import type { LiveCounts } from '../../db/run-activity.js';
 import type { RunRow } from '../../db/schema.js';
 import { RUN_STATUSES, RUN_TRIGGERS, type RunProgress } from '../../shared/contracts.js';
 import { iso, isoTime } from './common.js';
@@ -29,9 +30,10 @@ const progressSchema = z
       .nullable()
       .openapi({ description: 'The attempt that failed last while the run goes on: which page, which attempt, and why; null once a page succeeds' }),
     ranges: z
-      .object({ total: z.number().int(), done: z.number().int(), inFlight: z.number().int(), waiting: z.number().int() })
+      .object({ total: z.number().int(), done: z.number().int(), inFlight: z.number().int(), waiting: z.number().int().openapi({ description: 'Ranges not started yet' }) })
       .nullable()
       .openapi({ description: 'Host ID ranges of the run: finished, being pulled, not started yet' }),
+    waitingForSlot: z.number().int().openapi({ description: "Calls of the run queued right now for a slot of the Qualys subscription's shared budget (0 in lists)" }),
   })
   .openapi('RunProgress');
 
@@ -79,7 +81,7 @@ function count(value: unknown): number {
  * it while it happened (counters, waits, retries, the failing attempt); every
  * field is present in the view. Range counts come from the run's ranges.
  */
-function progressView(stored: Partial<RunProgress> | null | undefined, ranges: RunView['progress']['ranges']): RunView['progress'] {
+function progressView(stored: Partial<RunProgress> | null | undefined, live: LiveCounts | null): RunView['progress'] {
   const p = stored ?? {};
   return {
     pages: count(p.pages),
@@ -92,11 +94,13 @@ function progressView(stored: Partial<RunProgress> | null | undefined, ranges: R
     retries: count(p.retries),
     lastError: p.lastError ?? null,
     current: p.current ?? null,
-    ranges,
+    ranges: live?.ranges ?? null,
+    waitingForSlot: live?.waitingForSlot ?? 0,
   };
 }
 
-export function toRunView(row: RunRow, ctx: RunViewContext, ranges: RunView['progress']['ranges'] = null): RunView {
+/** `live`: what a status read adds to the row (ranges, calls waiting for a slot); lists leave it out. */
+export function toRunView(row: RunRow, ctx: RunViewContext, live: LiveCounts | null = null): RunView {
   const evidencePath = row.evidenceId ? `/v1/evidence/${row.evidenceId}` : null;
   return {
     id: row.id,
@@ -109,7 +113,7 @@ export function toRunView(row: RunRow, ctx: RunViewContext, ranges: RunView['pro
     step: row.step,
     scheduledFor: iso(row.scheduledFor),
     collectedAt: iso(row.collectedAt),
-    progress: progressView(row.progress as Partial<RunProgress> | null, ranges),
+    progress: progressView(row.progress as Partial<RunProgress> | null, live),
     error: row.error ? { type: row.error.type, message: row.error.message, ...(row.error.qualysCode === undefined ? {} : { qualysCode: row.error.qualysCode }) } : null,
     createdAt: iso(row.createdAt)!,
     startedAt: iso(row.startedAt),

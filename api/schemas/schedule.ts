@@ -149,7 +149,6 @@ export const createScheduleBody = z
   })
   .openapi('ScheduleCreate', { oneOf: [{ required: ['preset'] }, { required: ['calendar'] }], description: 'Exactly one of `preset` and `calendar`.' });
 
-export type CreateScheduleBody = z.infer<typeof createScheduleBody>;
 
 export const noteBody = z
   .strictObject({ note: text(500).optional() })

@@ -126,3 +126,12 @@ it('records a cancelled run', async () => {
   await save('cancelled', runWorkflowId(run.id));
   stack.sim.reset();
 });
+
+it('records a page asked for again with fewer hosts', async () => {
+  const connection = await stack.addConnection();
+  const fetcher = await stack.addHldFetcher(connection, {}, { pageSize: 20 });
+  stack.sim.configure({ faults: { maxHostsPerPage: 8 } });
+  const { run } = await stack.runToEnd(fetcher, { ...FAST_TUNING, pageMaxAttempts: 1, pageAttemptsPerHalving: 1 });
+  await save('page-size-halved', runWorkflowId(run.id));
+  stack.sim.reset();
+});
