@@ -1,7 +1,8 @@
 /**
  * The manifest as an auditor reads it: the chain of custody (who or what
  * started the run, when it was due and when it collected, every failed
- * attempt with its cause, every wait with its length, the workers), the
+ * attempt with its cause, every wait with its length, pages asked for again
+ * with fewer hosts, the workers), the
  * Qualys call, the host ID ranges, and every raw page with its hash.
  */
 import { downloadButton } from './download.js';
@@ -49,6 +50,17 @@ function waitsTable(waits) {
   );
 }
 
+function pageSizeTable(changes) {
+  return table(
+    ['When', 'Where', 'Hosts asked for', 'Instead of', 'Worker'],
+    changes.map((c) =>
+      h('tr', {}, h('td', {}, formatTime(c.at)), h('td', {}, where(c)), h('td', { class: 'num' }, String(c.truncationLimit)), h('td', { class: 'num' }, String(c.pageSize)), h('td', {}, c.worker ?? '—')),
+    ),
+    { class: 'compact' },
+    'Pages asked for again with fewer hosts',
+  );
+}
+
 /** Who started the run and everything that happened on the way, as the manifest sealed it. */
 export function custodySection(m) {
   const c = m.custody;
@@ -68,9 +80,11 @@ export function custodySection(m) {
       ['Workflow', m.run?.workflowId],
       ['Failed attempts', `${c?.retryCount ?? m.retries ?? 0}${c ? '' : ' (a version 1 manifest keeps only the count)'}`],
       ['Waits for Qualys limits', waits.length ? `${waits.length}, ${c?.waitedSeconds ?? waits.reduce((s, w) => s + w.seconds, 0)} s in all` : 'none'],
+      ['Smaller pages', c?.pageSizeChanges?.length ? `${c.pageSizeChanges.length} page(s) asked for again with fewer hosts after failing at the fetcher's page size` : null],
     ]),
     retries.length ? [h('h3', {}, 'Failed attempts'), retriesTable(retries)] : null,
     waits.length ? [h('h3', {}, 'Waits for Qualys limits'), waitsTable(waits)] : null,
+    c?.pageSizeChanges?.length ? [h('h3', {}, 'Pages asked for again with fewer hosts'), pageSizeTable(c.pageSizeChanges)] : null,
   );
 }
 
@@ -97,6 +111,7 @@ export function manifestSection(m, pages, evidence) {
   const q = m.qualys ?? {};
   const sealed = new Map((m.pages ?? []).map((p) => [p.pageNo, p]));
   const hostIds = (p) => (p && p.firstHostId !== undefined && p.firstHostId !== null ? `${p.firstHostId}–${p.lastHostId}` : '—');
+  const reduced = (m.pages ?? []).some((p) => p.truncationLimit !== undefined);
   const truncated = (p) => (p?.truncated ? `yes, next id_min ${p.nextIdMin}` : p?.truncated === false ? 'no' : '—');
   return section(
     'Manifest',
@@ -113,7 +128,7 @@ export function manifestSection(m, pages, evidence) {
     m.ranges?.length ? [h('h3', {}, `Host ID ranges (${m.ranges.length}, pulled in parallel)`), rangesTable(m.ranges, m.pages ?? [])] : null,
     h('h3', {}, `Raw Qualys pages (${pages.length})`),
     table(
-      ['Page', 'Range', 'id_min', 'Host ids', 'Truncated', 'Size', 'SHA-256', 'Qualys DATETIME', 'Attempts', 'Hosts', 'Raw page'],
+      ['Page', 'Range', 'id_min', 'Host ids', 'Truncated', 'Size', 'SHA-256', 'Qualys DATETIME', 'Attempts', 'Hosts', reduced ? 'Hosts asked for (smaller page)' : null, 'Raw page'].filter(Boolean),
       pages.map((p) =>
         h(
           'tr',
@@ -128,6 +143,7 @@ export function manifestSection(m, pages, evidence) {
           h('td', {}, p.qualysDatetime ?? '—'),
           h('td', { class: 'num' }, String(p.attempts)),
           h('td', { class: 'num' }, p.hosts === null ? '—' : String(p.hosts)),
+          reduced ? h('td', { class: 'num' }, sealed.get(p.pageNo)?.truncationLimit ? String(sealed.get(p.pageNo).truncationLimit) : '—') : null,
           h('td', {}, downloadButton(p.links.content, { size: p.bytes, expected: p.sha256, name: `${evidence.filename} page ${p.pageNo}` })),
         ),
       ),

@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { blobKeyFor } from '../evidence/blob-key.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { FAST_TUNING } from './support/run-stack.js';
 import { chromiumUnavailable, fieldError, launchConsoleBrowser, openScreen, screenshot, signIn, UI_TIMEOUT_MS, type ConsoleBrowser } from './support/console-browser.js';
 import { describeWhenAvailable } from './support/unavailable.js';
 import { unzipTo } from './support/unzip.js';
@@ -318,7 +319,13 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     const fetcher = await stack.run.addHldFetcher(connection, { severities: [5] }, { name: 'Critical first, then wider', pageSize: 25 });
     await stack.run.runToEnd(fetcher);
     expect((await stack.request('PATCH', `/v1/fetchers/${fetcher.id}`, { body: { filters: { severities: [4, 5] } } })).status).toBe(200);
-    await stack.run.runToEnd(fetcher);
+    // A gateway that cuts off pages of more than 12 hosts: pages fail, and are asked for again with fewer hosts.
+    stack.run.sim.configure({ faults: { maxHostsPerPage: 12 } });
+    try {
+      await stack.run.runToEnd(fetcher, { ...FAST_TUNING, pageMaxAttempts: 2, pageAttemptsPerHalving: 1, pageRetryInitialMs: 50 });
+    } finally {
+      stack.run.sim.reset();
+    }
     const [newer, older] = (await stack.request('GET', `/v1/evidence?fetcherId=${fetcher.id}`)).body.items;
     const evidence = (await stack.request('GET', `/v1/evidence/${newer.id}`)).body;
     await openScreen(page, `#/evidence/${newer.id}`);
@@ -343,10 +350,21 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     expect(completeText).toMatch(new RegExp(`Listed by Qualys\\s+${completeness.reconciliation.listed}\\b`));
     expect(completeText).toMatch(new RegExp(`Listed, not in the evidence\\s+${completeness.reconciliation.absent}\\b`));
 
-    const custody = await region('Chain of custody').innerText();
-    expect(custody).toContain(evidence.manifest.custody.workers[0]);
+    const custodyPart = region('Chain of custody');
+    const custody = await custodyPart.innerText();
+    const { workers, retries, pageSizeChanges } = evidence.manifest.custody;
+    expect(custody).toContain(workers[0]);
     expect(custody).toMatch(/Backfill\s+no/);
     expect(custody).toContain(`${stack.run.sim.url}, API 5.0`);
+    // Every failed attempt with its cause, every page asked for again with fewer hosts.
+    expect(retries.length).toBeGreaterThan(0);
+    const attempts = custodyPart.getByRole('region', { name: 'Failed attempts' }).locator('tbody tr');
+    expect(await attempts.count()).toBe(retries.length);
+    expect(await attempts.first().innerText()).toContain(`${retries[0].errorType}: ${retries[0].message}`);
+    expect(pageSizeChanges.length).toBeGreaterThan(0);
+    const smaller = custodyPart.getByRole('region', { name: 'Pages asked for again with fewer hosts' }).locator('tbody tr');
+    expect(await smaller.count()).toBe(pageSizeChanges.length);
+    expect((await smaller.first().locator('td').allInnerTexts()).slice(2, 4)).toEqual([String(pageSizeChanges[0].truncationLimit), '25']);
     expect(evidence.manifest.ranges.length).toBeGreaterThan(1);
     expect(await region('Manifest').innerText()).toContain(`Host ID ranges (${evidence.manifest.ranges.length}, pulled in parallel)`);
 
