@@ -457,7 +457,11 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     await coverage.getByRole('button', { name: 'Show coverage' }).click();
     await expect.poll(windows).toContainEqual([quarter, 'missing']);
 
-    await view().getByLabel('Evidence file', { exact: true }).selectOption(evidence.id);
+    const picker = view().getByLabel('Evidence file', { exact: true });
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await expect.poll(() => fieldError(picker)).toBe('choose the evidence to file');
+    expect(await count(`/v1/controls/${control.id}/attachment-events`)).toBe(2);
+    await picker.selectOption(evidence.id);
     await view().getByRole('button', { name: 'File evidence' }).click();
     await filed.waitFor();
     await expect.poll(async () => (await events.first().innerText()).replace(/\s+/g, ' ')).toMatch(/filed .* test-admin —$/);
