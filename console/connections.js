@@ -1,17 +1,20 @@
-/* global queueMicrotask */
+/* global queueMicrotask, setInterval, clearInterval */
 /**
  * Connections (administrators): each Qualys connection with its status as
- * the last check found it, and "Connect Qualys": the platform or a private
- * cloud URL, the API user, the check with Qualys before saving, rotation,
- * re-checks and Disconnect.
+ * the last check found it and its call budget in use now (read again every
+ * few seconds), and "Connect Qualys": the platform or a private cloud URL,
+ * the API user, the check with Qualys before saving, rotation, re-checks
+ * and Disconnect.
  */
-import { enc, getAll, sendJson } from './api.js';
+import { enc, getAll, getJson, sendJson } from './api.js';
 import { badge, facts, fill, formatTime, h, plural, problemBox, screenHead } from './dom.js';
 import { busy, confirmAction, errorSlots, field, input, select } from './forms.js';
 import { API_VERSIONS, PLATFORMS } from './platforms.js';
 import { href } from './router.js';
 
 const PRIVATE = 'private';
+/** How often the call budgets on show are read again. */
+const BUDGET_REFRESH_MS = 5000;
 
 function limitsText(limits) {
   if (!limits) return null;
@@ -28,8 +31,25 @@ function serverText(c) {
 export async function renderConnections(content, ctx) {
   const connections = await getAll('/v1/connections?limit=100');
   const reload = ctx.reload;
+  const live = connections.filter((c) => c.status !== 'disconnected');
+  const budgets = new Map(live.map((c) => [c.id, h('div', { class: 'budget', 'data-budget-of': c.id })]));
+  const drawBudgets = () =>
+    Promise.all(
+      live.map(async (c) => {
+        try {
+          fill(budgets.get(c.id), budgetView(await getJson(`/v1/connections/${enc(c.id)}/limits`)));
+        } catch (err) {
+          fill(budgets.get(c.id), problemBox(err));
+        }
+      }),
+    );
+  await drawBudgets();
+  if (live.length) {
+    const timer = setInterval(() => void (ctx.current() && drawBudgets()), BUDGET_REFRESH_MS);
+    ctx.onLeave(() => clearInterval(timer));
+  }
   const list = connections.length
-    ? h('div', { class: 'cards' }, connections.map((c) => connectionCard(c, reload)))
+    ? h('div', { class: 'cards' }, connections.map((c) => connectionCard(c, reload, budgets.get(c.id) ?? null)))
     : h('p', {}, 'No Qualys connection yet. Connect one below: the connector needs it to fetch anything.');
   const startOpen = connections.length === 0 || ctx.query.get('new') === '1';
   fill(content,
@@ -39,7 +59,28 @@ export async function renderConnections(content, ctx) {
   );
 }
 
-function connectionCard(c, reload) {
+/**
+ * The subscription's shared call budget as the connector uses it now: every
+ * run and worker on this API server and user takes its slots.
+ */
+function budgetView(b) {
+  const k = b.concurrency;
+  const r = b.rate;
+  return [
+    h('h3', {}, 'Call budget now'),
+    facts(
+      [
+        ['Calls running', `${k.inUse} of ${k.slots} slot${k.slots === 1 ? '' : 's'}`],
+        ['Waiting for a slot', String(k.waiting)],
+        ['Qualys concurrency limit', k.limit === null ? 'not reported yet (one slot until a run sees it)' : `${k.limit}, of which ${k.reserve} kept for other tools`],
+        ['Rate', r.limit === null ? 'not reported yet' : `${r.remaining ?? '?'} of ${r.limit} calls left in the ${r.windowSec ?? '?'} s window${r.observedAt ? ` (as of ${formatTime(r.observedAt)})` : ''}`],
+      ],
+      'facts counts',
+    ),
+  ];
+}
+
+function connectionCard(c, reload, budget) {
   const disconnected = c.status === 'disconnected';
   const area = h('div', { class: 'card-action', 'aria-live': 'polite' });
   const act = (label, work, cls = '') => {
@@ -83,8 +124,9 @@ function connectionCard(c, reload) {
       ['API version', c.apiVersion],
       ['Username', c.username],
       ['Proxy', c.proxyUrl],
-      ['Qualys limits', limitsText(c.limits)],
+      ['Limits at the last check', limitsText(c.limits)],
     ]),
+    budget,
     h(
       'div',
       { class: 'actions' },

@@ -1,11 +1,13 @@
 /**
  * Controls: the catalog grouped by framework with each control's freshness,
- * and one control with the fetchers mapped to it and its evidence history.
+ * and one control with the fetchers mapped to it, its coverage per cadence
+ * window over a period, its successors in current framework versions, and
+ * its evidence (filed and taken off by hand, with the history).
  */
 import { enc, getJson } from './api.js';
-import { downloadButton } from './download.js';
-import { badge, facts, fill, formatBytes, formatDate, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
-import { busy } from './forms.js';
+import { evidencePart } from './attachments.js';
+import { coveragePart } from './coverage.js';
+import { badge, controlName, facts, fill, formatBytes, formatDate, formatTime, h, link, screenHead, section, table } from './dom.js';
 import { href } from './router.js';
 
 export function freshnessText(freshness) {
@@ -45,47 +47,25 @@ export async function renderControls(content) {
   );
 }
 
-/** A paged table of evidence filed under a control or a request, with verified downloads. */
-export async function attachedEvidenceTable(path, extraColumn = null) {
-  const tbody = h('tbody');
-  const more = h('div', { class: 'more' });
-  let count = 0;
-  const row = (e) =>
-    h(
-      'tr',
-      { 'data-evidence-id': e.id },
-      h('td', {}, link(href('evidence', e.id), formatTime(e.createdAt))),
-      h('td', {}, e.filename, e.complete ? '' : ' (incomplete pull)'),
-      h('td', { class: 'num' }, formatBytes(e.bytes)),
-      h('td', {}, sha(e.sha256)),
-      h('td', {}, formatTime(e.attachedAt)),
-      h('td', {}, downloadButton(e.contentUrl, { size: e.bytes, expected: e.sha256, name: e.filename }), extraColumn ? extraColumn(e) : null),
-    );
-  const load = async (cursor) => {
-    const page = await getJson(`${path}${path.includes('?') ? '&' : '?'}limit=25${cursor ? `&cursor=${enc(cursor)}` : ''}`);
-    tbody.append(...page.items.map(row));
-    count += page.items.length;
-    const button = page.nextCursor ? h('button', { type: 'button', class: 'quiet' }, 'Load more') : null;
-    button?.addEventListener('click', () => busy(button, () => load(page.nextCursor)).catch((err) => fill(more, problemBox(err))));
-    fill(more, button ?? '');
-  };
-  await load(null);
-  if (count === 0) return h('p', {}, 'No evidence filed yet.');
-  const t = table(['Sealed', 'File', 'Size', 'SHA-256', 'Filed', ''], []);
-  t.querySelector('tbody').replaceWith(tbody);
-  return h('div', {}, t, more);
-}
-
 export async function renderControl(content, ctx) {
-  const control = await getJson(`/v1/controls/${enc(ctx.params.id)}`);
+  const [control, catalog] = await Promise.all([getJson(`/v1/controls/${enc(ctx.params.id)}`), getJson('/v1/controls').then((c) => c.items)]);
+  const predecessor = control.succeeds ? catalog.find((c) => c.id === control.succeeds) : null;
+  const successors = catalog.filter((c) => c.succeeds === control.id);
+  const [coverage, evidence] = await Promise.all([coveragePart(control), evidencePart({ kind: 'controls', id: control.id, name: controlName(control), open: true })]);
   fill(content,
     screenHead(`${control.framework} ${control.code}: ${control.name}`),
     facts([
       ['Cadence', control.cadence ?? 'none named by the framework'],
       ['Freshness', [badge(control.freshness.state), ' ', freshnessText(control.freshness)]],
       ['Fetchers', control.fetchers.length ? control.fetchers.map((f, i) => [i ? ', ' : '', link(href('fetchers', f.id), f.name), f.enabled ? '' : ' (disabled)']) : 'none mapped'],
+      ['Replaces', predecessor ? link(href('controls', predecessor.id), controlName(predecessor)) : null],
+      ['Current versions', successors.length ? successors.map((c, i) => [i ? ', ' : '', link(href('controls', c.id), controlName(c))]) : null],
     ]),
+    successors.length
+      ? h('p', { class: 'note' }, 'This control has successors in the current framework versions. A fetcher mapped to it is moved to them in one step on the fetcher\'s screen ("Move to the current versions"); evidence already filed stays here.')
+      : null,
     h('p', { class: 'description' }, control.description),
-    section('Evidence', await attachedEvidenceTable(`/v1/controls/${enc(control.id)}/evidence`)),
+    section('Coverage', coverage),
+    evidence,
   );
 }

@@ -6,7 +6,9 @@
  * write files: Chromium's File System Access); the write is committed only
  * when the hash matches, else discarded. Elsewhere the browser keeps the
  * body as a Blob (spilled to disk when large) that is hashed chunk by chunk
- * and saved only when it matches.
+ * and saved only when it matches. Reports and exports, which the server
+ * vouches for with no hash, are saved the same ways, with the SHA-256 of
+ * what was saved reported.
  */
 import { send } from './api.js';
 import { fill, formatBytes, h, problemBox, sha } from './dom.js';
@@ -86,14 +88,18 @@ async function viaBlob(res, expected) {
   const blob = await res.blob();
   const got = await hashStream(blob.stream());
   if (got.sha256 !== wanted) throw damaged(got.sha256, wanted);
+  saveBlob(blob, filenameOf(res.headers) ?? 'evidence');
+  return got;
+}
+
+function saveBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: filenameOf(res.headers) ?? 'evidence' });
+  const a = h('a', { href: url, download: filename });
   document.body.append(a);
   a.click();
   a.remove();
   // Revoking at once can cancel the save in some browsers.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  return got;
 }
 
 /**
@@ -111,6 +117,52 @@ export async function downloadVerified(path, { size = 0, expected = null, sugges
   }
   const res = await send('GET', path);
   return { filename: filenameOf(res.headers) ?? suggestedName, ...(await viaBlob(res, expected)) };
+}
+
+/**
+ * Saves what `path` answers (a report, an export) that the server vouches
+ * for with no hash: streamed into a picked file when `sizeHint` is large and
+ * the browser can write files, else kept by the browser as a Blob. Returns
+ * the name, size and the SHA-256 of the bytes saved, for the auditor's record.
+ */
+export async function saveDownload(path, { sizeHint = 0, suggestedName } = {}) {
+  if (sizeHint > STREAM_TO_FILE_BYTES && typeof window.showSaveFilePicker === 'function') {
+    const handle = await window.showSaveFilePicker({ suggestedName });
+    const writable = await handle.createWritable();
+    try {
+      const res = await send('GET', path);
+      const got = await hashStream(res.body, (chunk) => writable.write(chunk));
+      await writable.close();
+      return { filename: handle.name, ...got };
+    } catch (err) {
+      await writable.abort().catch(() => {});
+      throw err;
+    }
+  }
+  const res = await send('GET', path);
+  const blob = await res.blob();
+  const got = await hashStream(blob.stream());
+  saveBlob(blob, filenameOf(res.headers) ?? suggestedName ?? 'download');
+  return { filename: filenameOf(res.headers) ?? suggestedName, ...got };
+}
+
+/** A button that fetches `path()` with the key and saves it, reporting the name, size and SHA-256 of what it saved. */
+export function saveButton(label, path, { sizeHint = () => 0, name, working = 'Downloading…', ariaLabel = null } = {}) {
+  const status = h('span', { class: 'download-status', role: 'status' });
+  const button = h('button', { type: 'button', 'aria-label': ariaLabel }, label);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    fill(status, working);
+    try {
+      const saved = await saveDownload(path(), { sizeHint: sizeHint(), suggestedName: name });
+      fill(status, `Saved ${saved.filename} (${formatBytes(saved.bytes)}), SHA-256 `, sha(saved.sha256, true));
+    } catch (err) {
+      fill(status, err.name === 'AbortError' ? 'Cancelled: nothing was saved.' : problemBox(err));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('span', { class: 'download' }, button, ' ', status);
 }
 
 /** Hashes `path` without saving it and compares: a verification the auditor runs in their own browser. */

@@ -1,15 +1,19 @@
 /**
- * Evidence: the list, and one piece of evidence with its summary (a severity
- * by status chart), its manifest (pages with hashes, waits, retries, who
- * triggered it), its completeness, a verification run in the browser
- * against the manifest, the verified download, and the raw Qualys pages.
+ * Evidence: the list, and one piece of evidence: the verified download, its
+ * verification (on the server and in the browser), its completeness, its
+ * summary (a severity by status chart), the SLA report, the changes since
+ * another pull, the chain of custody, the manifest and the raw Qualys pages.
  */
 import { enc, getAll, getJson } from './api.js';
 import { severityStatusChart } from './chart.js';
-import { downloadButton, verifyInBrowser } from './download.js';
+import { custodySection, manifestSection } from './custody.js';
+import { diffPart } from './diff.js';
+import { downloadButton } from './download.js';
 import { badge, controlName, facts, fill, formatBytes, formatTime, h, link, problemBox, screenHead, section, sha, table } from './dom.js';
+import { completenessPart, verificationPart } from './evidence-checks.js';
 import { busy } from './forms.js';
 import { href } from './router.js';
+import { slaPart } from './sla.js';
 
 const PAGE = 50;
 
@@ -26,7 +30,7 @@ export async function renderEvidence(content) {
       h('td', {}, fetchers.get(e.fetcherId) ?? e.fetcherId),
       h('td', {}, e.format),
       h('td', { class: 'num' }, formatBytes(e.bytes)),
-      h('td', {}, e.complete ? badge('fresh', 'complete') : badge('stale', 'incomplete')),
+      h('td', {}, badge(COMPLETENESS_BADGE[e.completeness] ?? 'missing', e.completeness)),
       h('td', {}, sha(e.sha256)),
     );
   let count = 0;
@@ -49,59 +53,33 @@ export async function renderEvidence(content) {
   );
 }
 
-function completeness(evidence) {
-  return evidence.complete
-    ? [badge('fresh', 'complete'), ' Qualys said the list was complete: every page was fetched.']
-    : [badge('stale', 'incomplete'), ' The pull stopped before Qualys said the list was complete; this file is missing hosts.'];
-}
-
-/** Re-hashes the sealed file and every raw page in this browser and compares them with the manifest; nothing is saved. */
-function verifier(evidence, pages) {
-  const out = h('div', { 'aria-live': 'polite', class: 'verdict' });
-  const button = h('button', { type: 'button' }, 'Verify in this browser');
-  button.addEventListener('click', () =>
-    busy(button, async () => {
-      fill(out, 'Hashing the sealed file and every raw page…');
-      try {
-        const results = [];
-        const file = await verifyInBrowser(`/v1/evidence/${enc(evidence.id)}/content`, evidence.sha256);
-        results.push(['Sealed file', file]);
-        for (const p of pages) results.push([`Page ${p.pageNo}`, await verifyInBrowser(p.links.content, p.sha256)]);
-        const bad = results.filter(([, r]) => !r.ok);
-        fill(out,
-          bad.length === 0
-            ? h('p', { class: 'ok' }, badge('fresh', 'verified'), ` The sealed file and all ${pages.length} raw page(s) match the SHA-256 hashes in the manifest.`)
-            : h('div', { class: 'problem' }, h('p', {}, `${bad.length} item(s) do not match the manifest:`), h('ul', {}, bad.map(([what, r]) => h('li', {}, `${what}: SHA-256 ${r.sha256}, manifest ${r.expected}`)))),
-        );
-      } catch (err) {
-        fill(out, problemBox(err));
-      }
-    }),
-  );
-  return h('div', {}, h('p', { class: 'hint' }, 'Downloads the sealed file and the raw Qualys pages and hashes them here, without saving them, against the hashes the manifest recorded.'), button, out);
-}
+const COMPLETENESS_BADGE = { complete: 'fresh', incomplete: 'stale', unknown: 'due' };
 
 export async function renderEvidenceItem(content, ctx) {
   const evidence = await getJson(`/v1/evidence/${enc(ctx.params.id)}`);
-  const pages = (await getJson(`/v1/evidence/${enc(evidence.id)}/pages`)).items;
   const m = evidence.manifest ?? {};
+  const hld = m.fetcher?.kind !== 'custom';
+  const [pages, diff] = await Promise.all([getJson(`/v1/evidence/${enc(evidence.id)}/pages`).then((p) => p.items), hld ? diffPart(evidence) : null]);
   const s = evidence.summary ?? {};
   const contentPath = `/v1/evidence/${enc(evidence.id)}/content`;
   const { controls, requests } = evidence.attachedTo;
+  const onlyHld = h('p', { class: 'hint' }, 'Only for Host List Detection evidence: this file is the answer of a custom endpoint.');
   fill(content,
     screenHead(evidence.filename),
     facts([
+      ['Collected', `${formatTime(evidence.collectedAt)}${m.run?.backfill ? ' (a backfill: due earlier, collected then)' : ''}`],
       ['Sealed', formatTime(evidence.createdAt)],
       ['Format', `${evidence.format} (${evidence.contentType})`],
       ['Size', `${formatBytes(evidence.bytes)} (${evidence.bytes} bytes)`],
       ['SHA-256', sha(evidence.sha256, true)],
-      ['Completeness', completeness(evidence)],
+      ['Completeness', [badge(COMPLETENESS_BADGE[evidence.completeness] ?? 'missing', evidence.completeness), ' see Completeness below']],
       ['Run', link(href('runs', evidence.runId), evidence.runId)],
       ['Fetcher', link(href('fetchers', evidence.fetcherId), m.fetcher?.name ?? evidence.fetcherId)],
-      ['Triggered', m.run ? `${m.run.trigger}${m.run.triggeredBy ? ` by ${m.run.triggeredBy}` : ''}, ${formatTime(m.run.startedAt)} to ${formatTime(m.run.finishedAt)}` : null],
+      ['Started', m.custody?.startedBy ? `${m.custody.startedBy.trigger}${m.custody.startedBy.triggeredBy ? ` by ${m.custody.startedBy.triggeredBy}` : ''}` : m.run ? `${m.run.trigger}${m.run.triggeredBy ? ` by ${m.run.triggeredBy}` : ''}` : null],
     ]),
     section('Download', h('p', { class: 'hint' }, 'The file is checked against its SHA-256 while it downloads and saved only if it matches.'), downloadButton(contentPath, { size: evidence.bytes, expected: evidence.sha256, name: evidence.filename })),
-    section('Verification', verifier(evidence, pages)),
+    section('Verification', verificationPart(evidence, pages)),
+    section('Completeness', completenessPart(evidence)),
     section(
       'Summary',
       facts([
@@ -111,47 +89,17 @@ export async function renderEvidenceItem(content, ctx) {
       ]),
       s.matrix ? severityStatusChart(s.matrix) : h('p', { class: 'hint' }, 'No detection counts: this answer is not a Host List Detection list.'),
     ),
+    section('SLA report', hld ? slaPart(evidence) : onlyHld),
+    section('Changes since another pull', hld ? diff : onlyHld),
     section(
       'Filed under',
       facts([
         ['Controls', controls.length ? controls.map((c, i) => [i ? ', ' : '', link(href('controls', c.id), controlName(c))]) : 'none'],
         ['Audit requests', requests.length ? requests.map((r, i) => [i ? ', ' : '', link(href('requests', r.id), r.title), ` (${r.status})`]) : 'none'],
       ]),
+      h('p', { class: 'hint' }, 'File it by hand, or take it off, on the control\'s or the audit request\'s screen.'),
     ),
+    custodySection(m),
     manifestSection(m, pages, evidence),
-  );
-}
-
-function manifestSection(m, pages, evidence) {
-  const q = m.qualys ?? {};
-  return section(
-    'Manifest',
-    facts([
-      ['Qualys platform', q.platform ? `${q.platform} (${q.apiBaseUrl})` : q.apiBaseUrl],
-      ['API version', q.apiVersion],
-      ['Call', q.endpoint ? h('code', {}, `${q.method} ${q.endpoint}`) : null],
-      ['Parameters', q.params ? h('pre', { class: 'code' }, JSON.stringify(q.params, null, 2)) : null],
-      ['Workflow', m.run?.workflowId],
-      ['Retries', String(m.retries ?? 0)],
-      ['Waits for Qualys limits', m.waits?.length ? h('ul', {}, m.waits.map((w) => h('li', {}, `${w.seconds} s for the ${w.reason === 'rate_limit' ? 'rate' : 'concurrency'} limit at ${formatTime(w.at)}`))) : 'none'],
-    ]),
-    h('h3', {}, `Raw Qualys pages (${pages.length})`),
-    table(
-      ['Page', 'id_min', 'Size', 'SHA-256', 'Qualys DATETIME', 'Attempts', 'Hosts', 'Raw page'],
-      pages.map((p) =>
-        h(
-          'tr',
-          {},
-          h('td', { class: 'num' }, String(p.pageNo)),
-          h('td', { class: 'num' }, p.idMin === null ? '—' : String(p.idMin)),
-          h('td', { class: 'num' }, formatBytes(p.bytes)),
-          h('td', {}, sha(p.sha256)),
-          h('td', {}, p.qualysDatetime ?? '—'),
-          h('td', { class: 'num' }, String(p.attempts)),
-          h('td', { class: 'num' }, p.hosts === null ? '—' : String(p.hosts)),
-          h('td', {}, downloadButton(p.links.content, { size: p.bytes, expected: p.sha256, name: `${evidence.filename} page ${p.pageNo}` })),
-        ),
-      ),
-    ),
   );
 }

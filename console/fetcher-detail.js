@@ -5,7 +5,7 @@
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
 import { badge, controlName, facts, fill, h, link, problemBox, screenHead, section } from './dom.js';
-import { busy, confirmAction } from './forms.js';
+import { busy, choice, confirmAction } from './forms.js';
 import { KIND_NAMES, runButton } from './fetchers.js';
 import { multiSelect } from './pickers.js';
 import { href } from './router.js';
@@ -121,7 +121,8 @@ function controlsSection(fetcher, catalog, ctx) {
   const mapped = fetcher.controls.length
     ? h('ul', {}, fetcher.controls.map((c) => h('li', {}, link(href('controls', c.id), controlName(c)), ` ${c.name}`)))
     : h('p', {}, 'No controls mapped yet.');
-  if (!ctx.isAdmin) return section('Mapped controls', mapped);
+  const upgrade = upgradePart(fetcher, catalog, ctx);
+  if (!ctx.isAdmin) return section('Mapped controls', mapped, upgrade);
   const picker = multiSelect({
     legend: 'Controls this fetcher provides evidence for',
     hint: 'New evidence is filed under every ticked control and the open audit requests that cover them.',
@@ -132,8 +133,45 @@ function controlsSection(fetcher, catalog, ctx) {
   return section(
     'Mapped controls',
     mapped,
+    upgrade,
     mappingForm({ picker, saveLabel: 'Save controls', save: (controlIds) => sendJson('PUT', `/v1/fetchers/${enc(fetcher.id)}/controls`, { controlIds }).then(ctx.reload) }),
   );
+}
+
+/**
+ * Mapped controls of older framework versions with successors in the
+ * catalog (PCI DSS v3.2.1 11.2.1 → v4.0.1 11.3.1…), and for administrators
+ * the one-step move to them.
+ */
+function upgradePart(fetcher, catalog, ctx) {
+  const moves = fetcher.controls
+    .map((c) => ({ from: c, to: catalog.filter((s) => s.succeeds === c.id) }))
+    .filter((move) => move.to.length > 0);
+  if (moves.length === 0) return null;
+  const list = h(
+    'ul',
+    { class: 'upgrades' },
+    moves.map((move) => h('li', {}, link(href('controls', move.from.id), controlName(move.from)), ' → ', move.to.map((c, i) => [i ? ', ' : '', link(href('controls', c.id), controlName(c))]))),
+  );
+  const intro = h('p', {}, `${moves.length === 1 ? 'One mapped control has' : `${moves.length} mapped controls have`} successors in the current framework versions:`);
+  if (!ctx.isAdmin) return h('div', { class: 'note upgrade' }, intro, list);
+  const keep = choice('checkbox', 'keep-old', 'true', 'Keep the old controls mapped as well');
+  const status = h('div', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', class: 'primary' }, 'Move to the current versions');
+  button.addEventListener('click', () =>
+    busy(button, async () => {
+      fill(status);
+      try {
+        const keepOld = keep.querySelector('input').checked;
+        // The screen drawn again shows the controls mapped now.
+        await sendJson('POST', `/v1/fetchers/${enc(fetcher.id)}/controls/upgrade`, { controlIds: moves.map((move) => move.from.id), keepOld });
+        ctx.reload();
+      } catch (err) {
+        fill(status, problemBox(err));
+      }
+    }),
+  );
+  return h('div', { class: 'note upgrade' }, intro, list, h('p', { class: 'hint' }, 'New evidence is then filed under the successors; evidence already filed stays under the old controls.'), keep, h('div', { class: 'actions' }, button), status);
 }
 
 function requestsSection(fetcher, requests, ctx) {

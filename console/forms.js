@@ -185,6 +185,18 @@ export async function busy(button, work) {
  * Resolves true only when the user confirms.
  */
 export function confirmAction({ title, body, confirm, danger = true }) {
+  return modal({ title, body, confirm, danger }).then((answer) => answer !== null);
+}
+
+/**
+ * The same with an optional "Reason" field, for actions kept on the record
+ * (filing evidence by hand). Resolves the reason typed ('' for none), or null when cancelled.
+ */
+export function confirmWithReason({ title, body, confirm, danger = false, reasonLabel = 'Reason (optional)', reasonHint = 'Kept with the event, e.g. "asked by the QSA".' }) {
+  return modal({ title, body, confirm, danger, reason: field(reasonLabel, input({ autocomplete: 'off', maxlength: 1000 }), reasonHint) });
+}
+
+function modal({ title, body, confirm, danger, reason = null }) {
   return new Promise((resolve) => {
     const titleId = uid('dlg');
     const yes = h('button', { type: 'button', class: danger ? 'danger' : 'primary' }, confirm);
@@ -194,6 +206,7 @@ export function confirmAction({ title, body, confirm, danger = true }) {
       { 'aria-labelledby': titleId, class: 'confirm' },
       h('h2', { id: titleId }, title),
       ...(Array.isArray(body) ? body : [body]).map((p) => h('p', {}, p)),
+      reason,
       h('div', { class: 'actions' }, yes, no),
     );
     const done = (answer) => {
@@ -201,15 +214,15 @@ export function confirmAction({ title, body, confirm, danger = true }) {
       dialog.remove();
       resolve(answer);
     };
-    yes.addEventListener('click', () => done(true));
-    no.addEventListener('click', () => done(false));
+    yes.addEventListener('click', () => done(reason ? reason.control.value.trim() : ''));
+    no.addEventListener('click', () => done(null));
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
-      done(false);
+      done(null);
     });
     document.body.append(dialog);
     dialog.showModal();
-    no.focus();
+    (reason ? reason.control : no).focus();
   });
 }
 

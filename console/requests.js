@@ -1,12 +1,15 @@
+/* global URLSearchParams */
 /**
  * Audit requests: the list, creating one (title, period, due date,
- * controls) for administrators, and one request with its controls and the
- * evidence filed under it.
+ * controls) for administrators, and one request with its controls, the
+ * evidence filed under it (by runs or by hand, with the history), and the
+ * export of it all as one zip.
  */
 import { enc, getAll, getJson, sendJson } from './api.js';
-import { badge, controlName, facts, fill, formatDate, h, link, problemBox, screenHead, section, table } from './dom.js';
-import { busy, confirmAction, errorSlots, field, input } from './forms.js';
-import { attachedEvidenceTable } from './controls.js';
+import { badge, controlName, facts, fill, formatBytes, formatDate, h, link, problemBox, screenHead, section, table } from './dom.js';
+import { busy, checkedValues, choice, confirmAction, errorSlots, field, group, input } from './forms.js';
+import { evidencePart } from './attachments.js';
+import { saveButton } from './download.js';
 import { multiSelect } from './pickers.js';
 import { href } from './router.js';
 
@@ -70,7 +73,15 @@ function requestForm(catalog, ctx) {
 
 export async function renderRequest(content, ctx) {
   const request = await getJson(`/v1/requests/${enc(ctx.params.id)}`);
-  const [controls, evidence] = await Promise.all([controlsPart(request, ctx), attachedEvidenceTable(`/v1/requests/${enc(request.id)}/evidence`)]);
+  const [controls, evidence, exporting] = await Promise.all([
+    controlsPart(request, ctx),
+    evidencePart(
+      { kind: 'requests', id: request.id, name: request.title, period: { start: request.periodStart, end: request.periodEnd }, open: request.status === 'open' },
+      // The export says how much it holds: told again after each change.
+      { onChange: () => exporting.update() },
+    ),
+    exportSection(request),
+  ]);
   const area = h('div', { 'aria-live': 'polite' });
   const close = ctx.isAdmin && request.status === 'open' ? h('button', { type: 'button' }, 'Close request') : null;
   close?.addEventListener('click', () =>
@@ -91,9 +102,45 @@ export async function renderRequest(content, ctx) {
       ['Description', request.description || null],
     ]),
     controls,
-    section('Evidence', evidence),
+    evidence,
+    exporting,
   );
 }
+
+/** The zip for the auditor's archive, saved with the key like every download (streamed into a file when large). */
+async function exportSection(request) {
+  const options = group('What the zip holds', [
+    choice('checkbox', 'export', 'pages', 'The raw Qualys pages of each file (pages/)', true),
+    choice('checkbox', 'export', 'verify', 'Verify each file on the server first (its verdict goes into index.json)', true),
+  ]);
+  const ticked = (value) => checkedValues(options, 'export').includes(value);
+  const about = h('p', { class: 'hint' });
+  /** Bytes of evidence filed now: picks the streamed save for large zips. */
+  let bytes = 0;
+  const update = async () => {
+    const filed = await getAll(`/v1/requests/${enc(request.id)}/evidence?limit=500`);
+    bytes = filed.reduce((sum, e) => sum + e.bytes, 0);
+    fill(about, `One zip of the ${filed.length} file(s) filed here (${formatBytes(bytes)} of evidence, about as much again in raw pages): README.txt, index.json with each file's SHA-256, completeness and verification verdicts, and per file its manifest. Unzip it and run "npm run verify" on a file to check it offline.`);
+  };
+  await update();
+  const path = () => {
+    const query = new URLSearchParams();
+    if (!ticked('pages')) query.set('pages', 'false');
+    if (!ticked('verify')) query.set('verify', 'false');
+    return `/v1/requests/${enc(request.id)}/export${query.size ? `?${query}` : ''}`;
+  };
+  const part = section(
+    'Export',
+    about,
+    options,
+    h('div', { class: 'actions' }, saveButton('Export as zip', path, { sizeHint: () => (ticked('pages') ? 2 : 1) * bytes, working: 'Preparing the zip (every file is verified first unless unticked)…', name: `evidence-${request.id}.zip` })),
+  );
+  part.update = update;
+  return part;
+}
+
+
+
 
 async function controlsPart(request, ctx) {
   const listed = request.controls.length

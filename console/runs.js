@@ -1,8 +1,10 @@
 /* global setTimeout, clearTimeout, setInterval, clearInterval */
 /**
  * Runs: the list, and one run followed live (step, pages, hosts,
- * detections, bytes, waits for Qualys limits with a countdown, retries, the
- * last error), with Cancel and a link to the run in the Temporal UI.
+ * detections, bytes, host ID ranges, calls waiting for a slot of the
+ * subscription's budget, waits for Qualys limits with a countdown, retries
+ * and the attempt being retried, the last error), with Cancel and a link to
+ * the run in the Temporal UI.
  */
 import { ApiProblem, enc, getAll, getJson, sendJson } from './api.js';
 import { downloadButton } from './download.js';
@@ -129,13 +131,16 @@ export async function renderRun(content, ctx) {
           ['Detections', String(p.detections)],
           ['Bytes', formatBytes(p.bytes)],
           ['Waits for Qualys limits', p.waits ? `${plural(p.waits, 'wait')}, ${p.waitedSeconds} s in all` : 'none'],
+          ['Waiting for a call slot', final ? null : p.waitingForSlot ? `${plural(p.waitingForSlot, 'call')} queued for the subscription's shared budget (see the connection's call budget)` : 'none'],
           ['Host ID ranges', p.ranges ? `${p.ranges.done} of ${p.ranges.total} done, ${p.ranges.inFlight} being pulled, ${p.ranges.waiting} not started` : null],
           ['Retries', String(p.retries)],
           ['Retrying now', p.current && !final ? retrying(p.current) : null],
           ['Last error', p.lastError && !p.current && !final ? `${p.lastError} (retrying)` : null],
           ['Trigger', run.triggeredBy ? `${run.trigger} by ${run.triggeredBy}` : run.trigger],
+          ['Due (scheduled for)', run.scheduledFor ? formatTime(run.scheduledFor) : null],
           ['Started', formatTime(run.startedAt ?? run.createdAt)],
           ['Finished', run.finishedAt ? formatTime(run.finishedAt) : null],
+          ['Data collected', run.collectedAt ? formatTime(run.collectedAt) : null],
         ],
         'facts counts',
       ),

@@ -10,14 +10,17 @@
  * nothing. Each test sets up what it needs through the API, so each stands alone.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { blobKeyFor } from '../evidence/blob-key.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { FAST_TUNING } from './support/run-stack.js';
 import { chromiumUnavailable, fieldError, launchConsoleBrowser, openScreen, screenshot, signIn, UI_TIMEOUT_MS, type ConsoleBrowser } from './support/console-browser.js';
 import { describeWhenAvailable } from './support/unavailable.js';
+import { unzipTo } from './support/unzip.js';
 
 const PCI_11_2 = 'pci-dss-v3.2.1:11.2';
 
@@ -31,6 +34,24 @@ const byLabel = (label: string) => view().getByLabel(label, { exact: true });
 const group = (legend: string) => view().getByRole('group', { name: legend });
 /** The fields of the fetcher form's tab on show. */
 const inTab = (label: string) => view().locator('[role="tabpanel"]:not([hidden])').getByLabel(label, { exact: true });
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The bytes the browser saved for a download started by `click`. */
+async function downloaded(click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
+  const downloading = page.waitForEvent('download');
+  await click();
+  const download = await downloading;
+  return { name: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+interface CatalogControl {
+  id: string;
+  framework: string;
+  code: string;
+  succeeds: string | null;
+}
+const catalog = async () => (await stack.request('GET', '/v1/controls')).body.items as CatalogControl[];
 
 async function newConnection(name = `Simulator ${Math.random().toString(36).slice(2, 7)}`) {
   return stack.run.addConnection({ name });
@@ -96,6 +117,12 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     expect(await card.innerText()).toContain('calls per');
     const saved = (await stack.request('GET', '/v1/connections?limit=100')).body.items.find((c: { name: string }) => c.name === 'Simulator from the console');
     expect(saved).toMatchObject({ status: 'valid', apiBaseUrl: stack.run.sim.url, username: 'demo', platform: null });
+    // The call budget in use now, as GET /v1/connections/{id}/limits reports it.
+    const budget = (await stack.request('GET', `/v1/connections/${saved.id}/limits`)).body;
+    await expect.poll(() => card.locator('.budget').innerText()).toContain('Call budget now');
+    const shown = await card.locator('.budget').innerText();
+    expect(shown).toMatch(new RegExp(`Calls running\\s+${budget.concurrency.inUse} of ${budget.concurrency.slots} slot`));
+    expect(shown).toMatch(new RegExp(`Waiting for a slot\\s+${budget.concurrency.waiting}\\b`));
   });
 
   it('creates a Host List Detection fetcher with both pickers and every field; each bad field shows its error and nothing is stored', async () => {
@@ -213,6 +240,15 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     await expect.poll(async () => (await stack.request('GET', `/v1/fetchers/${fetcher.id}`)).body.controls.map((c: { id: string }) => c.id).sort()).toEqual(['fedramp-moderate:ra-5', PCI_11_2]);
     await view().getByRole('link', { name: 'PCI DSS v3.2.1 11.2' }).waitFor();
 
+    // FedRAMP Moderate RA-5 has a successor in the current version: one click moves the fetcher to it.
+    const successor = (await catalog()).find((c) => c.succeeds === 'fedramp-moderate:ra-5')!;
+    const upgrade = view().locator('.upgrade');
+    expect(await upgrade.innerText()).toContain(`FedRAMP Moderate RA-5 → ${successor.framework} ${successor.code}`);
+    await upgrade.getByRole('button', { name: 'Move to the current versions' }).click();
+    await expect.poll(async () => (await stack.request('GET', `/v1/fetchers/${fetcher.id}`)).body.controls.map((c: { id: string }) => c.id).sort()).toEqual([successor.id, PCI_11_2].sort());
+    await view().getByRole('listitem').getByRole('link', { name: `${successor.framework} ${successor.code}` }).waitFor();
+    expect(await view().locator('.upgrade').count()).toBe(0);
+
     await group('Audit requests this fetcher provides evidence for').getByLabel('PCI 2026 Q4 scans', { exact: false }).check();
     await view().getByRole('button', { name: 'Save audit requests' }).click();
     await view().getByRole('link', { name: 'PCI 2026 Q4 scans' }).waitFor();
@@ -261,7 +297,7 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     await view().getByRole('link', { name: evidence.filename }).click();
     await page.locator('#view[data-ready="true"][data-screen="evidence-item"]').waitFor();
     await view().getByRole('button', { name: 'Verify in this browser' }).click();
-    await expect.poll(() => view().locator('.verdict').innerText()).toContain(`all ${run.progress.pages} raw page(s) match the SHA-256 hashes in the manifest`);
+    await expect.poll(() => view().locator('.verdict.browser').innerText()).toContain(`all ${run.progress.pages} raw page(s) match the SHA-256 hashes in the manifest`);
     const downloading = page.waitForEvent('download');
     await view().getByRole('button', { name: `Download ${evidence.filename}`, exact: true }).click();
     const download = await downloading;
@@ -276,6 +312,240 @@ describeWhenAvailable('the console in Chromium: every flow of the product', chro
     const row = view().locator(`tr[data-control-id="${PCI_11_2}"]`);
     expect(await row.locator('.badge').innerText()).toBe('fresh');
     expect(await row.innerText()).toMatch(/due \S+/);
+  });
+
+  it('verifies evidence on the server and shows its completeness, chain of custody, SLA report and the diff with the previous pull', async () => {
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, { severities: [5] }, { name: 'Critical first, then wider', pageSize: 25 });
+    await stack.run.runToEnd(fetcher);
+    expect((await stack.request('PATCH', `/v1/fetchers/${fetcher.id}`, { body: { filters: { severities: [4, 5] } } })).status).toBe(200);
+    // A gateway that cuts off pages of more than 12 hosts: pages fail, and are asked for again with fewer hosts.
+    stack.run.sim.configure({ faults: { maxHostsPerPage: 12 } });
+    try {
+      await stack.run.runToEnd(fetcher, { ...FAST_TUNING, pageMaxAttempts: 2, pageAttemptsPerHalving: 1, pageRetryInitialMs: 50 });
+    } finally {
+      stack.run.sim.reset();
+    }
+    const [newer, older] = (await stack.request('GET', `/v1/evidence?fetcherId=${fetcher.id}`)).body.items;
+    const evidence = (await stack.request('GET', `/v1/evidence/${newer.id}`)).body;
+    await openScreen(page, `#/evidence/${newer.id}`);
+    const region = (name: string) => view().getByRole('region', { name, exact: true });
+
+    await view().getByRole('button', { name: 'Verify on the server' }).click();
+    const verdict = view().locator('.verdict.server');
+    const report = (await stack.request('GET', `/v1/evidence/${newer.id}/verification`)).body;
+    expect(report.verdict).toBe('verified');
+    // All passed: the checks are one click away.
+    await verdict.getByText(`The ${report.checks.length} checks, each with its detail`).click();
+    await verdict.locator('table.checks').waitFor();
+    expect(await verdict.locator('.badge').first().innerText()).toBe('verified');
+    expect(await verdict.innerText()).toContain(`${report.checks.length} of ${report.checks.length} checks passed`);
+    expect(await verdict.locator('tr[data-check]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-check')))).toEqual(report.checks.map((c: { name: string }) => c.name));
+
+    const completeness = evidence.manifest.completeness;
+    expect(completeness.verdict).toBe('complete');
+    const complete = region('Completeness');
+    expect(await complete.locator('.badge').first().innerText()).toBe('complete');
+    const completeText = await complete.innerText();
+    expect(completeText).toMatch(new RegExp(`Listed by Qualys\\s+${completeness.reconciliation.listed}\\b`));
+    expect(completeText).toMatch(new RegExp(`Listed, not in the evidence\\s+${completeness.reconciliation.absent}\\b`));
+
+    const custodyPart = region('Chain of custody');
+    const custody = await custodyPart.innerText();
+    const { workers, retries, pageSizeChanges } = evidence.manifest.custody;
+    expect(custody).toContain(workers[0]);
+    expect(custody).toMatch(/Backfill\s+no/);
+    expect(custody).toContain(`${stack.run.sim.url}, API 5.0`);
+    // Every failed attempt with its cause, every page asked for again with fewer hosts.
+    expect(retries.length).toBeGreaterThan(0);
+    const attempts = custodyPart.getByRole('region', { name: 'Failed attempts' }).locator('tbody tr');
+    expect(await attempts.count()).toBe(retries.length);
+    expect(await attempts.first().innerText()).toContain(`${retries[0].errorType}: ${retries[0].message}`);
+    expect(pageSizeChanges.length).toBeGreaterThan(0);
+    const smaller = custodyPart.getByRole('region', { name: 'Pages asked for again with fewer hosts' }).locator('tbody tr');
+    expect(await smaller.count()).toBe(pageSizeChanges.length);
+    expect((await smaller.first().locator('td').allInnerTexts()).slice(2, 4)).toEqual([String(pageSizeChanges[0].truncationLimit), '25']);
+    expect(evidence.manifest.ranges.length).toBeGreaterThan(1);
+    expect(await region('Manifest').innerText()).toContain(`Host ID ranges (${evidence.manifest.ranges.length}, pulled in parallel)`);
+
+    // The SLA report: a date that is not a date and a policy that is not JSON are refused beside their fields.
+    const sla = region('SLA report');
+    const asOf = sla.getByLabel('As of', { exact: true });
+    await asOf.fill('');
+    await asOf.focus();
+    await page.keyboard.type('02302026');
+    await sla.getByRole('button', { name: 'Show SLA report' }).click();
+    await expect.poll(() => fieldError(asOf)).toBe('must be a date like 2026-03-31');
+    const day = evidence.collectedAt.slice(0, 10);
+    await asOf.fill(day);
+    await sla.getByLabel('Policy', { exact: true }).selectOption('custom');
+    await sla.getByLabel('Policy (JSON)').fill('{"days": ');
+    await sla.getByRole('button', { name: 'Show SLA report' }).click();
+    await expect.poll(() => fieldError(sla.getByLabel('Policy (JSON)'))).toContain('not JSON');
+    expect(await sla.locator('.sla-report').count()).toBe(0);
+
+    await sla.getByLabel('Policy', { exact: true }).selectOption('fedramp');
+    await sla.getByRole('button', { name: 'Show SLA report' }).click();
+    await sla.locator('.sla-report').waitFor();
+    const slaReport = (await stack.request('GET', `/v1/evidence/${newer.id}/sla?asOf=${day}&policy=fedramp`)).body;
+    const slaText = await sla.locator('.sla-report').innerText();
+    expect(slaText).toContain(`${slaReport.withinSlaPercent}% within SLA as of the end of ${day} (UTC), policy fedramp`);
+    expect(slaText).toContain('The fetcher did not ask for Fixed detections');
+    expect(slaText).toContain(`Exceptions (${slaReport.exceptions.length})`);
+    const total = slaReport.counts.total;
+    expect(await sla.locator('table.sla-counts tbody tr').last().locator('td').allInnerTexts()).toEqual(
+      [total['on-time'], total['fixed-late'], total.overdue, total['open-within-sla'], total['on-time'] + total['fixed-late'] + total.overdue + total['open-within-sla']].map(String),
+    );
+    const slaCsv = await downloaded(() => sla.getByRole('button', { name: 'Download the SLA report as CSV' }).click());
+    expect(slaCsv.name).toBe(`sla-${newer.id}-${day}.csv`);
+    expect(slaCsv.bytes.toString('utf8')).toBe((await stack.request('GET', `/v1/evidence/${newer.id}/sla?asOf=${day}&policy=fedramp&format=csv`)).text);
+
+    // The diff with the previous pull of the same fetcher, which asked for severity 5 only.
+    const changes = region('Changes since another pull');
+    const other = changes.getByLabel('Compare with');
+    expect(await other.inputValue()).toBe(older.id);
+    expect(await other.locator('option:checked').innerText()).toContain('(the previous pull)');
+    await changes.getByRole('button', { name: 'Compare' }).click();
+    await changes.locator('table.diff-counts').waitFor();
+    const diff = (await stack.request('GET', `/v1/evidence/${older.id}/diff/${newer.id}`)).body;
+    expect(diff.detections.new.total).toBeGreaterThan(0);
+    for (const change of ['new', 'still-open', 'fixed']) {
+      expect(await changes.locator(`tr[data-change="${change}"] td`).allInnerTexts(), change).toEqual(
+        [diff.detections[change].total, ...['5', '4', '3', '2', '1'].map((s) => diff.detections[change].bySeverity[s] ?? 0)].map(String),
+      );
+    }
+    expect(await changes.innerText()).toContain("The fetcher's filters changed between the two pulls");
+    const diffCsv = await downloaded(() => changes.getByRole('button', { name: 'Download the changed detections as CSV' }).click());
+    expect(diffCsv.bytes.toString('utf8')).toBe((await stack.request('GET', `/v1/evidence/${older.id}/diff/${newer.id}?format=csv`)).text);
+    await screenshot(page, 'flow-evidence-audit');
+  });
+
+  it("shows a control's coverage for a period (a period ending before it starts is refused), and taking its evidence off and filing it again by hand turns the quarter missing and covered", async () => {
+    const control = (await catalog()).find((c) => c.framework === 'PCI DSS v4.0.1' && c.code === '11.3.2')!;
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, { severities: [5] }, { name: 'Quarterly internal scan', pageSize: 30, controls: [['PCI DSS v4.0.1', '11.3.2']] });
+    await stack.run.runToEnd(fetcher);
+    const [evidence] = (await stack.request('GET', `/v1/evidence?fetcherId=${fetcher.id}`)).body.items;
+    const year = evidence.collectedAt.slice(0, 4);
+    const quarter = `${year}-Q${Math.ceil(Number(evidence.collectedAt.slice(5, 7)) / 3)}`;
+    await openScreen(page, `#/controls/${control.id}`);
+    const coverage = view().getByRole('region', { name: 'Coverage', exact: true });
+    const windows = () => coverage.locator('tr[data-window]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-window'), r.querySelector('.badge')?.textContent]));
+    const api = (await stack.request('GET', `/v1/controls/${control.id}/coverage?from=${year}-01-01&to=${year}-12-31`)).body;
+    expect(await windows()).toEqual(api.windows.map((w: { label: string; status: string }) => [w.label, w.status]));
+    expect(await windows()).toContainEqual([quarter, 'covered']);
+    expect(await coverage.innerText()).toContain(`without complete evidence: ${api.windowsWithoutCompleteEvidence.join(', ')}`);
+
+    const from = coverage.getByLabel('From', { exact: true });
+    const to = coverage.getByLabel('To', { exact: true });
+    await from.fill(`${year}-12-31`);
+    await to.fill(`${year}-01-01`);
+    await coverage.getByRole('button', { name: 'Show coverage' }).click();
+    await expect.poll(() => fieldError(to)).toBe('must not be before from');
+    expect(await coverage.locator('tr[data-window]').count()).toBe(0);
+    await from.fill(`${year}-01-01`);
+    await to.fill(`${year}-12-31`);
+
+    const filed = view().locator(`table.attached tr[data-evidence-id="${evidence.id}"]`);
+    await filed.getByRole('button', { name: `Take off ${evidence.filename}` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason (optional)').fill('wrong scope');
+    await dialog.getByRole('button', { name: 'Take off' }).click();
+    await expect.poll(() => filed.count()).toBe(0);
+    const events = view().locator('table.events tbody tr');
+    await expect.poll(async () => (await events.first().innerText()).replace(/\s+/g, ' ')).toMatch(/taken off .* test-admin wrong scope$/);
+    await coverage.getByRole('button', { name: 'Show coverage' }).click();
+    await expect.poll(windows).toContainEqual([quarter, 'missing']);
+
+    const picker = view().getByLabel('Evidence file', { exact: true });
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await expect.poll(() => fieldError(picker)).toBe('choose the evidence to file');
+    expect(await count(`/v1/controls/${control.id}/attachment-events`)).toBe(2);
+    await picker.selectOption(evidence.id);
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await filed.waitFor();
+    await expect.poll(async () => (await events.first().innerText()).replace(/\s+/g, ' ')).toMatch(/filed .* test-admin —$/);
+    await coverage.getByRole('button', { name: 'Show coverage' }).click();
+    await expect.poll(windows).toContainEqual([quarter, 'covered']);
+    const history = (await stack.request('GET', `/v1/controls/${control.id}/attachment-events`)).body.items;
+    expect(history.map((e: { action: string; source: string; actor: string; reason: string | null }) => [e.action, e.source, e.reason])).toEqual([
+      ['attach', 'api', null],
+      ['detach', 'api', 'wrong scope'],
+      ['attach', 'run', null],
+    ]);
+    await screenshot(page, 'flow-control-coverage');
+  });
+
+  it('files evidence on a request by hand and takes it off, with the events; evidence from outside the period is refused; exports the request as a zip holding the evidence with its SHA-256', async () => {
+    const connection = await newConnection();
+    const fetcher = await stack.run.addHldFetcher(connection, { severities: [5] }, { name: 'For the auditor', pageSize: 30 });
+    await stack.run.runToEnd(fetcher);
+    const [evidence] = (await stack.request('GET', `/v1/evidence?fetcherId=${fetcher.id}`)).body.items;
+    const year = evidence.collectedAt.slice(0, 4);
+
+    const past = (await stack.request('POST', '/v1/requests', { body: { title: 'SOC 2 2020', periodStart: '2020-01-01', periodEnd: '2020-12-31' } })).body;
+    await openScreen(page, `#/requests/${past.id}`);
+    await byLabel('Evidence file').selectOption(evidence.id);
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await expect.poll(() => fieldError(byLabel('Evidence file'))).toContain("outside the request's period 2020-01-01 to 2020-12-31");
+    expect(await count(`/v1/requests/${past.id}/attachment-events`)).toBe(0);
+    expect(await count(`/v1/requests/${past.id}/evidence`)).toBe(0);
+
+    const request = (await stack.request('POST', '/v1/requests', { body: { title: `SOC 2 ${year}: filed by hand`, periodStart: `${year}-01-01`, periodEnd: `${year}-12-31` } })).body;
+    await openScreen(page, `#/requests/${request.id}`);
+    const filed = view().locator(`table.attached tr[data-evidence-id="${evidence.id}"]`);
+    const events = view().locator('table.events tbody tr');
+    const latestEvent = async () => (await events.first().innerText()).replace(/\s+/g, ' ');
+    await byLabel('Evidence file').selectOption(evidence.id);
+    await byLabel('Reason (optional)').fill('asked by the QSA');
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await filed.waitFor();
+    await expect.poll(latestEvent).toMatch(new RegExp(`filed ${evidence.filename} test-admin asked by the QSA$`));
+
+    await filed.getByRole('button', { name: `Take off ${evidence.filename}` }).click();
+    await page.getByRole('dialog').getByLabel('Reason (optional)').fill('wrong scope');
+    await page.getByRole('dialog').getByRole('button', { name: 'Take off' }).click();
+    await expect.poll(() => filed.count()).toBe(0);
+    await expect.poll(latestEvent).toMatch(new RegExp(`taken off ${evidence.filename} test-admin wrong scope$`));
+    expect(await events.count()).toBe(2);
+
+    await byLabel('Evidence file').selectOption(evidence.id);
+    await view().getByRole('button', { name: 'File evidence' }).click();
+    await filed.waitFor();
+    await expect.poll(() => events.count()).toBe(3);
+    const history = (await stack.request('GET', `/v1/requests/${request.id}/attachment-events`)).body.items;
+    expect(history.map((e: { action: string; actor: string; reason: string | null }) => [e.action, e.actor, e.reason])).toEqual([
+      ['attach', 'test-admin', null],
+      ['detach', 'test-admin', 'wrong scope'],
+      ['attach', 'test-admin', 'asked by the QSA'],
+    ]);
+    await screenshot(page, 'flow-request-filed-by-hand');
+
+    // Export: the zip holds the file with the SHA-256 the API reports, verified, with its raw pages unless left out.
+    await expect.poll(() => view().getByRole('region', { name: 'Export', exact: true }).innerText()).toContain('One zip of the 1 file(s) filed here');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'qec-export-'));
+    try {
+      const zip = await downloaded(() => view().getByRole('button', { name: 'Export as zip' }).click());
+      expect(zip.name).toMatch(/^evidence-soc-2-\d{4}-filed-by-hand-\d{4}-\d{2}-\d{2}\.zip$/);
+      await view().getByText(`Saved ${zip.name}`).waitFor();
+      const names = await unzipTo(zip.bytes, path.join(dir, 'with-pages'));
+      const index = JSON.parse(await readFile(path.join(dir, 'with-pages', 'index.json'), 'utf8'));
+      expect(index.evidence).toHaveLength(1);
+      const [record] = index.evidence;
+      expect(record).toMatchObject({ id: evidence.id, verification: 'verified', completeness: evidence.completeness, file: { path: `${evidence.id}/${evidence.filename}`, sha256: evidence.sha256 } });
+      expect(sha256(await readFile(path.join(dir, 'with-pages', record.file.path)))).toBe(evidence.sha256);
+      expect(record.pages.length).toBeGreaterThan(0);
+      for (const p of record.pages) expect(sha256(await readFile(path.join(dir, 'with-pages', p.path))), p.path).toBe(p.sha256);
+      expect(names).toEqual(expect.arrayContaining(['README.txt', 'index.json', `${evidence.id}/manifest.json`]));
+
+      await view().getByLabel('The raw Qualys pages of each file (pages/)').uncheck();
+      const bare = await downloaded(() => view().getByRole('button', { name: 'Export as zip' }).click());
+      const bareNames = await unzipTo(bare.bytes, path.join(dir, 'without-pages'));
+      expect(bareNames.filter((n) => n.includes('/pages/'))).toEqual([]);
+      expect(sha256(await readFile(path.join(dir, 'without-pages', record.file.path)))).toBe(evidence.sha256);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('streams a large download into a file and commits it only when the SHA-256 matches; a damaged file is never saved', async () => {

@@ -81,7 +81,15 @@ async function asAdmin(): Promise<void> {
   await signIn(page, stack.baseUrl, stack.adminToken);
 }
 
-async function checkScreen(name: string, hash: string): Promise<void> {
+/** A part of a screen drawn on demand (a button pressed, a form sent), measured as `part:<name>` by the page. */
+interface OnDemand {
+  part: string;
+  show(): Promise<void>;
+}
+
+const lastMeasure = async (name: string) => (await page.evaluate(`performance.getEntriesByName(${JSON.stringify(name)}, 'measure').at(-1)?.duration ?? null`)) as number | null;
+
+async function checkScreen(name: string, hash: string, onDemand: OnDemand[] = []): Promise<void> {
   await asAdmin();
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 800 });
@@ -89,9 +97,15 @@ async function checkScreen(name: string, hash: string): Promise<void> {
       throw new Error(`${err.message}\n${await page.locator('body').innerHTML()}\n${browser.errors.join('\n')}`);
     });
     const screen = await page.locator('#view').getAttribute('data-screen');
-    const duration = (await page.evaluate(`performance.getEntriesByName('screen:${screen}', 'measure').at(-1)?.duration ?? null`)) as number | null;
+    const duration = await lastMeasure(`screen:${screen}`);
     expect(duration, `${name} measured its load`).not.toBeNull();
     (loadTimes[name] ??= {})[`${width}px`] = Math.round(duration!);
+    for (const part of onDemand) {
+      await page.evaluate(`performance.clearMeasures(${JSON.stringify(`part:${part.part}`)})`);
+      await part.show();
+      await expect.poll(() => lastMeasure(`part:${part.part}`), { message: `${name}: ${part.part} drawn` }).not.toBeNull();
+      (loadTimes[`${name}: ${part.part}`] ??= {})[`${width}px`] = Math.round((await lastMeasure(`part:${part.part}`))!);
+    }
     expect(await page.locator('#view').innerText(), `${name} at ${width}px`).not.toMatch(/\bundefined\b|\bNaN\b|\[object Object\]|(^|\n)null(\n|$)/);
     expect(await seriousAxeViolations(page), `${name} at ${width}px`).toEqual([]);
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
@@ -105,7 +119,8 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
     // A webhook on loopback is registered below, which only an allow-listed range may be.
     stack = await startApiStack({ simulator: { hosts: 120 }, webhookAllowedCidrs: ['127.0.0.1/32'] });
     const connection = await stack.run.addConnection({ name: 'Simulator (US-like)' });
-    fetcher = await stack.run.addHldFetcher(connection, { severities: [4, 5] }, { pageSize: 40, controls: [['PCI DSS v3.2.1', '11.2']], name: 'PCI scope, severity 4–5' });
+    // 11.2.1 has successors in PCI DSS v4.0.1: the fetcher screen offers the move to them.
+    fetcher = await stack.run.addHldFetcher(connection, { severities: [4, 5] }, { pageSize: 40, controls: [['PCI DSS v3.2.1', '11.2'], ['PCI DSS v3.2.1', '11.2.1']], name: 'PCI scope, severity 4–5' });
     const request = await stack.request('POST', '/v1/requests', {
       body: { title: 'PCI DSS 2026 Q4: quarterly scans', periodStart: '2026-10-01', periodEnd: '2026-12-31', dueDate: '2027-01-15', controlIds: ['pci-dss-v3.2.1:11.2'] },
     });
@@ -151,6 +166,29 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
   for (const [name, hash] of screens) {
     it(`shows the ${name} screen accessibly at 1280 and 400 px`, () => checkScreen(name, hash()));
   }
+
+  const view = () => page.locator('#view');
+  const press = (name: string) => view().getByRole('button', { name, exact: true }).click();
+  // The auditor's parts of the evidence screen, drawn: the server's verification, the SLA report, the diff with the previous pull.
+  it('shows the evidence screen with its verification, SLA report and diff accessibly at 1280 and 400 px', () =>
+    checkScreen('evidence-audit', `#/evidence/${evidenceId}`, [
+      { part: 'verification', show: () => press('Verify on the server') },
+      { part: 'sla', show: () => press('Show SLA report') },
+      { part: 'diff', show: () => press('Compare') },
+    ]));
+
+  it("shows a control's coverage for another period and a control with successors accessibly at 1280 and 400 px", async () => {
+    await checkScreen('control-coverage', '#/controls/pci-dss-v3.2.1:11.2', [
+      {
+        part: 'coverage',
+        show: async () => {
+          await view().getByLabel('Cadence', { exact: true }).selectOption('monthly');
+          await press('Show coverage');
+        },
+      },
+    ]);
+    await checkScreen('control-successors', '#/controls/pci-dss-v3.2.1:11.2.1');
+  });
 
   it('signs in and moves between screens with the keyboard alone, focus always visible', async () => {
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -207,12 +245,19 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
       await openScreen(page, `#/fetchers/${fetcher.id}`);
       const detail = page.locator('#view');
       expect(await detail.getByRole('button', { name: `Run now: ${fetcher.name}` }).isEnabled()).toBe(true);
-      for (const name of ['Edit', 'Disable', 'Delete', 'Save controls', 'Save audit requests', 'Add schedule', 'Pause', 'Trigger now']) {
+      for (const name of ['Edit', 'Disable', 'Delete', 'Save controls', 'Save audit requests', 'Add schedule', 'Pause', 'Trigger now', 'Move to the current versions']) {
         expect(await detail.getByRole('button', { name, exact: true }).or(detail.getByRole('link', { name, exact: true })).count(), name).toBe(0);
       }
       expect(await detail.innerText()).toContain('PCI DSS v3.2.1 11.2');
       expect(await seriousAxeViolations(page)).toEqual([]);
       await screenshot(page, 'auditor-fetcher-1280');
+
+      // Any key may file evidence by hand and export; closing a request is for administrators.
+      await openScreen(page, `#/requests/${requestId}`);
+      expect(await detail.getByRole('button', { name: 'File evidence' }).count()).toBe(1);
+      expect(await detail.getByRole('button', { name: 'Export as zip' }).count()).toBe(1);
+      expect(await detail.getByRole('button', { name: 'Close request' }).count()).toBe(0);
+      expect(await seriousAxeViolations(page)).toEqual([]);
 
       const refusals = await Promise.all([
         stack.request('POST', '/v1/connections/check', { token: stack.auditorToken, body: { platform: 'US1', username: 'x', password: 'y' } }),
