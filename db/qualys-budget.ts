@@ -81,6 +81,15 @@ export function rateWaitMs(rate: RateState): number {
   return Math.max(1, Math.ceil(Math.min(...frees, rate.windowSec! * 1000)));
 }
 
+/**
+ * Our calls count in the window a little longer than the window: a call is
+ * dated when it is admitted, and Qualys counts it when the request arrives, a
+ * moment later (a new connection, a busy machine). Without the margin a call
+ * admitted as an older one leaves our count can reach Qualys before that call
+ * left Qualys's, and earn the 1965 the pacing exists to avoid.
+ */
+export const RATE_WINDOW_MARGIN_SEC = 1;
+
 const ttl = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000})`;
 
 export interface CallRequest {
@@ -160,7 +169,7 @@ export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: Budge
 function windowCounts(subscriptionId: string, windowSec: number | null) {
   const l = qualysCallLeases;
   const s = qualysSubscriptions;
-  const window = sql`make_interval(secs => ${windowSec ?? 0})`;
+  const window = sql`make_interval(secs => ${windowSec === null ? 0 : windowSec + RATE_WINDOW_MARGIN_SEC})`;
   const started = sql`${l.subscriptionId} = ${subscriptionId} and ${l.state} in ('running', 'done')`;
   return {
     oursInWindow: sql<number>`(select count(*) from ${l} where ${started} and ${l.startedAt} > now() - ${window})::int`,

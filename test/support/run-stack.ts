@@ -33,6 +33,8 @@ import type { ActivityDeps } from '../../activities/index.js';
 export const FAST_TUNING: Partial<RunTuning> = {
   pageHeartbeatTimeoutMs: 5_000,
   pageMaxAttempts: 4,
+  // Retries back off from a fifth of a second: tests wait on faults, not on the production 2 s.
+  pageRetryInitialMs: 200,
   concurrencyPauseMs: 1_000,
 };
 
