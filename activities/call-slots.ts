@@ -13,7 +13,6 @@ import {
   finishCall,
   LeaseLostError,
   leaveQueue,
-  recordObservation,
   renewLease,
   tryAdmit,
   type BudgetPolicy,
@@ -99,12 +98,7 @@ export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysB
         throw err;
       } finally {
         clearInterval(renew);
-        await finishCall(db, leaseId);
-        if (limits) {
-          await recordObservation(db, subscription, leaseId, limits).catch((err: unknown) =>
-            logger.warn({ error: (err as Error).message }, 'could not record the Qualys limits'),
-          );
-        }
+        await finishCall(db, leaseId, limits ? { subscriptionId: subscription, limits } : undefined);
       }
     },
   };

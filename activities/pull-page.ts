@@ -64,6 +64,9 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
   return async (input: PullPageInput): Promise<PageRecord> => {
     const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, truncationLimit, smallerPageFollows, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
     const ctx = Context.current();
+    const began = performance.now();
+    // Where a page's time went, in the debug log: waiting for a slot, Qualys, giving the slot back, storing, recording.
+    const timings = { slotMs: 0, qualysMs: 0, releaseMs: 0, storeMs: 0, recordMs: 0 };
     const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false };
     return recordingFailures(deps, scope, async () => {
       if (pageNo === 1) await markRangeStarted(db, plan.runId, rangeNo);
@@ -74,8 +77,8 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
       let bytesSoFar = 0;
       const beat = () => ctx.heartbeat({ rangeNo, pageNo, bytes: bytesSoFar });
       const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
+      // No heartbeat at the start: a page that takes less than the interval costs the server nothing for it.
       const timer = setInterval(beat, interval);
-      beat();
       const stage: { current: StagedBlob | null } = { current: null };
       try {
         const params = {
@@ -85,7 +88,10 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           ...(truncationLimit === undefined ? {} : { truncation_limit: String(truncationLimit) }),
         };
         const slot = { signal: ctx.cancellationSignal, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}`, runId: plan.runId };
+        let admitted = began;
         const answer = await slots.run(client, slot, async (signal) => {
+          admitted = performance.now();
+          timings.slotMs = Math.round(admitted - began);
           stage.current = await blobStore.stage();
           const common = {
             params,
@@ -96,11 +102,17 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
               bytesSoFar = bytes;
             },
           };
-          return plan.fetcherKind === 'host_list_detection'
+          const read = await (plan.fetcherKind === 'host_list_detection'
             ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
-            : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint });
+            : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint }));
+          timings.qualysMs = Math.round(performance.now() - admitted);
+          return read;
         });
+        const answered = performance.now();
+        timings.releaseMs = Math.round(answered - admitted) - timings.qualysMs;
         const blob = await stage.current!.commit();
+        const stored = performance.now();
+        timings.storeMs = Math.round(stored - answered);
         if (blob.sha256 !== answer.sha256) {
           throw invalidState(`range ${rangeNo} page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
         }
@@ -109,7 +121,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           'hosts' in summary
             ? { hosts: summary.hosts, detections: summary.detections, records: summary.hosts }
             : { hosts: 0, detections: 0, records: summary.records };
-        const stored = 'contentType' in answer ? { ...summary, contentType: answer.contentType } : summary;
+        const storedSummary = 'contentType' in answer ? { ...summary, contentType: answer.contentType } : summary;
         await recordRunPage(db, {
           runId: plan.runId,
           rangeNo,
@@ -120,15 +132,16 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           blobKey: blob.key,
           sha256: blob.sha256,
           bytes: blob.bytes,
-          summary: stored,
+          summary: storedSummary,
           ...counts,
           qualysDatetime: summary.datetime,
           attempts: ctx.info.attempt,
           worker: deps.workerIdentity ?? null,
         });
         if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
+        timings.recordMs = Math.round(performance.now() - stored);
         deps.metrics?.pageStored(plan.fetcherKind, blob.bytes);
-        logger.debug({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt }, 'page stored');
+        logger.info({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt, ...timings }, 'page stored');
         return {
           rangeNo,
           pageNo,

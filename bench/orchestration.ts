@@ -92,6 +92,16 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
 
     const secretsKey = randomBytes(32).toString('base64');
     const taskQueue = 'bench-orchestration';
+    // Each page's own account of its time (the worker logs it with every stored page).
+    const pageTimings: Array<Record<string, number>> = [];
+    const onLine = (line: string) => {
+      if (!line.includes('"page stored"')) return;
+      try {
+        pageTimings.push(JSON.parse(line) as Record<string, number>);
+      } catch {
+        // a line cut by the pipe: one page fewer in the breakdown
+      }
+    };
     const worker = await startBenchWorker({
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: temporal.address,
@@ -100,7 +110,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       DATA_DIR: path.join(work, 'worker'),
       WORKFLOW_BUNDLE_PATH: bundlePath,
       RUN_MAX_PARALLEL_RANGES: '1',
-    });
+    }, onLine);
     cleanups.push(() => worker.stop());
 
     const connection = await createConnection(db.db, createSecretBox(Buffer.from(secretsKey, 'base64')), {
@@ -153,6 +163,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
     }
     const peakWorkerRssMB = await worker.peakRssMB();
+    const median = (field: string) => (pageTimings.length ? spread(pageTimings.map((p) => Number(p[field] ?? 0)), 1).median : null);
     say('bare saxes on this machine, for comparing figures across machines…');
     const saxes = await bareSaxesMBps();
 
@@ -165,6 +176,8 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       temporalSeconds: spread(orchestrated.seconds, 1),
       plainGapMsPerPage: spread(plain.gaps, 1),
       temporalGapMsPerPage: spread(orchestrated.gaps, 1),
+      // Medians over every page of every run: where a page's time went inside the activity.
+      temporalPageStepsMs: { waitForSlot: median('slotMs'), qualys: median('qualysMs'), giveSlotBack: median('releaseMs'), storeBlob: median('storeMs'), recordPage: median('recordMs') },
       peakWorkerRssMB,
       sameEvidence: plain.sha256.size === 1 && orchestrated.sha256.size === 1 && [...plain.sha256][0] === [...orchestrated.sha256][0],
       saxesMBps: saxes,

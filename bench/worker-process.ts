@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../runtime/paths.js';
 import { bundleForNode } from './child.js';
 
 /** As `npm run worker` sets them (see the README's production notes). */
-const WORKER_NODE_FLAGS = ['--max-semi-space-size=2'];
+const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export interface BenchWorker {
@@ -23,7 +23,8 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
+/** `onLine` sees every line of the worker's log (JSON, on stderr). */
+export async function startBenchWorker(env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Promise<BenchWorker> {
   const bundle = await bundleForNode(fileURLToPath(new URL('./worker-entry.ts', import.meta.url)));
   const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, bundle.file], {
     cwd: PROJECT_ROOT,
@@ -35,6 +36,14 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWor
   const keep = (b: Buffer) => void (seen = (seen + b.toString()).slice(-8000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (onLine) {
+    let partial = '';
+    child.stderr!.on('data', (b: Buffer) => {
+      const lines = (partial + b.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+  }
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;

@@ -112,17 +112,23 @@ export interface CallRequest {
 export async function tryAdmit(db: AppDatabase, call: CallRequest, policy: BudgetPolicy): Promise<Admission> {
   const { leaseId, subscriptionId } = call;
   return db.transaction(async (tx) => {
-    if (!call.queued) await tx.insert(qualysSubscriptions).values({ id: subscriptionId }).onConflictDoNothing();
     const s = qualysSubscriptions;
     const l = qualysCallLeases;
-    const [locked] = await tx
-      .select({
-        sub: getTableColumns(s),
-        sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${s.observedAt})) * 1000)::float8`,
-      })
-      .from(s)
-      .where(eq(s.id, subscriptionId))
-      .for('update');
+    const lock = () =>
+      tx
+        .select({
+          sub: getTableColumns(s),
+          sinceObservedMs: sql<number | null>`(extract(epoch from (now() - ${s.observedAt})) * 1000)::float8`,
+        })
+        .from(s)
+        .where(eq(s.id, subscriptionId))
+        .for('update');
+    let [locked] = await lock();
+    // The subscription's first call anywhere: its row is made once, then locked like any other time.
+    if (!locked && !call.queued) {
+      await tx.insert(qualysSubscriptions).values({ id: subscriptionId }).onConflictDoNothing();
+      [locked] = await lock();
+    }
     if (!locked) throw new Error(`subscription ${subscriptionId} vanished`);
     const { sub } = locked;
     await expireLeases(tx, subscriptionId);
@@ -242,46 +248,40 @@ export async function renewLease(db: AppDatabase, leaseId: string, policy: Budge
   if (rows.length === 0) throw new LeaseLostError(leaseId);
 }
 
-/** The call finished: its slot is free; the row stays to count in the rate window. */
-export async function finishCall(db: AppDatabase, leaseId: string): Promise<void> {
-  await db
-    .update(qualysCallLeases)
-    .set({ state: 'done', expiresAt: sql`now()` as unknown as Date })
-    .where(and(eq(qualysCallLeases.id, leaseId), eq(qualysCallLeases.state, 'running')));
+/**
+ * The call finished: its slot is free (the row stays, to count in the rate
+ * window), and what Qualys reported on its answer is remembered. One
+ * statement: it sits between two Qualys calls.
+ *
+ * The observation is dated at the call's start: calls started after that are
+ * then subtracted from the remaining count even if Qualys had already counted
+ * them, which errs on the side of waiting. Only a newer observation replaces
+ * an older one.
+ */
+export async function finishCall(db: AppDatabase, leaseId: string, observed?: { subscriptionId: string; limits: ObservedLimits }): Promise<void> {
+  const l = qualysCallLeases;
+  const finish = sql`update ${l} set state = 'done', expires_at = now() where ${l.id} = ${leaseId} and ${l.state} = 'running'`;
+  const limits = observed?.limits;
+  const rate = limits !== undefined && limits.rateLimit !== null && limits.rateWindowSec !== null && limits.rateRemaining !== null;
+  if (!limits || (!rate && limits.concurrencyLimit === null)) {
+    await db.execute(finish);
+    return;
+  }
+  const s = qualysSubscriptions;
+  // The row as the statement began (a data-modifying CTE's change is not visible to its siblings); started_at does not change.
+  const startedAt = sql`(select ${l.startedAt} from ${l} where ${l.id} = ${leaseId})`;
+  const rateColumns = rate
+    ? sql`, rate_limit = ${limits.rateLimit}, rate_window_sec = ${limits.rateWindowSec}, rate_remaining = ${limits.rateRemaining}, rate_wait_sec = ${limits.toWaitSec}, observed_at = ${startedAt}`
+    : sql``;
+  await db.execute(sql`
+    with finished as (${finish} returning 1)
+    update ${s} set concurrency_limit = coalesce(${limits.concurrencyLimit}::int, ${s.concurrencyLimit}) ${rateColumns}
+    where ${s.id} = ${observed!.subscriptionId} and ${startedAt} is not null and (${s.observedAt} is null or ${s.observedAt} <= ${startedAt})`);
 }
 
 /** A waiter that gave up (cancelled) leaves the queue. */
 export async function leaveQueue(db: AppDatabase, leaseId: string): Promise<void> {
   await db.delete(qualysCallLeases).where(and(eq(qualysCallLeases.id, leaseId), eq(qualysCallLeases.state, 'waiting')));
-}
-
-/**
- * Remembers what Qualys reported on an answer to the call `leaseId`. The
- * observation is dated at the call's start: calls started after that are
- * then subtracted from the remaining count even if Qualys had already counted
- * them, which errs on the side of waiting. Only a newer observation replaces
- * an older one.
- */
-export async function recordObservation(db: AppDatabase, subscriptionId: string, leaseId: string, limits: ObservedLimits): Promise<void> {
-  const rate = limits.rateLimit !== null && limits.rateWindowSec !== null && limits.rateRemaining !== null;
-  if (!rate && limits.concurrencyLimit === null) return;
-  const s = qualysSubscriptions;
-  const startedAt = sql`(select ${qualysCallLeases.startedAt} from ${qualysCallLeases} where ${qualysCallLeases.id} = ${leaseId})`;
-  await db
-    .update(s)
-    .set({
-      concurrencyLimit: sql`coalesce(${limits.concurrencyLimit}::int, ${s.concurrencyLimit})` as unknown as number,
-      ...(rate
-        ? {
-            rateLimit: limits.rateLimit,
-            rateWindowSec: limits.rateWindowSec,
-            rateRemaining: limits.rateRemaining,
-            rateWaitSec: limits.toWaitSec,
-            observedAt: startedAt as unknown as Date,
-          }
-        : {}),
-    })
-    .where(and(eq(s.id, subscriptionId), sql`${startedAt} is not null`, or(sql`${s.observedAt} is null`, lte(s.observedAt, startedAt))));
 }
 
 export interface BudgetView {

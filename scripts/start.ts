@@ -29,6 +29,11 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** Time since `from`, e.g. "3.2 s": where a slow start spent its time shows in the output. */
+function seconds(from: number): string {
+  return `${((Date.now() - from) / 1000).toFixed(1)} s`;
+}
+
 type Cleanup = () => Promise<unknown>;
 
 /** Stops what was started, newest first; one failing clean-up does not stop the others. */
@@ -41,6 +46,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  const startedAt = Date.now();
   const config = loadConfig();
   say(`data directory: ${config.dataDir}`);
   // Whatever fails part-way, nothing started here is left running.
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
     cleanups.push(() => ctx.close());
     // The API's /metrics serves ours and the SDK's: one URL for the whole process.
     await installTemporalRuntime(ctx.logger, { metrics: ctx.metrics });
-    say(`database: ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
+    say(`database (${seconds(startedAt)}): ${ctx.database.kind === 'pglite' ? `embedded (${config.database.pgliteDir})` : 'postgres (DATABASE_URL)'}`);
 
     await printFirstAdminKey(ctx.db, say);
 
@@ -84,15 +90,16 @@ async function main(): Promise<void> {
     say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
     if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
     say(`Worker:      task queue "${config.temporal.taskQueue}"`);
-    say('Ready. Ctrl-C stops everything.');
+    say(`Ready. (${seconds(startedAt)}) Ctrl-C stops everything.`);
 
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      const stoppingAt = Date.now();
       say(`${signal}: stopping (in-flight pages get ${config.worker.shutdownGraceMs / 1000} s to finish)…`);
       await unwind(cleanups);
-      say('stopped');
+      say(`stopped (${seconds(stoppingAt)})`);
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));

@@ -132,7 +132,7 @@ describe('export', () => {
     expect(entry).toMatchObject({ verification: 'verified', file: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, manifestSha256: entry.manifest.sha256 });
     expect(entry.pages.length).toBeGreaterThan(1);
     expect(await fs.readFile(path.join(dir, 'README.txt'), 'utf8')).toContain('npm run verify --');
-    const { stdout } = await run('npx', ['tsx', 'scripts/verify.ts', path.join(dir, entry.file.path)]);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', path.join(dir, entry.file.path)]);
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ verdict: 'verified', sha256: entry.file.sha256 });
   });
 
@@ -143,7 +143,7 @@ describe('export', () => {
     expect(names.some((n) => n.includes('/pages/'))).toBe(false);
     const index = JSON.parse(await fs.readFile(path.join(dir, 'index.json'), 'utf8'));
     expect(index.evidence[0]).toMatchObject({ pages: null, verification: null });
-    const cli = await run('npx', ['tsx', 'scripts/verify.ts', path.join(dir, index.evidence[0].file.path)]).catch((err: { code: number; stdout: string }) => err);
+    const cli = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', path.join(dir, index.evidence[0].file.path)]).catch((err: { code: number; stdout: string }) => err);
     expect('code' in cli && cli.code).toBe(1);
     expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!).verdict).toBe('partial');
   });

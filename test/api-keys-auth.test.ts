@@ -15,6 +15,7 @@ import { revokeKeepingAnAdmin } from '../api/api-key-revocation.js';
 import { createApiKey } from '../db/api-keys.js';
 import { generateApiToken } from '../security/api-tokens.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { freshPgliteDir } from './support/pglite-template.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -223,20 +224,21 @@ describe('the last admin key', () => {
 describe('npm run keys', () => {
   it('creates a key on its own embedded database, prints the token once, and lists it', { timeout: 120_000 }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'qec-keys-'));
+    await freshPgliteDir(path.join(dataDir, 'pglite'));
     const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
     delete env.DATABASE_URL;
     try {
-      const created = await run('npx', ['tsx', 'scripts/keys.ts', 'create', '--role', 'admin', '--name', 'ci'], { cwd: ROOT, env });
+      const created = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'create', '--role', 'admin', '--name', 'ci'], { cwd: ROOT, env });
       const token = created.stdout.trim();
       expect(token).toMatch(/^qec_[A-Za-z0-9_-]{43}$/);
       expect(created.stderr).toMatch(/Created admin key "ci" .*shown only once/);
 
-      const listed = await run('npx', ['tsx', 'scripts/keys.ts', 'list'], { cwd: ROOT, env });
+      const listed = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'list'], { cwd: ROOT, env });
       expect(listed.stdout).toMatch(/admin\s+ci\s+qec_/);
       expect(listed.stdout).toContain('active');
       expect(listed.stdout).not.toContain(token);
 
-      const usage = await run('npx', ['tsx', 'scripts/keys.ts', 'create', '--role', 'root', '--name', 'x'], { cwd: ROOT, env }).catch((e: { code: number; stderr: string }) => e);
+      const usage = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'create', '--role', 'root', '--name', 'x'], { cwd: ROOT, env }).catch((e: { code: number; stderr: string }) => e);
       expect(usage).toMatchObject({ code: 2 });
       expect((usage as { stderr: string }).stderr).toMatch(/--role must be admin or auditor/);
     } finally {

@@ -222,9 +222,9 @@ describe('on sealed simulator evidence', () => {
     expect(summary.detections['still-open'].total).toBe(open45);
     expect(summary.detections.fixed.total + summary.detections.absent.total).toBe(0);
 
-    const cli = await run('npx', ['tsx', 'scripts/diff.ts', a.row.id, b.row.id], { env: { ...process.env, DATABASE_URL: stack.databaseUrl!, BLOB_DIR: stack.blobDir } });
+    const cli = await run(process.execPath, ['--import', 'tsx', 'scripts/diff.ts', a.row.id, b.row.id], { env: { ...process.env, DATABASE_URL: stack.databaseUrl!, BLOB_DIR: stack.blobDir } });
     expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!).detections['new'].total).toBe(summary.detections['new'].total);
-    const sla = await run('npx', ['tsx', 'scripts/sla.ts', a.row.id, '--as-of', '2026-11-01', '--policy', 'fedramp'], { env: { ...process.env, DATABASE_URL: stack.databaseUrl!, BLOB_DIR: stack.blobDir } });
+    const sla = await run(process.execPath, ['--import', 'tsx', 'scripts/sla.ts', a.row.id, '--as-of', '2026-11-01', '--policy', 'fedramp'], { env: { ...process.env, DATABASE_URL: stack.databaseUrl!, BLOB_DIR: stack.blobDir } });
     const report = JSON.parse(sla.stdout);
     expect(report.policy.name).toBe('fedramp');
     expect(report.counts.assessed).toBeGreaterThan(0);

@@ -113,7 +113,7 @@ describe('verification', () => {
 
   it('verifies an exported folder offline with the CLI, whose last line is the JSON verdict', async () => {
     const file = path.join(await copyOfExport(), row.filename);
-    const { stdout } = await run('npx', ['tsx', 'scripts/verify.ts', file], { cwd: process.cwd() });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', file], { cwd: process.cwd() });
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(last).toMatchObject({ verdict: 'verified', sha256: row.sha256, hosts: (row.summary as { hosts: number }).hosts });
     expect(last.checks.every((c: { ok: boolean }) => c.ok === true)).toBe(true);
@@ -121,7 +121,7 @@ describe('verification', () => {
 
   it('verifies by evidence id from the configured database with the CLI', async () => {
     const env = { ...process.env, DATABASE_URL: stack.databaseUrl!, BLOB_DIR: stack.blobDir, LOG_LEVEL: 'silent' };
-    const { stdout } = await run('npx', ['tsx', 'scripts/verify.ts', row.id], { env });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', row.id], { env });
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ verdict: 'verified', evidenceId: row.id, completeness: 'complete' });
   });
 
@@ -151,7 +151,7 @@ describe('verification', () => {
     expect(check(report, 'sealed-file-rederived')).toMatchObject({ ok: false, detail: expect.stringContaining(`at bytes ${offset}–${offset}`) });
     expect(check(report, 'sealed-file-rederived').detail).toMatch(new RegExp(`page \\d+, byte \\d+ of the page, inside host id ${hostId}`));
     expect(check(report, 'page-sha256').ok).toBe(true);
-    const cli = await run('npx', ['tsx', 'scripts/verify.ts', file]).catch((err: { code: number; stdout: string }) => err);
+    const cli = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', file]).catch((err: { code: number; stdout: string }) => err);
     expect('code' in cli && cli.code).toBe(1);
     expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!).verdict).toBe('failed');
   });

@@ -140,8 +140,6 @@ describeWhenAvailable('the console in Chromium: accessibility, narrow windows, l
   afterAll(async () => {
     if (Object.keys(loadTimes).length) {
       await writeFile(path.join(SCREENSHOT_DIR, 'load-times.json'), `${JSON.stringify({ runs: SEEDED_RUNS, evidence: SEEDED_EVIDENCE, milliseconds: loadTimes }, null, 2)}\n`);
-      const slowest = Object.entries(loadTimes).map(([screen, t]) => `${screen} ${Math.max(...Object.values(t))}`);
-      process.stdout.write(`console screen load times in ms (slower of 1280/400 px; ${SEEDED_RUNS} runs, ${SEEDED_EVIDENCE} evidence files): ${slowest.join(', ')}\n`);
     }
     await browser?.close();
     await stack?.close();

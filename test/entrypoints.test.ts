@@ -5,12 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase } from '../db/scratch-database.js';
+import { freshPgliteDir } from './support/pglite-template.js';
 import { freePort, isListening } from '../runtime/free-port.js';
 import { PROJECT_ROOT } from '../runtime/paths.js';
 import { parseExposition, sumOf } from './support/prometheus-text.js';
@@ -32,7 +34,16 @@ function launch(script: string, args: string[], env: NodeJS.ProcessEnv) {
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (b) => (out.stdout += b));
   child.stderr!.on('data', (b) => (out.stderr += b));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Date();
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      // Kept for reading after the run: what each command printed, with how long it lived.
+      const lived = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+      const record = `== ${started.toISOString()} ${script} ${args.join(' ')} (exit ${code}, ${lived} s)\n${out.stderr}\n`;
+      appendFileSync(path.join(PROJECT_ROOT, 'test-results', 'entrypoints.log'), record);
+      resolve(code);
+    }),
+  );
   return { child, out, exited };
 }
 
@@ -54,7 +65,11 @@ describe('npm start', () => {
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
       LOG_LEVEL: 'warn',
+      // The set-up's bundle (a documented setting): bundling on start is the demo's to prove, and takes seconds.
+      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     };
+    // An empty embedded database as a first start leaves it (creating one from nothing is db-schema's to test).
+    await freshPgliteDir(path.join(dataDir, 'pglite'));
     const first = launch('scripts/start.ts', [], env);
     await expect.poll(() => first.out.stderr, { timeout: 90_000, interval: 250 }).toContain('Ready.');
     expect(first.out.stderr).toContain(`API:         http://127.0.0.1:${port}/v1`);
@@ -123,6 +138,7 @@ describe('npm run api (the compose api service)', () => {
 describe('npm start that cannot finish starting', () => {
   it('says first what is wrong and how to fix it, and leaves nothing it started running', async () => {
     const dataDir = await tempDir();
+    await freshPgliteDir(path.join(dataDir, 'pglite'));
     const [temporalPort, uiPort] = [await freePort(), await freePort()];
     // The API's port is taken: everything before it (Temporal, the database, the worker) has started by then.
     const blocker = net.createServer();
@@ -137,6 +153,7 @@ describe('npm start that cannot finish starting', () => {
         DATABASE_URL: '',
         TEMPORAL_ADDRESS: '',
         LOG_LEVEL: 'warn',
+        WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       });
       expect(await start.exited).toBe(1);
       expect(start.out.stderr).toContain(`start failed: port ${port} on 127.0.0.1 is in use; set PORT to another port`);

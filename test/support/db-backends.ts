@@ -8,6 +8,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createScratchDatabase } from '../../db/scratch-database.js';
+import { freshPgliteDir } from './pglite-template.js';
 
 export interface Backend {
   name: 'postgres' | 'pglite';
@@ -34,7 +35,7 @@ export function databaseBackends(prefix: string): Backend[] {
       name: 'pglite',
       async open() {
         const dir = await mkdtemp(path.join(tmpdir(), `${prefix}-`));
-        const handle = await openDatabase({ pgliteDir: dir });
+        const handle = await openDatabase({ pgliteDir: await freshPgliteDir(path.join(dir, 'db')) });
         return {
           handle,
           cleanup: async () => {

@@ -13,6 +13,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { createScratchDatabase } from '../../db/scratch-database.js';
+import { freshPgliteDir } from './pglite-template.js';
 import { createConnection, type Connection as ConnectionRecord } from '../../db/connections.js';
 import { findControl } from '../../db/controls.js';
 import { createFetcher, setFetcherControls } from '../../db/fetchers.js';
@@ -85,7 +86,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
   const blobDir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-blobs-'));
   const pgliteDir = `${blobDir}-pglite`;
   const scratch = options.database === 'pglite' ? null : await createScratchDatabase(inject('databaseUrl'), 'qec_stack');
-  const database = scratch ? await openDatabase({ url: scratch.url, max: 4 }) : await openDatabase({ pgliteDir });
+  const database = scratch ? await openDatabase({ url: scratch.url, max: 4 }) : await openDatabase({ pgliteDir: await freshPgliteDir(pgliteDir) });
   const blobStore = options.blobStore ?? createLocalBlobStore(blobDir);
   const secretsKey = randomBytes(32);
   const secretBox = createSecretBox(secretsKey);
