@@ -8,7 +8,7 @@
  * Admission happens in one transaction that locks the subscription row, so
  * two workers never both take the last slot. All times are the database's.
  */
-import { and, asc, count, eq, getTableColumns, gt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, gt, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { qualysCallLeases, qualysSubscriptions } from './schema.js';
 
