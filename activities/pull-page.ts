@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
 import type { QualysClientPool } from './qualys-clients.js';
+import { HostIdRuns } from '../qualys/host-id-runs.js';
 import { markRangeFinished, markRangeStarted, recordPageSizeChange } from '../db/run-activity.js';
 import { recordRunPage } from '../db/run-pages.js';
 import { DEFAULT_RUN_TUNING, type PageRecord, type PageRequest, type PullTotals, type RunPlan } from '../shared/contracts.js';
@@ -80,6 +81,8 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
       // No heartbeat at the start: a page that takes less than the interval costs the server nothing for it.
       const timer = setInterval(beat, interval);
       const stage: { current: StagedBlob | null } = { current: null };
+      // Kept with the page so that sealing need not parse it again to reconcile its hosts.
+      const hostIds = new HostIdRuns();
       try {
         const params = {
           ...plan.params,
@@ -103,7 +106,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
             },
           };
           const read = await (plan.fetcherKind === 'host_list_detection'
-            ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null })
+            ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null, onHostId: (id) => hostIds.add(id) })
             : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint }));
           timings.qualysMs = Math.round(performance.now() - admitted);
           return read;
@@ -137,6 +140,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           qualysDatetime: summary.datetime,
           attempts: ctx.info.attempt,
           worker: deps.workerIdentity ?? null,
+          hostIds: plan.fetcherKind === 'host_list_detection' ? hostIds.toString() : null,
         });
         if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
         timings.recordMs = Math.round(performance.now() - stored);

@@ -277,7 +277,7 @@ async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKe
         hostIdListKey,
         detectionFilters: filters.detectionFilters,
         format: format === 'CSV' ? 'CSV' : 'XML',
-        pages: pages.map((p) => () => blobStore.get(p.blobKey)),
+        pages: pages.map((p) => (p.hostIds === null ? { open: () => blobStore.get(p.blobKey) } : { hostIds: p.hostIds })),
         confirmAbsent: async (ranges) => {
           const { client } = await pool.get(plan.connectionId);
           const found: number[] = [];

@@ -15,6 +15,12 @@ export interface RunStarterDeps {
   db: AppDatabase;
   client: Client;
   taskQueue: string;
+  /**
+   * How long a workflow task may take before Temporal gives it to another
+   * worker (Temporal's default, 10 s, when absent): also how long a run waits
+   * when its worker dies in the middle of one.
+   */
+  workflowTaskTimeoutMs?: number;
 }
 
 export interface StartRunRequest {
@@ -50,6 +56,7 @@ async function ensureWorkflow(deps: RunStarterDeps, run: RunRow, fetcher: Fetche
     await deps.client.workflow.start(FETCHER_RUN_WORKFLOW, {
       workflowId: run.workflowId,
       taskQueue: deps.taskQueue,
+      ...(deps.workflowTaskTimeoutMs === undefined ? {} : { workflowTaskTimeout: deps.workflowTaskTimeoutMs }),
       args: [input],
       staticSummary: `Fetcher "${fetcher.name}" (${fetcher.kind === 'host_list_detection' ? 'Host List Detection' : 'custom'})`,
       staticDetails: `run ${run.id}, triggered by ${run.trigger}${run.triggeredBy ? ` (${run.triggeredBy})` : ''}`,

@@ -1,12 +1,14 @@
 /**
  * Reconciles a pull's host ids with the host ID list taken before it: the
- * pages are read host by host (ids only), merged against the listed ranges,
+ * ids the pull recorded per page (or, for older pages, the pages read host by
+ * host, ids only) are merged against the listed ranges,
  * and the listed ids the evidence lacks are confirmed with the caller's
  * Host List Detection call for exactly those ids (see completeness.ts).
  */
 import type { Readable } from 'node:stream';
 import { HostIdReconciler, type IdRanges, type Reconciliation } from './completeness.js';
 import { readHosts, type HostFormat } from './host-reader.js';
+import { hostIdsOfRuns } from '../qualys/host-id-runs.js';
 
 /** The blob planRanges stores: Qualys's host ID list for the run's host-level filters. */
 export interface HostIdListDocument {
@@ -32,8 +34,12 @@ export interface ReconcileInput {
   hostIdListKey: string;
   detectionFilters: string[];
   format: HostFormat;
-  /** The run's pages in order, each opened as a stream. */
-  pages: ReadonlyArray<() => Promise<Readable>>;
+  /**
+   * The run's pages in order: the host ids each held as the pull read them
+   * (HostIdRuns text), or, for pages pulled before those were kept, the page
+   * to open and read.
+   */
+  pages: ReadonlyArray<{ hostIds: string } | { open: () => Promise<Readable> }>;
   /** Host List Detection with the run's own filters, limited to these ids. */
   confirmAbsent(ranges: IdRanges): Promise<AbsentConfirmation>;
 }
@@ -44,8 +50,12 @@ export function formatIdRanges(ranges: IdRanges): string {
 
 export async function reconcileHosts(input: ReconcileInput): Promise<Reconciliation> {
   const reconciler = new HostIdReconciler(input.list.ranges);
-  for (const open of input.pages) {
-    for await (const hosts of readHosts(await open(), input.format, { detections: false })) {
+  for (const page of input.pages) {
+    if ('hostIds' in page) {
+      for (const id of hostIdsOfRuns(page.hostIds)) reconciler.add(id);
+      continue;
+    }
+    for await (const hosts of readHosts(await page.open(), input.format, { detections: false })) {
       for (const host of hosts) reconciler.add(host.id);
     }
   }

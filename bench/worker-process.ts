@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../runtime/paths.js';
 import { bundleForNode } from './child.js';
 
-/** As `npm run worker` sets them (see the README's production notes). */
+/**
+ * As `npm run worker` sets them (see the README's production notes).
+ * BENCH_WORKER_FLAGS replaces them for an experiment, e.g.
+ * `--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=/tmp/prof` with
+ * BENCH_WORKER_STOP_SIGNAL=SIGTERM, so the worker exits and writes its profile.
+ */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
 
@@ -45,7 +50,7 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, onLine?: (line: s
     });
   }
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill(process.env.BENCH_WORKER_STOP_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL');
     await exited;
     await bundle.cleanup();
   };

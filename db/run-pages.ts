@@ -27,6 +27,8 @@ export interface RunPageRecord {
   qualysDatetime?: string | null;
   attempts?: number;
   worker?: string | null;
+  /** The page's host ids as runs ("1-5,9"); see qualys/host-id-runs.ts. */
+  hostIds?: string | null;
   fetchedAt?: Date;
 }
 
@@ -51,6 +53,7 @@ export async function upsertRunPage(db: AppDatabase, page: RunPageRecord): Promi
         qualysDatetime: sql`excluded.qualys_datetime`,
         attempts: sql`excluded.attempts`,
         worker: sql`excluded.worker`,
+        hostIds: sql`excluded.host_ids`,
         fetchedAt: sql`excluded.fetched_at`,
       },
     })
@@ -75,14 +78,14 @@ export async function recordRunPage(db: AppDatabase, page: RunPageRecord): Promi
       select hosts, detections, records, bytes from ${runPages}
       where run_id = ${page.runId} and range_no = ${rangeNo} and page_no = ${page.pageNo}
     ), stored as (
-      insert into ${runPages} (run_id, range_no, page_no, id_min, id_max, truncation_limit, blob_key, sha256, bytes, summary, hosts, detections, records, qualys_datetime, attempts, worker, fetched_at)
+      insert into ${runPages} (run_id, range_no, page_no, id_min, id_max, truncation_limit, blob_key, sha256, bytes, summary, hosts, detections, records, qualys_datetime, attempts, worker, host_ids, fetched_at)
       values (${page.runId}, ${rangeNo}, ${page.pageNo}, ${page.idMin ?? null}, ${page.idMax ?? null}, ${page.truncationLimit ?? null}, ${page.blobKey}, ${page.sha256}, ${page.bytes},
         ${JSON.stringify(page.summary)}::jsonb, ${hosts}, ${detections}, ${records}, ${page.qualysDatetime ?? null}, ${page.attempts ?? 1}, ${page.worker ?? null},
-        ${(page.fetchedAt ?? new Date()).toISOString()}::timestamptz)
+        ${page.hostIds ?? null}, ${(page.fetchedAt ?? new Date()).toISOString()}::timestamptz)
       on conflict (run_id, range_no, page_no) do update set
         id_min = excluded.id_min, id_max = excluded.id_max, truncation_limit = excluded.truncation_limit, blob_key = excluded.blob_key, sha256 = excluded.sha256, bytes = excluded.bytes,
         summary = excluded.summary, hosts = excluded.hosts, detections = excluded.detections, records = excluded.records,
-        qualys_datetime = excluded.qualys_datetime, attempts = excluded.attempts, worker = excluded.worker, fetched_at = excluded.fetched_at
+        qualys_datetime = excluded.qualys_datetime, attempts = excluded.attempts, worker = excluded.worker, host_ids = excluded.host_ids, fetched_at = excluded.fetched_at
       returning 1
     )
     update ${runs} set step = 'pull_pages', progress = coalesce(${runs.progress}, '{}'::jsonb) || jsonb_build_object(

@@ -348,6 +348,12 @@ export const runPages = pgTable(
     attempts: integer('attempts').notNull().default(1),
     /** The worker that pulled it (Temporal worker identity). */
     worker: text('worker'),
+    /**
+     * The page's host ids as read while it streamed in ("1-5,9,12-14"), so
+     * sealing reconciles with the host ID list without parsing every page
+     * again; null for pages pulled before this was kept (those are parsed).
+     */
+    hostIds: text('host_ids'),
     fetchedAt: timestamptz('fetched_at')
       .notNull()
       .$defaultFn(() => new Date()),

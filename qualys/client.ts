@@ -50,6 +50,8 @@ export interface DetectionPageRequest {
    * the sink, hash and summary then hold the filtered page.
    */
   postFilter?: DetectionPostFilter | null;
+  /** Sees every host's id as the page is read (after the post-filter). */
+  onHostId?: (id: number) => void;
 }
 
 export interface DetectionPageResult {
@@ -257,7 +259,7 @@ class QualysHttpClient implements QualysClient {
     if (request.idMin != null) form.id_min = String(request.idMin);
     const { start, summary, bytes, sha256 } = await this.call(
       { method: 'POST', path: this.detectionPath, form, signal: request.signal },
-      createDetectionPageParser(),
+      createDetectionPageParser(request.onHostId),
       pageSummaryOf,
       { sink: request.sink, onProgress: request.onProgress, postFilter: request.postFilter ?? null },
     );

@@ -26,13 +26,14 @@ export interface AnswerContext {
   headers?: IncomingHttpHeaders;
 }
 
-export function createDetectionPageParser(): BodyParser<ParsedPage> {
+/** `onHostId` sees every host's id as the page is read. */
+export function createDetectionPageParser(onHostId?: (id: number) => void): BodyParser<ParsedPage> {
   return new SniffingParser<ParsedPage>((format, head) => {
     switch (format) {
       case 'xml':
-        return new HldXmlPageParser();
+        return new HldXmlPageParser(onHostId);
       case 'csv':
-        return new HldCsvPageParser();
+        return new HldCsvPageParser(onHostId);
       case 'csv-plain':
         throw new QualysProtocolError('the answer is CSV without metadata sections (CSV_NO_METADATA), which cannot say whether it is truncated; request output_format=CSV');
       case 'other':

@@ -32,6 +32,9 @@ export class HldCsvPageParser {
   private columns: Columns | null = null;
   private currentHost: string | null = null;
 
+  /** `onHostId` sees every host's id as it is read. */
+  constructor(private readonly onHostId?: (id: number) => void) {}
+
   write(chunk: Buffer): void {
     this.scanner.push(chunk);
   }
@@ -76,6 +79,7 @@ export class HldCsvPageParser {
         s.hosts++;
         if (s.minHostId == null || id < s.minHostId) s.minHostId = id;
         if (s.maxHostId == null || id > s.maxHostId) s.maxHostId = id;
+        this.onHostId?.(id);
       } else if (host === '' && this.currentHost == null) {
         throw new QualysProtocolError('CSV: the first row has no Host ID');
       }

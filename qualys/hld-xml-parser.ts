@@ -95,7 +95,8 @@ export class HldXmlPageParser {
     this.leafText += text;
   };
 
-  constructor() {
+  /** `onHostId` sees every host's id as it is read. */
+  constructor(private readonly onHostId?: (id: number) => void) {
     this.enterOutsideMode();
   }
 
@@ -268,6 +269,7 @@ export class HldXmlPageParser {
         if (!Number.isSafeInteger(id)) throw new QualysProtocolError(`HOST #${this.hosts} has an invalid ID "${value.slice(0, 40)}"`);
         if (this.minHostId == null || id < this.minHostId) this.minHostId = id;
         if (this.maxHostId == null || id > this.maxHostId) this.maxHostId = id;
+        this.onHostId?.(id);
         break;
       }
       case Leaf.Type:

@@ -12,6 +12,10 @@ import { checkPageChain, completenessOf, HostIdReconciler, type ChainPage } from
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
 import { getEvidence } from '../db/evidence.js';
 import { getRun } from '../db/runs.js';
+import { listRunPages } from '../db/run-pages.js';
+import { runPages } from '../db/schema.js';
+import { hostIdsOfRuns } from '../qualys/host-id-runs.js';
+import { eq } from 'drizzle-orm';
 import { attachmentTargetsForFetcher } from '../db/attachments.js';
 import { createRequest } from '../db/requests.js';
 import { createSchedule } from '../db/schedules.js';
@@ -126,6 +130,7 @@ describe('completeness through the activities', () => {
     fetcher: FetcherRow,
     adjust: (plan: RunPlan) => RunPlan = (p) => p,
     start: { runId?: string; scheduleId?: string; workflowId?: string } = {},
+    beforeSeal: (runId: string) => Promise<void> = async () => {},
   ): Promise<Manifest> {
     const runId = start.runId ?? randomUUID();
     const plan: RunPlan = await env.run(activities.prepareRun, {
@@ -149,6 +154,7 @@ describe('completeness through the activities', () => {
       if (!page.truncated) break;
       idMin = page.nextIdMin;
     }
+    await beforeSeal(runId);
     const sealed = (await env.run(activities.sealEvidence, {
       plan,
       trigger: start.scheduleId ? ('schedule' as const) : ('api' as const),
@@ -183,6 +189,23 @@ describe('completeness through the activities', () => {
     expect(r.detectionFilters).toEqual(['severities']);
     expect(manifest.pages.length).toBeGreaterThan(2);
     expect(manifest.run.collectedAt >= manifest.run.startedAt).toBe(true);
+  });
+
+  it('reconciles from the host ids each page recorded as it was pulled, and, for pages pulled before those were kept, by reading the pages', async () => {
+    const connection = await stack.addConnection();
+    const fetcher = await stack.addHldFetcher(connection, { severities: [4, 5] }, { pageSize: 40 });
+    const expected = stack.sim.dataset.expected({ severities: '4,5', truncation_limit: '40' });
+    let recorded: string[] = [];
+    const fromRecorded = await pullAndSeal(fetcher, undefined, {}, async (runId) => {
+      recorded = (await listRunPages(stack.database.db, runId)).map((p) => p.hostIds!);
+    });
+    // Every page's ids, in order, exactly the hosts the simulator listed.
+    expect(recorded.flatMap((text) => [...hostIdsOfRuns(text)])).toEqual(expected.hostIds);
+    const fromPages = await pullAndSeal(fetcher, undefined, {}, async (runId) => {
+      await stack.database.db.update(runPages).set({ hostIds: null }).where(eq(runPages.runId, runId));
+    });
+    expect(fromPages.completeness.reconciliation).toEqual({ ...fromRecorded.completeness.reconciliation, hostIdListKey: fromPages.completeness.reconciliation!.hostIdListKey, listedAt: fromPages.completeness.reconciliation!.listedAt });
+    expect(fromPages.completeness.verdict).toBe('complete');
   });
 
   it('is incomplete, naming the host, when a host with matching detections is missing from the pull', async () => {

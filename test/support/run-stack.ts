@@ -175,7 +175,8 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
         format: 'RAW',
       }),
     async startRun(fetcher, tuning = FAST_TUNING) {
-      const { run } = await startFetcherRun({ db: database.db, client, taskQueue }, { fetcher, trigger: 'api', triggeredBy: 'test', tuning });
+      // A worker killed in the middle of a workflow task holds the run for this long (Temporal's default: 10 s).
+      const { run } = await startFetcherRun({ db: database.db, client, taskQueue, workflowTaskTimeoutMs: 2_000 }, { fetcher, trigger: 'api', triggeredBy: 'test', tuning });
       return run;
     },
     async runToEnd(fetcher, tuning = FAST_TUNING) {

@@ -1,8 +1,8 @@
 /**
  * The worker as a separate process, configured like production through the
- * environment, for tests that kill it. tsx is loaded in-process (not through
- * its CLI, which would put a wrapper process between us and the worker that
- * SIGKILL could not pass).
+ * environment, for tests that kill it: the production worker (worker.ts's
+ * runWorkerProcess) bundled once by the test set-up, started by node itself,
+ * so no wrapper process stands between us and the worker for SIGKILL to miss.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -21,7 +21,7 @@ export function workerProcesses(stack: RunStack): WorkerProcesses {
   const children = new Set<ChildProcess>();
   return {
     async start(extraEnv = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker.ts')], {
+      const child = spawn(process.execPath, [inject('workerBundlePath')], {
         cwd: PROJECT_ROOT,
         env: {
           ...process.env,

@@ -1,0 +1,1 @@
+ALTER TABLE "run_pages" ADD COLUMN "host_ids" text;
