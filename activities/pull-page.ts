@@ -66,7 +66,7 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
     const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, truncationLimit, smallerPageFollows, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
     const ctx = Context.current();
     const began = performance.now();
-    // Where a page's time went, in the debug log: waiting for a slot, Qualys, giving the slot back, storing, recording.
+    // Where a page's time went, logged with the stored page: waiting for a slot, Qualys, giving the slot back, storing, recording.
     const timings = { slotMs: 0, qualysMs: 0, releaseMs: 0, storeMs: 0, recordMs: 0 };
     const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false };
     return recordingFailures(deps, scope, async () => {

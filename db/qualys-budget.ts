@@ -88,7 +88,7 @@ export function rateWaitMs(rate: RateState): number {
  * admitted as an older one leaves our count can reach Qualys before that call
  * left Qualys's, and earn the 1965 the pacing exists to avoid.
  */
-export const RATE_WINDOW_MARGIN_SEC = 1;
+const RATE_WINDOW_MARGIN_SEC = 1;
 
 const ttl = (ms: number) => sql`now() + make_interval(secs => ${ms / 1000})`;
 

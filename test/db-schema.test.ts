@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { CONTROL_CATALOG, FRAMEWORKS, seedControls } from '../db/control-catalog.js';
+import { freshPgliteDir } from './support/pglite-template.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
 import { controls } from '../db/schema.js';
 import { createScratchDatabase } from '../db/scratch-database.js';
@@ -220,7 +221,8 @@ describe('openDatabase', () => {
 
 describe('embedded database ownership', () => {
   it('refuses a second process while the first holds the directory, and takes over a dead holder', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'qec-lock-'));
+    // The lock is the subject here, not creating the database: start from the set-up's empty one.
+    const dir = await freshPgliteDir(path.join(await mkdtemp(path.join(tmpdir(), 'qec-lock-')), 'db'));
     try {
       const first = await openDatabase({ pgliteDir: dir });
       const script = `import('${path.resolve(import.meta.dirname, '../db/database.ts')}').then(m => m.openDatabase({ pgliteDir: ${JSON.stringify(dir)} })).then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
@@ -235,7 +237,7 @@ describe('embedded database ownership', () => {
       const again = await openDatabase({ pgliteDir: dir });
       await again.close();
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(path.dirname(dir), { recursive: true, force: true });
     }
   });
 });
