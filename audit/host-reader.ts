@@ -223,9 +223,6 @@ class XmlHostParser implements HostParser {
   private depth = 0;
   private host: Host | null = null;
   private detection: Detection | null = null;
-  private leafTag: SaxesTagPlain | null = null;
-  private leafField: Field = Field.Qid;
-  private leafText = '';
 
   private readonly onOutsideOpen = (tag: SaxesTagPlain) => this.outsideOpen(tag);
   private readonly onOutsideClose = (tag: SaxesTagPlain) => this.outsideClose(tag);
@@ -234,9 +231,7 @@ class XmlHostParser implements HostParser {
   };
   private readonly onListOpen = (tag: SaxesTagPlain) => this.listOpen(tag);
   private readonly onListClose = (tag: SaxesTagPlain) => this.listClose(tag);
-  private readonly onLeafText = (text: string) => {
-    this.leafText += text;
-  };
+  private readonly onLeaf = (field: Field, text: string) => this.apply(field, text);
 
   constructor(
     private readonly onHost: (host: Host) => void,
@@ -325,14 +320,7 @@ class XmlHostParser implements HostParser {
 
   private listClose(tag: SaxesTagPlain): void {
     const depth = this.depth--;
-    if (tag === this.leafTag) {
-      const { parser } = this.source;
-      parser.off('text');
-      parser.off('cdata');
-      this.leafTag = null;
-      this.apply(this.leafField, this.leafText);
-      return;
-    }
+    if (this.source.closeLeaf(tag)) return;
     if (depth === 3 && this.detection) {
       this.host!.detections.push(this.detection);
       this.detection = null;
@@ -351,21 +339,7 @@ class XmlHostParser implements HostParser {
   }
 
   private readLeaf(field: Field, tag: SaxesTagPlain): void {
-    if (tag.isSelfClosing) {
-      this.apply(field, '');
-      return;
-    }
-    const value = this.source.peekSimpleText();
-    if (value != null) {
-      this.apply(field, value);
-      return;
-    }
-    this.leafTag = tag;
-    this.leafField = field;
-    this.leafText = '';
-    const { parser } = this.source;
-    parser.on('text', this.onLeafText);
-    parser.on('cdata', this.onLeafText);
+    this.source.readLeaf(tag, field, this.onLeaf);
   }
 
   private apply(field: Field, raw: string): void {

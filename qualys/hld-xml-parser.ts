@@ -73,10 +73,6 @@ export class HldXmlPageParser {
   private severity = -1;
   private status = -1;
   private type = -1;
-  /** A leaf whose value could not be read directly; its text arrives through events. */
-  private leafTag: SaxesTagPlain | null = null;
-  private leafKind: LeafKind = Leaf.HostId;
-  private leafText = '';
   private detections = 0;
   private readonly severityCounts = new Float64Array(NS);
   private readonly statusCounts = new Float64Array(NST);
@@ -91,9 +87,7 @@ export class HldXmlPageParser {
   };
   private readonly onListOpen = (tag: SaxesTagPlain) => this.listOpenTag(tag);
   private readonly onListClose = (tag: SaxesTagPlain) => this.listCloseTag(tag);
-  private readonly onLeafText = (text: string) => {
-    this.leafText += text;
-  };
+  private readonly onLeaf = (kind: LeafKind, text: string) => this.applyLeaf(kind, text);
 
   /** `onHostId` sees every host's id as it is read. */
   constructor(private readonly onHostId?: (id: number) => void) {
@@ -226,13 +220,8 @@ export class HldXmlPageParser {
   }
 
   private listCloseTag(tag: SaxesTagPlain): void {
-    if (tag === this.leafTag) {
-      const { parser } = this.source;
-      parser.off('text');
-      parser.off('cdata');
-      this.leafTag = null;
-      this.applyLeaf(this.leafKind, this.leafText);
-    } else if (tag === this.detectionTag) {
+    if (this.source.closeLeaf(tag)) return;
+    if (tag === this.detectionTag) {
       this.detectionTag = null;
       this.countDetection();
     } else if (tag === this.listTag) {
@@ -244,21 +233,7 @@ export class HldXmlPageParser {
   }
 
   private readLeaf(kind: LeafKind, tag: SaxesTagPlain): void {
-    if (tag.isSelfClosing) {
-      this.applyLeaf(kind, '');
-      return;
-    }
-    const value = this.source.peekSimpleText();
-    if (value != null) {
-      this.applyLeaf(kind, value);
-      return;
-    }
-    this.leafTag = tag;
-    this.leafKind = kind;
-    this.leafText = '';
-    const { parser } = this.source;
-    parser.on('text', this.onLeafText);
-    parser.on('cdata', this.onLeafText);
+    this.source.readLeaf(tag, kind, this.onLeaf);
   }
 
   private applyLeaf(kind: LeafKind, raw: string): void {

@@ -29,7 +29,7 @@
  * Both limits read saxes 6 internals (checked like the CDATA shortcut below;
  * with another layout they are simply not applied).
  */
-import { SaxesParser } from 'saxes';
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { QualysContractError, QualysError, QualysProtocolError, QualysSecurityError } from './errors.js';
 import type { ByteRange } from './page-summary.js';
 
@@ -131,6 +131,12 @@ export class XmlSource {
 
   private readonly checkSizes = sizeGuard(this.parser);
 
+  /** A leaf element whose text arrives through parser events (see readLeaf). */
+  private leaf: { tag: SaxesTagPlain; key: number; deliver: (key: number, text: string) => void; text: string } | null = null;
+  private readonly onLeafText = (text: string) => {
+    this.leaf!.text += text;
+  };
+
   constructor() {
     installCDataShortcut(this.parser);
     this.parser.on('error', (err) => {
@@ -213,6 +219,33 @@ export class XmlSource {
     if (lt < 0 || text.charCodeAt(lt + 1) !== 47 /* '/' */) return null;
     const value = text.slice(from, lt);
     return value.includes('&') ? null : value;
+  }
+
+  /**
+   * Reads the text of the leaf element `tag` just opened and hands it, with
+   * `key`, to `deliver`: at once when it is plain text in this chunk (the
+   * common case, no event handlers involved), else once closeLeaf sees the
+   * element end. `deliver` should be one function made once: this runs for
+   * every host and detection.
+   */
+  readLeaf<K extends number>(tag: SaxesTagPlain, key: K, deliver: (key: K, text: string) => void): void {
+    if (tag.isSelfClosing) return deliver(key, '');
+    const value = this.peekSimpleText();
+    if (value != null) return deliver(key, value);
+    this.leaf = { tag, key, deliver: deliver as (key: number, text: string) => void, text: '' };
+    this.parser.on('text', this.onLeafText);
+    this.parser.on('cdata', this.onLeafText);
+  }
+
+  /** True when `tag` closes the leaf readLeaf is collecting, whose text is then delivered. */
+  closeLeaf(tag: SaxesTagPlain): boolean {
+    const leaf = this.leaf;
+    if (leaf === null || leaf.tag !== tag) return false;
+    this.parser.off('text');
+    this.parser.off('cdata');
+    this.leaf = null;
+    leaf.deliver(leaf.key, leaf.text);
+    return true;
   }
 
   /** Position of the '<' that opens the tag ending at `end` ('<' cannot occur inside a tag). */
