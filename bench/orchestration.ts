@@ -12,34 +12,20 @@
  * the plain loop's, peakWorkerRssMB < 180.
  * Options: --pages N (default 200), --runs N (default 3).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { startFetcherRun } from '../api/run-starter.js';
-import { createConnection } from '../db/connections.js';
-import { openDatabase } from '../db/database.js';
-import { startPostgresServer } from '../db/postgres-server.js';
-import { createScratchDatabase } from '../db/scratch-database.js';
-import { createFetcher } from '../db/fetchers.js';
 import { hostListDetectionFiltersSchema, planHostListDetection } from '../qualys/hld-params.js';
-import { CACHE_DIR, PROJECT_ROOT } from '../runtime/paths.js';
-import { ensureTemporalCli } from '../runtime/temporal-cli.js';
-import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
-import { createSecretBox } from '../security/secret-box.js';
+import { CACHE_DIR } from '../runtime/paths.js';
 import { spawnSimulator } from '../simulator/spawn.js';
-import { runWorkflowId, type FetcherRunResult } from '../shared/contracts.js';
 import { bundleForNode, runChild } from './child.js';
-import { startBenchWorker } from './worker-process.js';
+import { BENCH_CREDENTIALS, startFetcherRunStack } from './fetcher-run-stack.js';
 import { bareSaxesMBps } from './saxes-baseline.js';
 import { spread } from './stats.js';
 
 const HOSTS_PER_PAGE = 1000;
 /** Without RESULTS a page is about 14 MB, so the pull is well over 1 GB. */
 const RESULTS_OFF = { show_results: 0 };
-const CREDENTIALS = { user: 'bench', password: 'bench-pass' };
 
 const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
 
@@ -68,33 +54,18 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     // Hosts without a matching detection are not listed, so the subscription is larger than the pull.
     const hosts = Math.ceil((pagesWanted * HOSTS_PER_PAGE) / 0.85);
     say(`simulator with ${hosts} hosts, Temporal dev server, Postgres`);
-    const sim = await spawnSimulator({ hosts, seed: 3, now: '2026-11-01T00:00:00Z', ...CREDENTIALS });
+    const sim = await spawnSimulator({ hosts, seed: 3, now: '2026-11-01T00:00:00Z', ...BENCH_CREDENTIALS });
     cleanups.push(() => sim.close());
     // Exactly pagesWanted pages: host IDs up to the one before the next page starts.
     const all = sim.dataset.expected({ action: 'list', truncation_limit: String(HOSTS_PER_PAGE), show_results: '0' });
     if (all.pages <= pagesWanted) throw new Error(`the simulated subscription gives only ${all.pages} pages`);
     const filters = { extraParams: { ...RESULTS_OFF, ids: `1-${all.pageIdMins[pagesWanted - 1]! - 1}` } };
-    const temporal = await startTemporalDevServer({ binary: await ensureTemporalCli(), uiPort: null });
-    cleanups.push(() => temporal.stop());
-    const postgres = await startPostgresServer();
-    cleanups.push(() => postgres.stop());
-    const database = await createScratchDatabase(postgres.url, 'qec_bench');
-    cleanups.push(() => database.drop());
-    const db = await openDatabase({ url: database.url, max: 2 });
-    cleanups.push(() => db.close());
-
-    say('bundling workflows and the worker');
-    const bundlePath = path.join(work, 'workflows.js');
-    const quiet = { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} };
-    await fs.writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'workflows/index.ts'), logger: quiet })).code);
+    say('Temporal dev server, Postgres, the workflows and the worker');
     const loopBundle = await bundleForNode(fileURLToPath(new URL('./orchestration-child.ts', import.meta.url)));
     cleanups.push(() => loopBundle.cleanup());
-
-    const secretsKey = randomBytes(32).toString('base64');
-    const taskQueue = 'bench-orchestration';
     // Each page's own account of its time (the worker logs it with every stored page).
     const pageTimings: Array<Record<string, number>> = [];
-    const onLine = (line: string) => {
+    const onWorkerLine = (line: string) => {
       if (!line.includes('"page stored"')) return;
       try {
         pageTimings.push(JSON.parse(line) as Record<string, number>);
@@ -102,35 +73,17 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
         // a line cut by the pipe: one page fewer in the breakdown
       }
     };
-    const worker = await startBenchWorker({
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      SECRETS_KEY: secretsKey,
-      DATA_DIR: path.join(work, 'worker'),
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      RUN_MAX_PARALLEL_RANGES: '1',
-    }, onLine);
-    cleanups.push(() => worker.stop());
-
-    const connection = await createConnection(db.db, createSecretBox(Buffer.from(secretsKey, 'base64')), {
-      name: 'bench simulator',
-      apiBaseUrl: sim.url,
-      username: CREDENTIALS.user,
-      password: CREDENTIALS.password,
-    });
-    const fetcher = await createFetcher(db.db, {
-      connectionId: connection.id,
-      name: 'bench',
-      kind: 'host_list_detection',
-      config: filters,
-      format: 'XML',
+    const stack = await startFetcherRunStack({
+      work,
+      cleanups,
+      simUrl: sim.url,
+      name: 'orchestration',
+      filters,
       pageSize: HOSTS_PER_PAGE,
+      workerEnv: { RUN_MAX_PARALLEL_RANGES: '1' },
+      onWorkerLine,
     });
     const { params } = planHostListDetection(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
-    const temporalConnection = await Connection.connect({ address: temporal.address });
-    cleanups.push(() => temporalConnection.close());
-    const client = new Client({ connection: temporalConnection });
 
     const plain = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>() };
     const orchestrated = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
@@ -140,7 +93,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       const loop = await runChild<{ seconds: number; pages: number; bytes: number; sha256: string }>(
         loopBundle.file,
         [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
-        { ...process.env, BENCH_USER: CREDENTIALS.user, BENCH_PASSWORD: CREDENTIALS.password },
+        { ...process.env, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
       );
       await fs.rm(path.join(work, 'plain.xml'), { force: true });
       plain.seconds.push(loop.seconds);
@@ -149,10 +102,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
 
       logFrom = log.length;
-      const started = process.hrtime.bigint();
-      const { run: runRow } = await startFetcherRun({ db: db.db, client, taskQueue }, { fetcher, trigger: 'cli', triggeredBy: 'bench' });
-      const result = (await client.workflow.getHandle(runWorkflowId(runRow.id)).result()) as FetcherRunResult;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const { result, seconds } = await stack.runFetcher();
       orchestrated.seconds.push(seconds);
       orchestrated.sha256.add(result.evidence.sha256);
       orchestrated.pages = result.totals.pages;
@@ -162,7 +112,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       ratios.push(seconds / loop.seconds);
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
     }
-    const peakWorkerRssMB = await worker.peakRssMB();
+    const peakWorkerRssMB = await stack.worker.peakRssMB();
     const median = (field: string) => (pageTimings.length ? spread(pageTimings.map((p) => Number(p[field] ?? 0)), 1).median : null);
     say('bare saxes on this machine, for comparing figures across machines…');
     const saxes = await bareSaxesMBps();

@@ -14,27 +14,14 @@
  * limit can do. Targets: speedup >= 0.9·N, rejected409 = 0, sameSha256,
  * peak worker RSS < 250 MB. Options: --hosts N (default 100000).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { startFetcherRun } from '../api/run-starter.js';
-import { createConnection } from '../db/connections.js';
-import { openDatabase } from '../db/database.js';
-import { startPostgresServer } from '../db/postgres-server.js';
-import { createScratchDatabase } from '../db/scratch-database.js';
-import { createFetcher } from '../db/fetchers.js';
 import { hostListDetectionFiltersSchema, planHostListDetection } from '../qualys/hld-params.js';
-import { CACHE_DIR, PROJECT_ROOT } from '../runtime/paths.js';
-import { ensureTemporalCli } from '../runtime/temporal-cli.js';
-import { startTemporalDevServer } from '../runtime/temporal-dev-server.js';
-import { createSecretBox } from '../security/secret-box.js';
+import { CACHE_DIR } from '../runtime/paths.js';
 import { spawnSimulator } from '../simulator/spawn.js';
-import { runWorkflowId, type FetcherRunResult } from '../shared/contracts.js';
 import { bundleForNode, runChild } from './child.js';
-import { startBenchWorker } from './worker-process.js';
+import { BENCH_CREDENTIALS, startFetcherRunStack } from './fetcher-run-stack.js';
 
 const CONCURRENCY_LIMIT = 4;
 const HOSTS_PER_PAGE = 1000;
@@ -42,7 +29,6 @@ const HOSTS_PER_PAGE = 1000;
 const FILTERS = { extraParams: { show_results: 0 } };
 /** Qualys seconds per wall-clock second for 100,000 hosts: the sequential pull then takes about three minutes. */
 const TIME_SCALE_PER_100K = 30;
-const CREDENTIALS = { user: 'bench', password: 'bench-pass' };
 
 const say = (m: string) => process.stderr.write(`scale: ${m}\n`);
 
@@ -59,24 +45,12 @@ export async function run(options: { hosts?: number } = {}): Promise<Record<stri
       hosts,
       seed: 5,
       now: '2026-11-01T00:00:00Z',
-      ...CREDENTIALS,
+      ...BENCH_CREDENTIALS,
       profile: 'qualys-standard',
       limits: { concurrencyLimit: CONCURRENCY_LIMIT },
       latency: { timeScale },
     });
     cleanups.push(() => sim.close());
-    const temporal = await startTemporalDevServer({ binary: await ensureTemporalCli(), uiPort: null });
-    cleanups.push(() => temporal.stop());
-    const postgres = await startPostgresServer();
-    cleanups.push(() => postgres.stop());
-    const database = await createScratchDatabase(postgres.url, 'qec_bench_scale');
-    cleanups.push(() => database.drop());
-    const db = await openDatabase({ url: database.url, max: 2 });
-    cleanups.push(() => db.close());
-
-    const quiet = { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} };
-    const bundlePath = path.join(work, 'workflows.js');
-    await fs.writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: path.join(PROJECT_ROOT, 'workflows/index.ts'), logger: quiet })).code);
     const loopBundle = await bundleForNode(fileURLToPath(new URL('./orchestration-child.ts', import.meta.url)));
     cleanups.push(() => loopBundle.cleanup());
 
@@ -85,45 +59,19 @@ export async function run(options: { hosts?: number } = {}): Promise<Record<stri
     const sequential = await runChild<{ seconds: number; pages: number; bytes: number; sha256: string }>(
       loopBundle.file,
       [sim.url, JSON.stringify(params), path.join(work, 'sequential.xml')],
-      { ...process.env, BENCH_USER: CREDENTIALS.user, BENCH_PASSWORD: CREDENTIALS.password },
+      { ...process.env, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
     );
     await fs.rm(path.join(work, 'sequential.xml'), { force: true });
     say(`sequential: ${sequential.pages} pages, ${(sequential.bytes / 1e9).toFixed(2)} GB in ${sequential.seconds.toFixed(1)} s`);
 
-    const secretsKey = randomBytes(32).toString('base64');
-    const taskQueue = 'bench-scale';
-    const worker = await startBenchWorker({
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      SECRETS_KEY: secretsKey,
-      DATA_DIR: path.join(work, 'worker'),
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-    });
-    cleanups.push(() => worker.stop());
-
-    const connection = await createConnection(db.db, createSecretBox(Buffer.from(secretsKey, 'base64')), {
-      name: 'bench simulator',
-      apiBaseUrl: sim.url,
-      username: CREDENTIALS.user,
-      password: CREDENTIALS.password,
-    });
-    const fetcher = await createFetcher(db.db, { connectionId: connection.id, name: 'scale', kind: 'host_list_detection', config: FILTERS, format: 'XML', pageSize: HOSTS_PER_PAGE });
-    const temporalConnection = await Connection.connect({ address: temporal.address });
-    cleanups.push(() => temporalConnection.close());
-    const client = new Client({ connection: temporalConnection });
+    const stack = await startFetcherRunStack({ work, cleanups, simUrl: sim.url, name: 'scale', filters: FILTERS, pageSize: HOSTS_PER_PAGE });
 
     say('range-parallel fetcher run through Temporal…');
     const logFrom = (await sim.stats()).log.length;
-    const started = process.hrtime.bigint();
-    const { run: runRow } = await startFetcherRun({ db: db.db, client, taskQueue }, { fetcher, trigger: 'cli', triggeredBy: 'bench' });
-    const result = (await client.workflow.getHandle(runWorkflowId(runRow.id)).result().catch((err: unknown) => {
-      throw new Error(`the run failed: ${(err as Error).message}\n${worker.output()}`);
-    })) as FetcherRunResult;
-    const parallelSec = Number(process.hrtime.bigint() - started) / 1e9;
+    const { result, seconds: parallelSec } = await stack.runFetcher();
     const stats = await sim.stats();
     const rejected409 = stats.log.slice(logFrom).filter((e) => e.status === 409).length;
-    const peakWorkerRssMB = await worker.peakRssMB();
+    const peakWorkerRssMB = await stack.worker.peakRssMB();
     say(`parallel: ${result.totals.pages} pages in ${parallelSec.toFixed(1)} s, ${rejected409} refused with 409, worker peak RSS ${peakWorkerRssMB} MB`);
 
     const boundSec = sequential.seconds / CONCURRENCY_LIMIT;
