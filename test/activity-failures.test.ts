@@ -6,8 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { failureInterceptor } from '../activities/failures.js';
 import {
   QualysAuthError,
@@ -19,10 +17,10 @@ import {
 } from '../qualys/errors.js';
 import { createMetrics, type Metrics } from '../runtime/metrics.js';
 import { parseExposition, sumOf } from './support/prometheus-text.js';
+import { quietActivityEnvironment } from './support/quiet-activity-environment.js';
 
 async function failureOf(err: Error, metrics?: Metrics): Promise<unknown> {
-  // The failures are the point here: the environment's logger would print each one.
-  const env = new MockActivityEnvironment(undefined, { interceptors: [failureInterceptor(metrics)], logger: new DefaultLogger('ERROR', () => {}) });
+  const env = quietActivityEnvironment({ interceptors: [failureInterceptor(metrics)] });
   return env.run(async () => {
     throw err;
   }).then(

@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { deliverWebhook } from '../activities/deliver-webhook.js';
 import { createApp } from '../api/app.js';
@@ -24,6 +23,7 @@ import type { FieldError } from '../api/problem.js';
 import type { RunView } from '../api/schemas/run.js';
 import type { WebhookDeliveryView } from '../api/schemas/webhook.js';
 import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { quietActivityEnvironment } from './support/quiet-activity-environment.js';
 
 interface Received {
   path: string;
@@ -340,7 +340,7 @@ describe('deliveries', () => {
         logger: pino({ level: 'silent' }),
         webhooks: { allowedCidrs: [] },
       });
-      const failure = await new MockActivityEnvironment()
+      const failure = await quietActivityEnvironment()
         .run(deliver, { webhookId: hook.id, runId: run.id, event: 'run.completed' as const, deliveryId: randomUUID() })
         .then(() => null, (err: unknown) => err);
       expect(failure).toBeInstanceOf(ApplicationFailure);

@@ -4,7 +4,6 @@
  * against the simulator, with a host missing against the host ID list.
  */
 import { randomUUID } from 'node:crypto';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
@@ -26,6 +25,7 @@ import { intToIp, ipToInt } from '../simulator/ipv4.js';
 import type { PageRecord, RangePlan, RunPlan, SealedEvidence } from '../shared/contracts.js';
 import { currentPeriod } from './support/period.js';
 import { startRunStack, type RunStack } from './support/run-stack.js';
+import { quietActivityEnvironment } from './support/quiet-activity-environment.js';
 
 function chain(pages: Array<Partial<ChainPage> & { pageNo: number }>): ChainPage[] {
   return pages.map((p) => ({ idMin: null, firstHostId: null, lastHostId: null, truncated: false, nextIdMin: null, ...p }));
@@ -113,7 +113,7 @@ describe('host ID list reconciliation', () => {
 
 describe('completeness through the activities', () => {
   let stack: RunStack;
-  const env = new MockActivityEnvironment();
+  const env = quietActivityEnvironment();
   let activities: ReturnType<typeof createActivities>;
   let lastEvidence: EvidenceRow;
 

@@ -108,7 +108,7 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.jpeg`), fullPage: true, type: 'jpeg', quality: 60 });
 }
 
 /** The error shown beside a field (input, select, textarea or fieldset): the text of its `…-error` description. */
