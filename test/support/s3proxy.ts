@@ -95,6 +95,7 @@ export async function startS3Proxy(): Promise<S3ProxyHandle> {
   ].join('\n');
   await fsp.writeFile(path.join(dir, 's3proxy.conf'), `${properties}\n`);
   const log = fs.openSync(path.join(dir, 's3proxy.log'), 'w');
+  // The quick JIT only: S3Proxy lives for one test run, and the optimising compiler cost more CPU than it saved.
   const child: ChildProcess = spawn(java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-jar', found.jar, '--properties', path.join(dir, 's3proxy.conf')], {
     stdio: ['ignore', log, log],
     env: { ...process.env, LOG_LEVEL: 'warn' },
