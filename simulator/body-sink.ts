@@ -8,17 +8,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BodyFaults } from './faults.js';
 
 const MB = 1024 * 1024;
-/** Slow bodies trickle out in this many slices per second. */
+/** Slow bodies trickle out in slices of at most this many per second's worth of bytes. */
 const SLOW_SLICES_PER_SEC = 20;
+/** Waits shorter than this are left to add up: timers are not finer, and each wait costs a turn of the event loop. */
+const MIN_PACING_WAIT_MS = 2;
 
 export class BodySink {
   bytes = 0;
   private stopped = false;
   private nextMbMark = MB;
+  /** When the first paced byte went out; the body keeps to its rate counted from there. */
+  private pacedSince: number | null = null;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly faults: BodyFaults,
+    /** The clock and the wait, replaceable so that pacing can be checked without waiting. */
+    private readonly clock: { now(): number; sleep(ms: number): Promise<unknown> } = { now: () => performance.now(), sleep },
   ) {
     res.once('close', () => {
       this.stopped = true;
@@ -34,11 +40,13 @@ export class BodySink {
       this.drop();
       return false;
     }
-    if (this.faults.slowBodyBytesPerSec > 0) {
-      const slice = Math.max(1, Math.floor(this.faults.slowBodyBytesPerSec / SLOW_SLICES_PER_SEC));
+    const rate = this.faults.slowBodyBytesPerSec;
+    if (rate > 0) {
+      const slice = Math.max(1, Math.floor(rate / SLOW_SLICES_PER_SEC));
       for (let off = 0; off < chunk.length && !this.stopped; off += slice) {
+        this.pacedSince ??= this.clock.now();
         await this.send(chunk.subarray(off, off + slice));
-        await sleep(1000 / SLOW_SLICES_PER_SEC);
+        await this.keepPace(rate);
       }
     } else {
       await this.send(chunk);
@@ -46,9 +54,19 @@ export class BodySink {
     if (this.faults.latencyPerMbMs > 0 && this.bytes >= this.nextMbMark) {
       const crossed = Math.floor((this.bytes - this.nextMbMark) / MB) + 1;
       this.nextMbMark += crossed * MB;
-      await sleep(crossed * this.faults.latencyPerMbMs);
+      await this.clock.sleep(crossed * this.faults.latencyPerMbMs);
     }
     return !this.stopped;
+  }
+
+  /**
+   * Waits until the bytes sent so far are due at `rate`: the body keeps its
+   * rate whatever the size of the chunks it is given, and time spent making
+   * the chunks counts towards it.
+   */
+  private async keepPace(rate: number): Promise<void> {
+    const aheadMs = (this.bytes / rate) * 1000 - (this.clock.now() - this.pacedSince!);
+    if (aheadMs >= MIN_PACING_WAIT_MS) await this.clock.sleep(aheadMs);
   }
 
   end(): void {

@@ -1,10 +1,14 @@
 /**
  * Qualys's speed: a time to first byte growing with the page's host count, a
  * body rate, the per-subscription limits of the named profiles with their
- * headers, a time scale over all of it, and seeded jitter. Timings are only
- * checked as lower bounds the simulator must wait at least.
+ * headers, a time scale over all of it, and seeded jitter. Timings over HTTP
+ * are only checked as lower bounds the simulator must wait at least; the
+ * body's pacing is checked on a clock that moves only when it waits.
  */
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BodySink } from '../simulator/body-sink.js';
 import { Latency, NO_LATENCY, PROFILES } from '../simulator/latency.js';
 import { startSimulator, type SimulatorHandle } from '../simulator/server.js';
 import { spawnSimulator } from '../simulator/spawn.js';
@@ -32,6 +36,25 @@ describe('latency model', () => {
     expect(new Set(first).size).toBeGreaterThan(10);
     a.reset(config);
     expect(Array.from({ length: 20 }, () => a.firstByteMs(0))).toEqual(first);
+  });
+
+  it('keeps a body to its rate, whatever the size of the chunks it is made in', async () => {
+    // A clock that moves only when the sink waits: the time a body takes is then exactly its pacing.
+    const paced = async (chunkBytes: number, totalBytes: number, rate: number) => {
+      let now = 0;
+      const res = Object.assign(new EventEmitter(), { write: () => true, end() {} }) as unknown as ServerResponse;
+      const faults = { dropAfterBytes: null, malformed: false, hostile: null, latencyPerMbMs: 0, slowBodyBytesPerSec: rate };
+      const sink = new BodySink(res, faults, { now: () => now, sleep: async (ms) => void (now += ms) });
+      for (let sent = 0; sent < totalBytes; sent += chunkBytes) await sink.write(Buffer.alloc(Math.min(chunkBytes, totalBytes - sent)));
+      return now;
+    };
+    const MB = 1024 * 1024;
+    // Waits under 2 ms are left to add up, so a body may end up to 2 ms early, never late.
+    const about = (ms: number) => expect.toSatisfy((took: number) => took > ms - 2 && took <= ms);
+    // 8 MB at 32 MB/s: a quarter of a second, in chunks smaller and larger than a slice.
+    for (const chunk of [16 * 1024, 256 * 1024, 4 * MB]) expect(await paced(chunk, 8 * MB, 32 * MB)).toEqual(about(250));
+    // A trickle: 1,000 bytes at 100 bytes a second take ten seconds, sent in slices of five bytes.
+    expect(await paced(1000, 1000, 100)).toEqual(about(10_000));
   });
 });
 
