@@ -62,9 +62,8 @@ export function planRanges(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
     let result: RangePlan = { ranges: [{ rangeNo: 1, idMin: null, idMax: null }], parallelism: 1, listedHosts: list?.count ?? null, hostIdsBlobKey: resolved?.blobKey ?? null };
     let listed: Array<{ rangeNo: number; idMin: number | null; idMax: number | null; listedHosts: number | null }> = [{ rangeNo: 1, idMin: null, idMax: null, listedHosts: result.listedHosts }];
     if (list && parallelism > 1) {
-      // Ranges smaller than a page would only add pages.
       const pageSize = Number(plan.params.truncation_limit) || 1000;
-      listed = splitHostIds(list, Math.min(parallelism * RANGES_PER_LANE, Math.ceil(list.count / pageSize), MAX_RANGES));
+      listed = splitHostIds(list, Math.min(parallelism * RANGES_PER_LANE, MAX_RANGES), pageSize);
       result = { ...result, ranges: listed.map(({ rangeNo, idMin, idMax }) => ({ rangeNo, idMin, idMax })), parallelism: Math.min(parallelism, listed.length) };
     }
     await recordRunRanges(deps.db, plan.runId, listed);
