@@ -5,7 +5,7 @@
 import type { AssetGroup } from './asset-groups.js';
 import type { HostLayout } from './host-layout.js';
 import { fillHost, type HostRecord } from './host-record.js';
-import { inRanges, parseIntRanges, type Ranges } from './int-ranges.js';
+import { inRanges, inSortedRanges, mergeRanges, parseIntRanges, type Ranges } from './int-ranges.js';
 import { parseIpRanges } from './ipv4.js';
 import { expandIpv6, parseIpv6List } from './ipv6.js';
 import type { Rng } from './prng.js';
@@ -24,6 +24,7 @@ export interface HostFilter {
   /** Host index window [startIndex, endIndex) from ids/id_min/id_max. */
   readonly startIndex: number;
   readonly endIndex: number;
+  /** Merged and sorted (`mergeRanges`). */
   readonly hostIds: Ranges | null;
   readonly ipRanges: Ranges | null;
   readonly agIpRanges: Ranges | null;
@@ -45,14 +46,14 @@ export function parseHostFilter(params: Params, data: HostData, nowMs: number): 
   params.exclusive('max_days_since_last_vm_scan', 'no_vm_scan_since');
   const { layout } = data;
   const idsValue = params.get('ids');
-  const hostIds = idsValue ? parseIntRanges('ids', idsValue) : null;
+  const hostIds = idsValue ? mergeRanges(parseIntRanges('ids', idsValue)) : null;
   const idMin = params.int('id_min', 0, Number.MAX_SAFE_INTEGER);
   const idMax = params.int('id_max', 0, Number.MAX_SAFE_INTEGER);
   let startIndex = idMin === undefined ? 0 : layout.lowerBound(idMin);
   let endIndex = idMax === undefined ? layout.count : layout.upperBound(idMax);
   if (hostIds) {
-    startIndex = Math.max(startIndex, layout.lowerBound(Math.min(...hostIds.map((r) => r[0]))));
-    endIndex = Math.min(endIndex, layout.upperBound(Math.max(...hostIds.map((r) => r[1]))));
+    startIndex = Math.max(startIndex, layout.lowerBound(hostIds[0]![0]));
+    endIndex = Math.min(endIndex, layout.upperBound(hostIds[hostIds.length - 1]![1]));
   }
 
   const ipsValue = params.get('ips');
@@ -115,7 +116,7 @@ export function hostMatches(filter: HostFilter, data: HostData, index: number, r
     const v6 = layout.ipv6(index);
     if (v6 === null || !filter.ipv6.has(expandIpv6(v6)!)) return false;
   }
-  if (filter.hostIds && !inRanges(filter.hostIds, layout.hostId(index))) return false;
+  if (filter.hostIds && !inSortedRanges(filter.hostIds, layout.hostId(index))) return false;
   const ip = layout.ip(index);
   if (filter.ipRanges && !inRanges(filter.ipRanges, ip)) return false;
   if (filter.agIpRanges && !inRanges(filter.agIpRanges, ip)) return false;

@@ -24,6 +24,32 @@ export function parseIntRanges(name: string, value: string, min = 0, max = Numbe
   return out;
 }
 
+/** Sorted by start, overlapping and touching ranges merged: what `inSortedRanges` searches. */
+export function mergeRanges(ranges: Ranges): Ranges {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
+/** Binary search over merged ranges: an `ids` list of thousands of ranges is checked per host. */
+export function inSortedRanges(merged: Ranges, n: number): boolean {
+  let lo = 0;
+  let hi = merged.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const [a, b] = merged[mid]!;
+    if (n < a) hi = mid - 1;
+    else if (n > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 export function inRanges(ranges: Ranges, n: number): boolean {
   for (const [lo, hi] of ranges) if (n >= lo && n <= hi) return true;
   return false;

@@ -50,6 +50,10 @@ describe('simulator: Host List Detection filters', () => {
     const wanted = `${ids[3]},${ids[10]}-${ids[20]}`;
     const page = await answer({ ids: wanted, status: 'New,Active,Fixed,Re-Opened', show_igs: '1' });
     expect(page.hosts.every((h) => h.id === ids[3] || (h.id >= ids[10]! && h.id <= ids[20]!))).toBe(true);
+    // Out of order, overlapping and touching ranges: the union, whatever their order.
+    const shuffled = await answer({ ids: `${ids[15]}-${ids[20]},${ids[3]},${ids[10]}-${ids[16]}`, status: 'New,Active,Fixed,Re-Opened', show_igs: '1' });
+    expect(shuffled.hosts.map((h) => h.id)).toEqual(page.hosts.map((h) => h.id));
+    expect(page.hosts.length).toBeGreaterThan(5);
     const window = await answer({ id_min: String(ids[100]), id_max: String(ids[199]) });
     expect(window.hosts.every((h) => h.id >= ids[100]! && h.id <= ids[199]!)).toBe(true);
     expect(window.hosts.length).toBeGreaterThan(50);
