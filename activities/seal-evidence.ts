@@ -119,6 +119,14 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
     checkPageChains(plan.runId, pages, ranges.map((r) => r.rangeNo));
 
     const format = evidenceFormatOf(plan, pages);
+    // Where a slow seal spends its time shows in its log line.
+    const timings = { sealMs: 0, completenessMs: 0, recordMs: 0 };
+    let mark = performance.now();
+    const lap = (step: keyof typeof timings) => {
+      const now = performance.now();
+      timings[step] = Math.round(now - mark);
+      mark = now;
+    };
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'seal' }), 10_000);
     let sealed;
     try {
@@ -131,6 +139,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
     } finally {
       clearInterval(heartbeat);
     }
+    lap('sealMs');
 
     const completeness = await assessCompleteness({
       plan,
@@ -143,6 +152,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
       slots,
       heartbeat: () => ctx.heartbeat({ step: 'seal' }),
     });
+    lap('completenessMs');
     const finishedAt = new Date();
     const collectedAt = new Date(Math.max(...pages.map((p) => p.fetchedAt.getTime())));
     const scheduledFor = run.scheduleId ? scheduledTimeOfWorkflowId(run.workflowId) : null;
@@ -227,8 +237,9 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
       scheduledFor,
     });
     await setRunCollectedAt(db, plan.runId, collectedAt);
+    lap('recordMs');
     logger.info(
-      { runId: plan.runId, evidenceId: evidence.id, sha256: evidence.sha256, bytes: evidence.bytes, format, pages: pages.length, completeness: completeness.verdict },
+      { runId: plan.runId, evidenceId: evidence.id, sha256: evidence.sha256, bytes: evidence.bytes, format, pages: pages.length, completeness: completeness.verdict, ...timings },
       'evidence sealed',
     );
     return { evidenceId: evidence.id, blobKey: evidence.blobKey, sha256: evidence.sha256, bytes: evidence.bytes, format: evidence.format };

@@ -5,6 +5,7 @@
  * environment like a deployment.
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../runtime/paths.js';
@@ -15,8 +16,10 @@ import { bundleForNode } from './child.js';
  * BENCH_WORKER_FLAGS replaces them for an experiment, e.g.
  * `--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=/tmp/prof` with
  * BENCH_WORKER_STOP_SIGNAL=SIGTERM, so the worker exits and writes its profile.
+ * BENCH_WORKER_LOG=<file> keeps everything the worker printed (its JSON log:
+ * each stored page with its timings, each range, the seal) for reading after.
  */
-const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean);
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export interface BenchWorker {
@@ -41,6 +44,12 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, onLine?: (line: s
   const keep = (b: Buffer) => void (seen = (seen + b.toString()).slice(-8000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (process.env.BENCH_WORKER_LOG) {
+    const log = createWriteStream(process.env.BENCH_WORKER_LOG);
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    child.once('exit', () => log.end());
+  }
   if (onLine) {
     let partial = '';
     child.stderr!.on('data', (b: Buffer) => {
