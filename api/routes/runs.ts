@@ -124,9 +124,10 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await getRun(db, id);
+    // Both by the id in the path, at once: a status poll waits for one round trip, not two.
+    const [row, live] = await Promise.all([getRun(db, id), liveCounts(db, id)]);
     if (!row) throw notFound('run', id);
-    return c.json(view(row, await liveCounts(db, row.id)), 200);
+    return c.json(view(row, live), 200);
   });
 
   app.openapi(listRoute, async (c) => {
