@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BodyFaults } from './faults.js';
 
 const MB = 1024 * 1024;
-/** Slow bodies trickle out in slices of at most this many per second's worth of bytes. */
+/** A paced body goes out in slices of a twentieth of a second's bytes, so a slow one trickles rather than bursts. */
 const SLOW_SLICES_PER_SEC = 20;
 /** Waits shorter than this are left to add up: timers are not finer, and each wait costs a turn of the event loop. */
 const MIN_PACING_WAIT_MS = 2;
