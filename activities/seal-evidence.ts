@@ -5,7 +5,8 @@ import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { QualysClientPool } from './qualys-clients.js';
 import { checkPageChain, completenessOf, type ChainPage, type Completeness, type ReconciliationOutcome } from '../audit/completeness.js';
 import { hostListFiltersFor } from '../audit/host-list-filters.js';
-import { formatIdRanges, reconcileHosts, type HostIdListDocument } from '../audit/reconcile-hosts.js';
+import { reconcileHosts, type HostIdListDocument } from '../audit/reconcile-hosts.js';
+import { formatHostIdRuns } from '../qualys/host-id-runs.js';
 import { getRun, setRunCollectedAt } from '../db/runs.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import { PRODUCT } from '../qualys/product.js';
@@ -296,7 +297,7 @@ async function assessCompleteness({ plan, pages, format, blobStore, hostIdListKe
           // A call like any other: it takes a slot of the subscription's shared budget.
           const slot = { signal: ctx.cancellationSignal, onWait: heartbeat, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} completeness`, runId: plan.runId };
           const answer = await slots.run(client, slot, (signal) =>
-            client.fetchDetectionPage({ params: { ...plan.params, ids: formatIdRanges(ranges), truncation_limit: '100', show_results: '0' }, sink: discard(), signal }),
+            client.fetchDetectionPage({ params: { ...plan.params, ids: formatHostIdRuns(ranges), truncation_limit: '100', show_results: '0' }, sink: discard(), signal }),
           );
           if (answer.summary.minHostId !== null) found.push(answer.summary.minHostId);
           // A truncated answer means at least its page of hosts: enough to tell the evidence lacks them.

@@ -44,10 +44,6 @@ export interface ReconcileInput {
   confirmAbsent(ranges: IdRanges): Promise<AbsentConfirmation>;
 }
 
-export function formatIdRanges(ranges: IdRanges): string {
-  return ranges.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
-}
-
 export async function reconcileHosts(input: ReconcileInput): Promise<Reconciliation> {
   const reconciler = new HostIdReconciler(input.list.ranges);
   for (const page of input.pages) {

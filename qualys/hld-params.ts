@@ -28,6 +28,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { DetectionPostFilter } from './kernel-filter.js';
+import { formatHostIdRuns } from './host-id-runs.js';
 
 export const HLD_STATUSES = ['New', 'Active', 'Re-Opened', 'Fixed'] as const;
 export const HLD_FORMATS = ['XML', 'CSV'] as const;
@@ -262,7 +263,7 @@ export function withResolvedHostIds(plan: HostListDetectionPlan, found: readonly
     Object.assign(params, plan.addressLookups[0]);
     return params;
   }
-  params.ids = ranges.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
+  params.ids = formatHostIdRuns(ranges);
   return params;
 }
 

@@ -17,6 +17,7 @@ export class HostIdRuns {
   }
 }
 
+/** Qualys's id list syntax (`ids=1-5,9`): what a page's runs are stored as and what calls name hosts with. */
 export function formatHostIdRuns(runs: ReadonlyArray<readonly [number, number]>): string {
   return runs.map(([lo, hi]) => (lo === hi ? String(lo) : `${lo}-${hi}`)).join(',');
 }
