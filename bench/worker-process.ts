@@ -14,7 +14,7 @@ import { bundleForNode } from './child.js';
 /**
  * As `npm run worker` sets them (see the README's production notes).
  * BENCH_WORKER_FLAGS replaces them for an experiment, e.g.
- * `--max-semi-space-size=2 --cpu-prof --cpu-prof-dir=/tmp/prof` with
+ * `--max-semi-space-size=2 --optimize-for-size --cpu-prof --cpu-prof-dir=/tmp/prof` with
  * BENCH_WORKER_STOP_SIGNAL=SIGTERM, so the worker exits and writes its profile.
  * BENCH_WORKER_LOG=<file> keeps everything the worker printed (its JSON log:
  * each stored page with its timings, each range, the seal) for reading after.
