@@ -1,7 +1,9 @@
+import type { SaxesTagPlain } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { readDetectionPage } from '../qualys/detection-page-reader.js';
 import { QualysProtocolError, QualysSecurityError } from '../qualys/errors.js';
 import type { XmlLayout } from '../qualys/page-summary.js';
+import { XmlSource } from '../qualys/xml-source.js';
 import { chunksOf, CollectingSink, fixture, sha256 } from './fixtures/qualys/helpers.js';
 
 const slice = (buf: Buffer, range: { start: number; end: number } | null) => (range ? buf.subarray(range.start, range.end).toString('utf8') : null);
@@ -184,5 +186,43 @@ describe('Host List Detection XML page reader', () => {
       yield Buffer.from('<RESPONSE/></HOST_LIST_VM_DETECTION_OUTPUT>');
     }
     await expect(readDetectionPage(slowSource(), { signal: controller.signal })).rejects.toBe(reason);
+  });
+});
+
+describe('the XML source under the readers', () => {
+  const openTags = (xml: string, chunkSize: number) => {
+    const source = new XmlSource();
+    const tags: SaxesTagPlain[] = [];
+    source.parser.on('opentag', (tag) => tags.push(tag));
+    const bytes = Buffer.from(xml);
+    for (let i = 0; i < bytes.length; i += chunkSize) source.write(bytes.subarray(i, i + chunkSize));
+    source.end();
+    return tags;
+  };
+
+  it('gives tags their attributes, and every tag without one the same frozen empty set', () => {
+    const xml = `<ROOT a="1"><HOST/><ID>7</ID><RETURN status="FAILED" number="1965">x</RETURN><X\n  y='2'\tz="3" /><EMPTY ></EMPTY></ROOT>`;
+    for (const size of [1, 5, 1024]) {
+      const tags = openTags(xml, size);
+      expect(tags.map((t) => [t.name, { ...t.attributes }, t.isSelfClosing])).toEqual([
+        ['ROOT', { a: '1' }, false],
+        ['HOST', {}, true],
+        ['ID', {}, false],
+        ['RETURN', { status: 'FAILED', number: '1965' }, false],
+        ['X', { y: '2', z: '3' }, true],
+        ['EMPTY', {}, false],
+      ]);
+      const bare = tags.filter((t) => Object.keys(t.attributes).length === 0);
+      expect(new Set(bare.map((t) => t.attributes)).size).toBe(1);
+      expect(Object.isFrozen(bare[0]!.attributes)).toBe(true);
+      expect(Object.getPrototypeOf(bare[0]!.attributes)).toBeNull();
+      expect(Object.getPrototypeOf(tags[0]!.attributes)).toBeNull();
+    }
+  });
+
+  it('still refuses what saxes refuses in a start tag: a duplicate attribute, a bad character, a second root', () => {
+    expect(() => openTags('<A x="1" x="2"/>', 3)).toThrow(/duplicate attribute: x/);
+    expect(() => openTags('<A%></A>', 3)).toThrow(/disallowed character in tag name/);
+    expect(() => openTags('<A/><B/>', 3)).toThrow(/only one root/);
   });
 });
