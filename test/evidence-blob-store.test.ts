@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { InvalidBlobKeyError } from '../evidence/blob-key.js';
 import { BlobNotFoundError, type BlobStore } from '../evidence/blob-store.js';
+import { WRITE_BUFFER_BYTES } from '../evidence/hashing-file-sink.js';
 import { localHarness, s3Harness, type StoreHarness } from './support/blob-stores.js';
 import { describeWhenAvailable } from './support/unavailable.js';
 
@@ -221,6 +222,44 @@ describe('the local blob store', () => {
     await store.put(Readable.from([content.subarray(0, 10), content.subarray(10)]));
     const after = await fs.stat(file);
     expect([after.ino, after.mtimeMs]).toEqual([ino, mtimeMs]);
+  });
+
+  it('writes chunks of any size in order through its write buffers, even when the disk lags far behind', async () => {
+    // Sizes around the 256 KB write buffers: inside one, across two, larger than all four together.
+    const sizes = [1, 7, 65_536, 262_143, 262_144, 262_145, 3, 1_100_000, 300_000, 5];
+    const chunks = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    const probe = await fs.open(path.join(root, 'probe'), 'w');
+    const fileHandlePrototype = Object.getPrototypeOf(probe) as fs.FileHandle;
+    await probe.close();
+    const write = fileHandlePrototype.write;
+    let writes = 0;
+    // Each write waits for a turn of the event loop, so the writer gets far ahead of the disk.
+    vi.spyOn(fileHandlePrototype, 'write').mockImplementation(async function (this: fs.FileHandle, ...args: unknown[]) {
+      writes += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      return (write as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as never);
+    const staged = await store.stage();
+    for (const chunk of chunks) staged.sink.write(chunk);
+    const stat = await staged.commit();
+    const whole = Buffer.concat(chunks);
+    expect(stat).toEqual({ key: keyOf(whole), bytes: whole.length, sha256: sha256(whole) });
+    expect((await fs.readFile(store.pathOf(stat.key)!)).equals(whole)).toBe(true);
+    // Whole buffers per write call, not one call per chunk.
+    expect(writes).toBe(Math.ceil(whole.length / WRITE_BUFFER_BYTES));
+  });
+
+  it('fails the blob, and keeps nothing, when the disk refuses a write', async () => {
+    const probe = await fs.open(path.join(root, 'probe'), 'w');
+    const fileHandlePrototype = Object.getPrototypeOf(probe) as fs.FileHandle;
+    await probe.close();
+    vi.spyOn(fileHandlePrototype, 'write').mockRejectedValue(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    const staged = await store.stage();
+    staged.sink.on('error', () => {});
+    for (let i = 0; i < 8; i++) staged.sink.write(Buffer.alloc(200_000, i));
+    await expect(staged.commit()).rejects.toThrow(/ENOSPC/);
+    await staged.abort();
+    expect((await harness.everything()).filter((f) => f !== 'probe')).toEqual([]);
   });
 
   it('syncs the staged file before the rename and every directory the rename touched after it', async () => {
