@@ -8,7 +8,7 @@
 import { and, asc, eq, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { FINAL_RUN_STATUSES, type LimitReason, type RunStep } from '../shared/contracts.js';
-import { qualysCallLeases, runEvents, runPages, runRanges, runs, toJsonRecord, type RunEventKind, type RunEventRow, type RunRangeRow } from './schema.js';
+import { qualysCallLeases, runEvents, runPages, runRanges, runs, toJsonRecord, type RunEventKind, type RunEventRow, type RunRangeRow, type RunRow } from './schema.js';
 
 const live = (runId: string) => and(eq(runs.id, runId), notInArray(runs.status, [...FINAL_RUN_STATUSES]));
 
@@ -164,17 +164,22 @@ export interface LiveCounts {
   waitingForSlot: number;
 }
 
-/** What a status read adds to the run row, in one query: its ranges and its calls waiting for a budget slot. */
-export async function liveCounts(db: AppDatabase, runId: string): Promise<LiveCounts> {
+/**
+ * A status read: the run row with its ranges and its calls waiting for a
+ * budget slot, in one statement (one round trip to the database per poll).
+ */
+export async function getRunWithLiveCounts(db: AppDatabase, runId: string): Promise<{ run: RunRow; live: LiveCounts } | null> {
   const [row] = await db
     .select({
-      total: sql<number>`count(*)::int`,
-      done: sql<number>`count(${runRanges.finishedAt})::int`,
-      started: sql<number>`count(${runRanges.startedAt})::int`,
+      run: runs,
+      total: sql<number>`(select count(*) from ${runRanges} where ${runRanges.runId} = ${runId})::int`,
+      done: sql<number>`(select count(${runRanges.finishedAt}) from ${runRanges} where ${runRanges.runId} = ${runId})::int`,
+      started: sql<number>`(select count(${runRanges.startedAt}) from ${runRanges} where ${runRanges.runId} = ${runId})::int`,
       waitingForSlot: sql<number>`(select count(*) from ${qualysCallLeases} where ${qualysCallLeases.runId} = ${runId} and ${qualysCallLeases.state} = 'waiting')::int`,
     })
-    .from(runRanges)
-    .where(eq(runRanges.runId, runId));
-  const ranges = row && row.total > 0 ? { total: row.total, done: row.done, inFlight: row.started - row.done, waiting: row.total - row.started } : null;
-  return { ranges, waitingForSlot: row?.waitingForSlot ?? 0 };
+    .from(runs)
+    .where(eq(runs.id, runId));
+  if (!row) return null;
+  const ranges = row.total > 0 ? { total: row.total, done: row.done, inFlight: row.started - row.done, waiting: row.total - row.started } : null;
+  return { run: row.run, live: { ranges, waitingForSlot: row.waitingForSlot } };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../db/connections.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { createFetcher } from '../db/fetchers.js';
-import { listRunEvents, markRangeFinished, markRangeStarted, liveCounts, recordAttemptFailure, recordRefusal, recordRunRanges } from '../db/run-activity.js';
+import { listRunEvents, markRangeFinished, markRangeStarted, getRunWithLiveCounts, recordAttemptFailure, recordRefusal, recordRunRanges } from '../db/run-activity.js';
 import { listRunPages, recordRunPage } from '../db/run-pages.js';
 import { createRun, finishRun, getRun, updateRunProgress } from '../db/runs.js';
 import { createSecretBox } from '../security/secret-box.js';
@@ -80,15 +80,17 @@ describe.each(databaseBackends('qec_run_activity'))('run activity records on $na
     ]);
   });
 
-  it('tells ranges done, in flight and waiting', async () => {
+  it('tells ranges done, in flight and waiting, with the run row, in one read', async () => {
     const runId = await runningRun();
+    expect(await getRunWithLiveCounts(handle.db, runId)).toEqual({ run: await getRun(handle.db, runId), live: { ranges: null, waitingForSlot: 0 } });
+    expect(await getRunWithLiveCounts(handle.db, '00000000-0000-4000-8000-000000000000')).toBeNull();
     await recordRunRanges(handle.db, runId, [1, 2, 3].map((rangeNo) => ({ rangeNo, idMin: null, idMax: null, listedHosts: 5 })));
     // Planned twice (a retried activity): the first plan stays.
     await recordRunRanges(handle.db, runId, [{ rangeNo: 1, idMin: 9, idMax: 9, listedHosts: 1 }]);
     await markRangeStarted(handle.db, runId, 1);
     await markRangeStarted(handle.db, runId, 2);
     await markRangeFinished(handle.db, runId, 1);
-    expect(await liveCounts(handle.db, runId)).toEqual({ ranges: { total: 3, done: 1, inFlight: 1, waiting: 1 }, waitingForSlot: 0 });
+    expect((await getRunWithLiveCounts(handle.db, runId))?.live).toEqual({ ranges: { total: 3, done: 1, inFlight: 1, waiting: 1 }, waitingForSlot: 0 });
   });
 
   it('leaves a finished run as it ended: late pages and failures change nothing', async () => {

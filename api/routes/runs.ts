@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ApiApp } from '../app.js';
 import type { ApiDeps } from '../deps.js';
-import { liveCounts } from '../../db/run-activity.js';
+import { getRunWithLiveCounts } from '../../db/run-activity.js';
 import { finishRun, getRun, listRuns } from '../../db/runs.js';
 import { FINAL_RUN_STATUSES, RUN_STATUSES } from '../../shared/contracts.js';
 import type { RunRow, RunStatus } from '../../db/schema.js';
@@ -124,10 +124,9 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    // Both by the id in the path, at once: a status poll waits for one round trip, not two.
-    const [row, live] = await Promise.all([getRun(db, id), liveCounts(db, id)]);
-    if (!row) throw notFound('run', id);
-    return c.json(view(row, live), 200);
+    const found = await getRunWithLiveCounts(db, id);
+    if (!found) throw notFound('run', id);
+    return c.json(view(found.run, found.live), 200);
   });
 
   app.openapi(listRoute, async (c) => {
