@@ -7,7 +7,10 @@
  * the same work and must produce the same bytes. The worker runs in a process
  * of its own, configured like `npm run worker` with one range at a time (this
  * measures the cost of orchestrating a page, not parallelism: see `scale`),
- * and its peak RSS over all runs is reported.
+ * and its peak RSS over all runs is reported. Beside the totals: the median
+ * time from one page's request to the next on each side (what a page costs
+ * in all), the mean gap between a page's last byte and the next request, the
+ * steps inside a page's activity, and the worker's seal.
  * Targets: overheadRatio < 1.10 in every run, the page gap within 30 ms of
  * the plain loop's, peakWorkerRssMB < 180.
  * Options: --pages N (default 200), --runs N (default 3).
@@ -32,6 +35,12 @@ const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
 export interface OrchestrationOptions {
   pages?: number;
   runs?: number;
+}
+
+/** Median time from one page's request to the next's: all a page costs, reading and bookkeeping. */
+function medianPageIntervalMs(log: Array<{ at: number; endpoint: string }>): number {
+  const pages = log.filter((e) => e.endpoint === 'detection');
+  return pages.length > 1 ? spread(pages.slice(1).map((p, i) => p.at - pages[i]!.at), 1).median : 0;
 }
 
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
@@ -65,12 +74,14 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     cleanups.push(() => loopBundle.cleanup());
     // Each page's own account of its time (the worker logs it with every stored page).
     const pageTimings: Array<Record<string, number>> = [];
+    const sealTimings: Array<Record<string, number>> = [];
     const onWorkerLine = (line: string) => {
-      if (!line.includes('"page stored"')) return;
+      const into = line.includes('"page stored"') ? pageTimings : line.includes('"evidence sealed"') ? sealTimings : null;
+      if (!into) return;
       try {
-        pageTimings.push(JSON.parse(line) as Record<string, number>);
+        into.push(JSON.parse(line) as Record<string, number>);
       } catch {
-        // a line cut by the pipe: one page fewer in the breakdown
+        // a line cut by the pipe: one fewer in the breakdown
       }
     };
     const stack = await startFetcherRunStack({
@@ -85,8 +96,8 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     });
     const { params } = planHostListDetection(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
 
-    const plain = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>() };
-    const orchestrated = { seconds: [] as number[], gaps: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
+    const plain = { seconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>() };
+    const orchestrated = { seconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
     const ratios: number[] = [];
     for (let i = 1; i <= runs; i++) {
       let logFrom = (await sim.stats()).log.length;
@@ -100,6 +111,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       plain.sha256.add(loop.sha256);
       let log = (await sim.stats()).log;
       plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
+      plain.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
 
       logFrom = log.length;
       const { result, seconds } = await stack.runFetcher();
@@ -109,6 +121,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       orchestrated.bytes = result.totals.bytes;
       log = (await sim.stats()).log;
       orchestrated.gaps.push(meanPageGapMs(log.slice(logFrom)));
+      orchestrated.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
       ratios.push(seconds / loop.seconds);
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
     }
@@ -124,10 +137,13 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       overheadRatio: spread(ratios, 3),
       plainSeconds: spread(plain.seconds, 1),
       temporalSeconds: spread(orchestrated.seconds, 1),
+      plainPageMs: spread(plain.intervals, 1),
+      temporalPageMs: spread(orchestrated.intervals, 1),
       plainGapMsPerPage: spread(plain.gaps, 1),
       temporalGapMsPerPage: spread(orchestrated.gaps, 1),
       // Medians over every page of every run: where a page's time went inside the activity.
       temporalPageStepsMs: { waitForSlot: median('slotMs'), qualys: median('qualysMs'), giveSlotBack: median('releaseMs'), storeBlob: median('storeMs'), recordPage: median('recordMs') },
+      temporalSealSeconds: sealTimings.length ? spread(sealTimings.map((t) => Number(t.sealMs) / 1000), 1) : null,
       peakWorkerRssMB,
       sameEvidence: plain.sha256.size === 1 && orchestrated.sha256.size === 1 && [...plain.sha256][0] === [...orchestrated.sha256][0],
       saxesMBps: saxes,
