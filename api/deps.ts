@@ -7,6 +7,7 @@ import type { AppDatabase } from '../db/database.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import type { WebhookTargetPolicy } from '../security/webhook-target.js';
+import { createRunLauncher, LAUNCH_SWEEP_INTERVAL_MS, type RunLauncher } from './run-launcher.js';
 
 export interface ApiDeps {
   db: AppDatabase;
@@ -34,19 +35,23 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** When set, /metrics wants `Authorization: Bearer <token>`. */
   metricsToken?: string | null;
+  /** Starts runs' workflows after the API has answered; one without a sweep is made from the rest when absent. */
+  runLauncher?: RunLauncher;
 }
 
-/** The API's dependencies as the environment configures them. */
-export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: string | null = ctx.config.temporal.uiUrl): ApiDeps {
+/** The API's dependencies as the environment configures them; the caller closes `runLauncher` when it stops. */
+export function apiDepsFromContext(ctx: AppContext, client: Client, uiUrl: string | null = ctx.config.temporal.uiUrl): ApiDeps & { runLauncher: RunLauncher } {
+  const taskQueue = ctx.config.temporal.taskQueue;
   return {
     db: ctx.db,
     secretBox: ctx.secretBox,
     blobStore: ctx.blobStore,
     logger: ctx.logger,
-    temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue: ctx.config.temporal.taskQueue, uiUrl },
+    temporal: { client, namespace: ctx.config.temporal.namespace, taskQueue, uiUrl },
     qualys: { timeouts: ctx.config.qualys.timeouts, concurrencyReserve: ctx.config.qualys.concurrencyReserve },
     webhooks: { allowedCidrs: ctx.config.webhooks.allowedCidrs },
     metrics: ctx.metrics,
     metricsToken: ctx.config.metricsToken,
+    runLauncher: createRunLauncher({ db: ctx.db, client, taskQueue, logger: ctx.logger }, { sweepEveryMs: LAUNCH_SWEEP_INTERVAL_MS }),
   };
 }

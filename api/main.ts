@@ -16,12 +16,14 @@ async function main(): Promise<void> {
   await printFirstAdminKey(ctx.db, (line) => process.stderr.write(`${line}\n`));
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.dev.port}`;
   const connection = await Connection.connect({ address });
-  const app = createApp(apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace })));
+  const deps = apiDepsFromContext(ctx, new Client({ connection, namespace: config.temporal.namespace }));
+  const app = createApp(deps);
   const server = await listen(app, config.api.host, config.api.port);
   ctx.logger.info({ url: server.url, temporal: address }, 'API listening');
   process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/  Metrics: ${server.url}/metrics\n`);
   const stop = async () => {
     await server.close();
+    await deps.runLauncher.close();
     await connection.close();
     await ctx.close();
     process.exit(0);

@@ -3,10 +3,12 @@
  * then its workflow under the row's id. Every caller, including losers of a
  * race on the same key, asks Temporal to start the same workflow id with a
  * policy that never creates a second execution, so a crash between the two
- * steps heals on the next attempt and duplicates are impossible.
+ * steps heals on the next attempt and duplicates are impossible. The row
+ * records when Temporal accepted the workflow (`launchedAt`), so runs whose
+ * start never got through can be found and started (run-launcher.ts).
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { createRun, type CreateRunResult } from '../db/runs.js';
+import { createRun, markRunLaunched, type CreateRunResult } from '../db/runs.js';
 import type { AppDatabase } from '../db/database.js';
 import type { FetcherRow, RunRow, RunTrigger } from '../db/schema.js';
 import { CONNECTION_ID, FETCHER_ID, FETCHER_KIND, FETCHER_RUN_WORKFLOW, RUN_OUTCOME, type FetcherRunInput, type RunTuning } from '../shared/contracts.js';
@@ -31,17 +33,29 @@ export interface StartRunRequest {
   tuning?: Partial<RunTuning>;
 }
 
+/** Stores the run and waits until Temporal has accepted its workflow (the CLI, the demo, benchmarks). */
 export async function startFetcherRun(deps: RunStarterDeps, request: StartRunRequest): Promise<CreateRunResult> {
+  const result = await storeRun(deps.db, request);
+  await launchWorkflow(deps, result.run, request.fetcher, request.tuning);
+  return result;
+}
+
+/** The run row alone (idempotent on the key): what the API answers with before the workflow starts. */
+export function storeRun(db: AppDatabase, request: StartRunRequest): Promise<CreateRunResult> {
   const { fetcher } = request;
-  const result = await createRun(deps.db, {
+  return createRun(db, {
     fetcherId: fetcher.id,
     connectionId: fetcher.connectionId,
     trigger: request.trigger,
     triggeredBy: request.triggeredBy ?? null,
     idempotencyKey: request.idempotencyKey ?? null,
   });
-  await ensureWorkflow(deps, result.run, fetcher, request.tuning);
-  return result;
+}
+
+/** Starts the stored run's workflow (or finds it started) and records that Temporal has it. */
+export async function launchWorkflow(deps: RunStarterDeps, run: RunRow, fetcher: FetcherRow, tuning?: Partial<RunTuning>): Promise<void> {
+  await ensureWorkflow(deps, run, fetcher, tuning);
+  await markRunLaunched(deps.db, run.id);
 }
 
 async function ensureWorkflow(deps: RunStarterDeps, run: RunRow, fetcher: FetcherRow, tuning?: Partial<RunTuning>): Promise<void> {

@@ -1,11 +1,11 @@
 /**
  * Fetcher runs. A run row exists before its workflow starts (its id names the
- * workflow, `run-<id>`), and creation is idempotent: the same
+ * workflow, `run-<id>`; `launchedAt` says Temporal accepted it), and creation is idempotent: the same
  * (fetcher, idempotency key) — or the same explicit run id — always yields the
  * one row, however many callers race.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, lt, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import { FINAL_RUN_STATUSES, runWorkflowId, type FinalRunStatus } from '../shared/contracts.js';
@@ -79,6 +79,36 @@ async function findExistingRun(db: AppDatabase, id: string, input: NewRun): Prom
     .from(runs)
     .where(and(eq(runs.fetcherId, input.fetcherId), eq(runs.idempotencyKey, input.idempotencyKey)));
   return byKey ?? null;
+}
+
+/** Temporal accepted the run's workflow. */
+export async function markRunLaunched(db: AppDatabase, id: string): Promise<void> {
+  await db
+    .update(runs)
+    .set({ launchedAt: sql`now()` })
+    .where(and(eq(runs.id, id), isNull(runs.launchedAt)));
+}
+
+/**
+ * Runs stored for a start whose workflow Temporal never accepted (the API
+ * stopped, or Temporal was down, between the two): still queued, never
+ * launched, older than `graceMs`, oldest first. Scheduled runs are Temporal's
+ * own starts and never wait here.
+ */
+export async function runsAwaitingLaunch(db: AppDatabase, graceMs: number, limit: number): Promise<RunRow[]> {
+  return db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        eq(runs.status, 'queued'),
+        isNull(runs.launchedAt),
+        ne(runs.trigger, 'schedule'),
+        lt(runs.createdAt, sql`now() - ${Math.round(graceMs)}::int * interval '1 millisecond'`),
+      ),
+    )
+    .orderBy(asc(runs.createdAt))
+    .limit(limit);
 }
 
 export async function getRun(db: AppDatabase, id: string): Promise<RunRow | null> {

@@ -284,6 +284,8 @@ export const runs = pgTable(
     /** Blob key of the host ID list taken before pulling (`{count, ranges}` JSON), for completeness. */
     hostIdListKey: text('host_id_list_key'),
     createdAt: createdAt(),
+    /** When Temporal accepted the run's workflow; null while the API's launcher (or its sweep) has yet to start it. */
+    launchedAt: timestamptz('launched_at'),
     startedAt: timestamptz('started_at'),
     finishedAt: timestamptz('finished_at'),
   },

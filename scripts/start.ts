@@ -78,7 +78,9 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const app = createApp(apiDepsFromContext(ctx, client, temporal.uiUrl));
+    const deps = apiDepsFromContext(ctx, client, temporal.uiUrl);
+    cleanups.push(() => deps.runLauncher.close());
+    const app = createApp(deps);
     const server = await listen(app, config.api.host, config.api.port);
     cleanups.push(() => server.close());
 

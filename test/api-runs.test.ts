@@ -2,10 +2,14 @@
  * Runs over real HTTP against the real stack: start, poll, idempotent
  * creation under concurrency, cancel, list filters, and every error answer.
  */
+import { Client } from '@temporalio/client';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunLauncher } from '../api/run-launcher.js';
+import { storeRun } from '../api/run-starter.js';
 import { disconnectConnection } from '../db/connections.js';
 import { deleteFetcher, updateFetcher } from '../db/fetchers.js';
-import { listRuns } from '../db/runs.js';
+import { getRun, listRuns } from '../db/runs.js';
 import type { FetcherRow } from '../db/schema.js';
 import type { Connection } from '../db/connections.js';
 import type { FieldError } from '../api/problem.js';
@@ -173,6 +177,64 @@ describe('cancelling runs', () => {
     } finally {
       stack.run.sim.reset();
     }
+  });
+});
+
+describe('starting runs in the background', () => {
+  it('answers once the run is stored, then records when Temporal accepted its workflow', async () => {
+    const own = await stack.run.addHldFetcher(connection, {}, { pageSize: 60 });
+    const res = await stack.request('POST', `/v1/fetchers/${own.id}/runs`, { token: stack.auditorToken });
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('queued');
+    await expect.poll(async () => (await getRun(stack.run.database.db, res.body.id))?.launchedAt ?? null, { timeout: 15_000 }).not.toBeNull();
+    expect((await waitForRun(res.body.id, (r) => FINAL.includes(r.status))).status).toBe('succeeded');
+  });
+
+  it('cancels a run the moment after its start was answered: it ends cancelled, not failed', async () => {
+    const own = await stack.run.addHldFetcher(connection, {}, { pageSize: 60 });
+    stack.run.sim.configure({ faults: { latencyMs: 3_000 } });
+    try {
+      const started = await stack.request('POST', `/v1/fetchers/${own.id}/runs`, { token: stack.auditorToken });
+      const cancel = await stack.request('POST', `/v1/runs/${started.body.id}/cancel`, { token: stack.auditorToken });
+      expect(cancel.status).toBe(202);
+      const ended = await waitForRun(started.body.id, (r) => FINAL.includes(r.status), 20_000);
+      expect(ended).toMatchObject({ status: 'cancelled', error: { type: 'Cancelled' } });
+      const handle = stack.run.client.workflow.getHandle(`run-${started.body.id}`);
+      await expect.poll(async () => (await handle.describe()).status.name, { timeout: 15_000 }).toBe('CANCELLED');
+    } finally {
+      stack.run.sim.reset();
+    }
+  });
+
+  it('starts, once, a stored run whose start never reached Temporal, when a sweep finds it', async () => {
+    const own = await stack.run.addHldFetcher(connection, {}, { pageSize: 60 });
+    const { db } = stack.run.database;
+    const logger = pino({ level: 'silent' });
+    const { taskQueue } = stack.run;
+    // A launch Temporal refuses (no such namespace) leaves the run queued and not launched.
+    const unreachable = createRunLauncher({ db, client: new Client({ connection: stack.run.client.connection, namespace: 'no-such-namespace' }), taskQueue, logger });
+    const { run } = await storeRun(db, { fetcher: own, trigger: 'api', triggeredBy: 'test' });
+    unreachable.launch(run, own);
+    await unreachable.close();
+    expect(await getRun(db, run.id)).toMatchObject({ status: 'queued', launchedAt: null });
+
+    // Younger than the grace period it may still be a launch in flight: left alone.
+    expect(await createRunLauncher({ db, client: stack.run.client, taskQueue, logger }, { graceMs: 60_000 }).sweep()).toBe(0);
+    const sweeper = createRunLauncher({ db, client: stack.run.client, taskQueue, logger }, { graceMs: 0 });
+    expect(await sweeper.sweep()).toBe(1);
+    expect((await getRun(db, run.id))?.launchedAt).not.toBeNull();
+    expect(await sweeper.sweep()).toBe(0);
+    expect((await waitForRun(run.id, (r) => FINAL.includes(r.status))).status).toBe('succeeded');
+    // A launch in flight is waited for (as a cancel does), not raced.
+    const next = (await storeRun(db, { fetcher: own, trigger: 'api', triggeredBy: 'test' })).run;
+    sweeper.launch(next, own);
+    await sweeper.settled(next.id);
+    expect((await getRun(db, next.id))?.launchedAt).not.toBeNull();
+    expect((await waitForRun(next.id, (r) => FINAL.includes(r.status))).status).toBe('succeeded');
+    const workflows = [];
+    for await (const wf of stack.run.client.workflow.list({ query: `FetcherId = '${own.id}'` })) workflows.push(wf.workflowId);
+    expect(workflows.sort()).toEqual([`run-${run.id}`, `run-${next.id}`].sort());
+    await sweeper.close();
   });
 });
 

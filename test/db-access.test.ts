@@ -47,7 +47,7 @@ import {
   updateRequest,
 } from '../db/requests.js';
 import { listRunPages, upsertRunPage } from '../db/run-pages.js';
-import { createRun, finishRun, getRun, listRuns, updateRunProgress } from '../db/runs.js';
+import { createRun, finishRun, getRun, listRuns, markRunLaunched, runsAwaitingLaunch, updateRunProgress } from '../db/runs.js';
 import {
   createSchedule,
   deleteSchedule,
@@ -327,6 +327,24 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       );
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(results.every((r) => r.run.id === id && r.run.workflowId === `run-${id}`)).toBe(true);
+    });
+
+    it('finds the runs stored for a start that never reached Temporal: queued, not launched, past the grace, not scheduled', async () => {
+      const conn = await newConnection();
+      const f = await newFetcher(conn.id);
+      const waiting = (await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' })).run;
+      const launched = (await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'cli' })).run;
+      await markRunLaunched(db, launched.id);
+      await createRun(db, { id: randomUUID(), fetcherId: f.id, connectionId: conn.id, trigger: 'schedule' });
+      const running = (await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' })).run;
+      await updateRunProgress(db, running.id, { status: 'running' });
+      const mine = async (graceMs: number) => (await runsAwaitingLaunch(db, graceMs, 1000)).filter((r) => r.fetcherId === f.id).map((r) => r.id);
+      expect(await mine(0)).toEqual([waiting.id]);
+      expect(await mine(60_000)).toEqual([]);
+      const first = (await getRun(db, launched.id))!.launchedAt;
+      expect(first).toBeInstanceOf(Date);
+      await markRunLaunched(db, launched.id);
+      expect((await getRun(db, launched.id))!.launchedAt).toEqual(first);
     });
 
     it('tracks progress, keeps the first start and finish times, and ignores progress after the end', async () => {

@@ -11,7 +11,8 @@ import { getRunWithLiveCounts } from '../../db/run-activity.js';
 import { finishRun, getRun, listRuns } from '../../db/runs.js';
 import { FINAL_RUN_STATUSES, RUN_STATUSES } from '../../shared/contracts.js';
 import type { RunRow, RunStatus } from '../../db/schema.js';
-import { startFetcherRun } from '../run-starter.js';
+import { createRunLauncher } from '../run-launcher.js';
+import { storeRun } from '../run-starter.js';
 import { loadRunnableFetcher } from '../runnable-fetcher.js';
 import { ApiError, fieldError, notFound } from '../problem.js';
 import { errorResponses, jsonResponse, pageOf, pageQuery, problemSchema } from '../schemas/common.js';
@@ -30,7 +31,9 @@ const startRoute = createRoute({
   tags: ['Runs'],
   summary: 'Start a run of a fetcher',
   description:
-    'Starts the fetcher now (auditor or admin). No body is needed. With an `Idempotency-Key` header, repeating the request ' +
+    'Starts the fetcher now (auditor or admin). No body is needed. The answer comes once the run is stored (status `queued`); ' +
+    'its workflow starts right after, and a start that could not reach Temporal is retried by the API until it does. ' +
+    'With an `Idempotency-Key` header, repeating the request ' +
     '(for example after a timeout) returns the run the first request created, with `Idempotent-Replayed: true`, and never starts a second workflow. ' +
     'A disabled or deleted fetcher, or a disconnected connection, gets 409.',
   request: {
@@ -109,13 +112,16 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   const { db, logger } = deps;
   const { client, taskQueue } = deps.temporal;
   const view = (row: RunRow, live?: Parameters<typeof toRunView>[2]) => toRunView(row, deps.temporal, live);
+  const launcher = deps.runLauncher ?? createRunLauncher({ db, client, taskQueue, logger });
 
   app.openapi(startRoute, async (c) => {
     const { id } = c.req.valid('param');
     const idempotencyKey = c.req.valid('header')['idempotency-key'] ?? null;
     const fetcher = await loadRunnableFetcher(db, id);
     const apiKey = c.get('apiKey');
-    const { run, created } = await startFetcherRun({ db, client, taskQueue }, { fetcher, trigger: 'api', triggeredBy: apiKey.name, idempotencyKey });
+    const { run, created } = await storeRun(db, { fetcher, trigger: 'api', triggeredBy: apiKey.name, idempotencyKey });
+    // The answer does not wait for Temporal; a replay of a start that never got through starts it again.
+    if (run.status === 'queued' && run.launchedAt === null) launcher.launch(run, fetcher);
     if (created) logger.info({ runId: run.id, fetcherId: fetcher.id, apiKey: apiKey.name }, 'run started through the API');
     c.header('Location', `/v1/runs/${run.id}`);
     if (!created) c.header('Idempotent-Replayed', 'true');
@@ -150,6 +156,8 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
     const row = await getRun(db, id);
     if (!row) throw notFound('run', id);
     if (isFinal(row.status)) throw new ApiError('conflict', `run ${id} has already finished (${row.status})`);
+    // A run answered a moment ago may still be on its way to Temporal: cancel the workflow, not the row under it.
+    await launcher.settled(id);
     const handle = client.workflow.getHandle(row.workflowId);
     try {
       await handle.cancel();
