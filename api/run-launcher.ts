@@ -25,6 +25,8 @@ export interface RunLauncher {
   launch(run: RunRow, fetcher: FetcherRow): void;
   /** Resolves once this process has no start of the run in flight (a cancel waits for it, so it finds the workflow). */
   settled(runId: string): Promise<void>;
+  /** Resolves once no start is in flight in this process. */
+  idle(): Promise<void>;
   /** Starts the workflows of runs left queued without one; returns how many it started. */
   sweep(): Promise<number>;
   /** Stops sweeping and waits for the launches in flight. */
@@ -89,6 +91,9 @@ export function createRunLauncher(deps: RunStarterDeps & { logger: Logger }, opt
     },
     settled: async (runId) => {
       await inFlight.get(runId);
+    },
+    idle: async () => {
+      await Promise.allSettled([...inFlight.values()]);
     },
     sweep,
     async close() {

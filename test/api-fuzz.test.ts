@@ -118,6 +118,8 @@ const TABLES = (Object.values(schema) as unknown[]).filter((value): value is PgT
  * each refused request can be checked on its own.
  */
 async function databaseState(): Promise<string> {
+  // A start's workflow is launched after the answer; its launch is part of that request, not of the next.
+  await stack.deps.runLauncher?.idle();
   const digests = TABLES.map((name) => sql`(select md5(coalesce(string_agg((to_jsonb(t) - 'last_used_at')::text, ',' order by (to_jsonb(t) - 'last_used_at')::text), '')) from ${sql.identifier(name)} t)`);
   // The stack runs on Postgres, whose driver answers with the rows themselves.
   const [row] = (await stack.run.database.db.execute(sql`select concat_ws(',', ${sql.join(digests, sql`, `)}) as state`)) as unknown as Array<{ state: string }>;

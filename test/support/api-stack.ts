@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import { createApp } from '../../api/app.js';
+import { createRunLauncher } from '../../api/run-launcher.js';
 import { listen } from '../../api/server.js';
 import type { ApiDeps } from '../../api/deps.js';
 import type { Metrics } from '../../runtime/metrics.js';
@@ -62,6 +63,8 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     metrics: options.metrics,
     metricsToken: options.metricsToken,
   };
+  const runLauncher = createRunLauncher({ db: deps.db, client: run.client, taskQueue: run.taskQueue, logger: deps.logger });
+  deps.runLauncher = runLauncher;
   const app = createApp(deps);
   const server = await listen(app, '127.0.0.1', 0);
   const baseUrl = server.url;
@@ -78,6 +81,7 @@ export async function startApiStack(options: RunStackOptions & { bodyLimitBytes?
     request: jsonRequester(baseUrl, admin.token),
     async close() {
       await server.close();
+      await runLauncher.close();
       await run.close();
     },
   };
