@@ -82,6 +82,8 @@ export function createRunLauncher(deps: RunStarterDeps & { logger: Logger }, opt
 
   return {
     launch(run, fetcher) {
+      // Replays of one Idempotency-Key arrive together: one start of the run at a time is enough.
+      if (inFlight.has(run.id)) return;
       track(
         run.id,
         launchWorkflow(deps, run, fetcher).catch((err: unknown) => {
