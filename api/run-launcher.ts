@@ -45,11 +45,17 @@ export function createRunLauncher(deps: RunStarterDeps & { logger: Logger }, opt
   const inFlight = new Map<string, Promise<void>>();
   let sweeping: Promise<number> = Promise.resolve(0);
 
-  const track = (runId: string, work: Promise<void>) => {
-    const settled = work.finally(() => {
-      if (inFlight.get(runId) === settled) inFlight.delete(runId);
+  /** Registers a start of the run until it ends; returns it as it was. */
+  const track = <T>(runId: string, work: Promise<T>): Promise<T> => {
+    const ended = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.set(runId, ended);
+    void ended.then(() => {
+      if (inFlight.get(runId) === ended) inFlight.delete(runId);
     });
-    inFlight.set(runId, settled);
+    return work;
   };
 
   const sweepOnce = async (): Promise<number> => {
@@ -58,7 +64,8 @@ export function createRunLauncher(deps: RunStarterDeps & { logger: Logger }, opt
       const fetcher = await getFetcher(db, run.fetcherId, { includeDeleted: true });
       if (!fetcher) continue;
       try {
-        await launchWorkflow(deps, run, fetcher);
+        // Tracked like a launch, so that a cancel arriving meanwhile waits for it.
+        await track(run.id, launchWorkflow(deps, run, fetcher));
         started += 1;
       } catch (err) {
         logger.warn({ runId: run.id, error: (err as Error).message }, 'could not start a queued run; the next sweep tries again');
