@@ -4,7 +4,7 @@
  * on first use with owner-only rights (0600).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const KEY_BYTES = 32;
@@ -30,11 +30,16 @@ export function parseSecretsKey(value: string, source = 'SECRETS_KEY'): Buffer {
  */
 export async function loadOrCreateKeyFile(file: string): Promise<Buffer> {
   await mkdir(path.dirname(file), { recursive: true });
+  // Written whole beside it, then linked into place: link fails if the file exists, so two processes starting
+  // together never overwrite each other's key, and neither ever reads a key file that is still being written.
+  const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    // `wx` fails if the file exists, so two processes starting together never overwrite each other's key.
-    await writeFile(file, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFile(draft, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    await link(draft, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await rm(draft, { force: true });
   }
   if (process.platform !== 'win32') {
     const mode = (await stat(file)).mode & 0o777;
