@@ -21,6 +21,8 @@ export interface AttemptScope {
   concurrencyPauseMs: number;
   /** A page whose last attempt fails is asked for again with fewer hosts. */
   retriedSmaller?: boolean;
+  /** The attempt's number when it is not Temporal's (a page pulled as a later page of a call, or counted on from earlier calls). */
+  attempt?: number;
 }
 
 /** Runs one attempt; a failure is recorded (best effort: recording never hides the failure) and thrown on. */
@@ -55,7 +57,7 @@ async function recordFailure(deps: Pick<ActivityDeps, 'db' | 'workerIdentity'>, 
     });
     return;
   }
-  const attempt = ctx.info.attempt;
+  const attempt = scope.attempt ?? ctx.info.attempt;
   await recordAttemptFailure(deps.db, {
     runId: scope.runId,
     step: scope.step,

@@ -10,7 +10,8 @@ import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
 import { planRanges } from './plan-ranges.js';
 import { prepareRun } from './prepare-run.js';
-import { pullPage } from './pull-page.js';
+import { pagePuller, pullPage } from './pull-page.js';
+import { pullPages } from './pull-pages.js';
 import { createQualysClientPool, type QualysClientPool } from './qualys-clients.js';
 import { sealEvidence } from './seal-evidence.js';
 import { listWebhookSubscribers } from './webhook-subscribers.js';
@@ -26,11 +27,13 @@ export { failureInterceptor } from './failures.js';
 export function createActivities(deps: ActivityDeps, qualysClients?: QualysClientPool) {
   const pool = qualysClients ?? createQualysClientPool(deps);
   const slots = createCallSlots(deps);
+  const puller = pagePuller(deps, pool, slots);
   return {
     prepareRun: prepareRun(deps),
     checkConnection: checkConnection(deps, pool, slots),
     planRanges: planRanges(deps, pool, slots),
-    pullPage: pullPage(deps, pool, slots),
+    pullPage: pullPage(puller),
+    pullPages: pullPages(deps, puller),
     sealEvidence: sealEvidence(deps, pool, slots),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),

@@ -51,6 +51,9 @@ function resolvedParamsCache(blobStore: ActivityDeps['blobStore']) {
 const HEARTBEAT_FRACTION = 3;
 const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
 
+/** Pulls one page inside an activity; `attempt` is the page's attempt number (1 = first try). */
+export type PagePuller = (request: PageRequest, attempt: number) => Promise<PageRecord>;
+
 /**
  * Pulls one page: streams Qualys's answer into the blob store while hashing
  * and summarising it, records it under (run, range, page number) so a retry
@@ -59,19 +62,19 @@ const MAX_HEARTBEAT_INTERVAL_MS = 10_000;
  * slot of the subscription's shared budget first (heartbeating meanwhile).
  * Cancelling the activity leaves the queue or aborts the request in flight.
  */
-export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
+export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots): PagePuller {
   const { db, blobStore, logger } = deps;
   const resolvedParams = resolvedParamsCache(blobStore);
-  return async (input: PullPageInput): Promise<PageRecord> => {
-    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, truncationLimit, smallerPageFollows, pageMaxAttempts, concurrencyPauseMs } = asPageRequest(input);
+  return async (request, attempt) => {
+    const { plan, rangeNo, pageNo, idMin, idMax, hostIdsBlobKey, truncationLimit, smallerPageFollows, pageMaxAttempts, concurrencyPauseMs } = request;
     const ctx = Context.current();
     const began = performance.now();
     // Where a page's time went, logged with the stored page: waiting for a slot, Qualys, giving the slot back, storing, recording.
     const timings = { slotMs: 0, qualysMs: 0, releaseMs: 0, storeMs: 0, recordMs: 0 };
-    const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false };
+    const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false, attempt };
     return recordingFailures(deps, scope, async () => {
       if (pageNo === 1) await markRangeStarted(db, plan.runId, rangeNo);
-      if (truncationLimit !== undefined && ctx.info.attempt === 1) {
+      if (truncationLimit !== undefined && attempt === 1) {
         await recordPageSizeChange(db, { runId: plan.runId, rangeNo, pageNo, truncationLimit, pageSize: Number(plan.params.truncation_limit), worker: deps.workerIdentity ?? null });
       }
       const { client } = await pool.get(plan.connectionId);
@@ -138,14 +141,14 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           summary: storedSummary,
           ...counts,
           qualysDatetime: summary.datetime,
-          attempts: ctx.info.attempt,
+          attempts: attempt,
           worker: deps.workerIdentity ?? null,
           hostIds: plan.fetcherKind === 'host_list_detection' ? hostIds.toString() : null,
         });
         if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
         timings.recordMs = Math.round(performance.now() - stored);
         deps.metrics?.pageStored(plan.fetcherKind, blob.bytes);
-        logger.info({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt: ctx.info.attempt, ...timings }, 'page stored');
+        logger.info({ runId: plan.runId, rangeNo, pageNo, idMin, bytes: blob.bytes, ...counts, truncated: summary.truncated, attempt, ...timings }, 'page stored');
         return {
           rangeNo,
           pageNo,
@@ -157,15 +160,20 @@ export function pullPage(deps: ActivityDeps, pool: QualysClientPool, slots: Call
           truncated: summary.truncated,
           nextIdMin: summary.nextIdMin,
           qualysDatetime: summary.datetime,
-          attempt: ctx.info.attempt,
+          attempt,
         };
       } catch (err) {
         await stage.current?.abort();
-        logger.warn({ runId: plan.runId, rangeNo, pageNo, attempt: ctx.info.attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
+        logger.warn({ runId: plan.runId, rangeNo, pageNo, attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
         throw err;
       } finally {
         clearInterval(timer);
       }
     });
   };
+}
+
+/** The activity that pulls one page (runs whose pages are smaller than their fetcher's, and runs started before calls pulled several). */
+export function pullPage(puller: PagePuller) {
+  return (input: PullPageInput): Promise<PageRecord> => puller(asPageRequest(input), Context.current().info.attempt);
 }

@@ -151,6 +151,10 @@ export interface RunTuning {
   concurrencyPauseMs: number;
   /** Give up when Qualys keeps refusing for longer than this in total. */
   maxTotalWaitMs: number;
+  /** Most pages of one range one activity pulls in a row (each still stored and recorded on its own). */
+  pagesPerCall: number;
+  /** An activity starts no further page of its range after this long, so the workflow hears of pages at least this often. */
+  pageCallBudgetMs: number;
 }
 
 export const DEFAULT_RUN_TUNING: RunTuning = {
@@ -162,6 +166,8 @@ export const DEFAULT_RUN_TUNING: RunTuning = {
   pageAttemptsPerHalving: 3,
   concurrencyPauseMs: 15_000,
   maxTotalWaitMs: 24 * 60 * 60_000,
+  pagesPerCall: 50,
+  pageCallBudgetMs: 20_000,
 };
 
 export interface FetcherRunInput {
@@ -278,6 +284,8 @@ export interface RangeCursor extends RangeSpec {
   done: boolean;
   /** Hosts per page while it is below the fetcher's page size, after a page kept failing; absent otherwise. */
   pageSize?: number;
+  /** Attempts the next page already failed as a later page of a call (it is asked for again as the first of the next). */
+  failedAttempts?: number;
 }
 
 /** A range pull's position and counters, carried across continue-as-new. */
@@ -312,6 +320,28 @@ export interface PageRequest {
   /** So the activity can record, as it happens, whether a failed attempt will be retried and how long a refusal lasts. */
   pageMaxAttempts: number;
   concurrencyPauseMs: number;
+}
+
+/** What a call pulling several pages of one range is asked for: the first page as for one page, and how far to go. */
+export interface PageCallRequest extends PageRequest {
+  /** Pages at most, the first included. */
+  maxPages: number;
+  /** No further page is started after this long. */
+  budgetMs: number;
+  /** Attempts the first page failed in earlier calls: this call's attempts are counted on from there. */
+  attemptsBefore: number;
+}
+
+/** The pages a call pulled, in order; each is stored and recorded like a page pulled alone. */
+export interface PageCallResult {
+  pages: PageRecord[];
+  /**
+   * The page after the last one failed while others of the call had been
+   * pulled: the call ends there so the workflow learns of those pages, and
+   * the page is the first of the next call. A refusal (409) carries the wait
+   * Qualys asked for; anything else cost the page one attempt.
+   */
+  interrupted?: { message: string; type: string; refusal: (LimitFailureDetails & { reason: LimitReason }) | null };
 }
 
 /**

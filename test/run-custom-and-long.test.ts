@@ -108,7 +108,7 @@ describe('long pulls', () => {
     for (const execution of continued) {
       const history = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-      expect(scheduled).toContain('pullPage');
+      expect(scheduled).toContain('pullPages');
       expect(scheduled).not.toContain('finishRun');
       expect(scheduled).not.toContain('listWebhookSubscribers');
     }

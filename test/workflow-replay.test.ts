@@ -20,9 +20,10 @@ const files = fs
 describe('workflow replay of committed histories', () => {
   it('finds histories of every representative run, and of every version', () => {
     const versions = new Set(files.map((f) => f.split('/')[0]));
-    expect([...versions].sort()).toEqual(['v1-sequential', 'v2-range-pulls', 'v3-adaptive-page-size']);
+    expect([...versions].sort()).toEqual(['v1-sequential', 'v2-range-pulls', 'v3-adaptive-page-size', 'v4-page-calls']);
     expect(files.map((f) => path.basename(f, '.json'))).toContain('page-size-halved');
     const names = new Set(files.map((f) => path.basename(f, '.json')));
+    expect(files).toContain('v4-page-calls/page-call-interrupted.json');
     for (const name of ['hld-xml-with-webhook', 'webhook-delivery', 'hld-csv', 'custom-paged-list', 'waits-and-continue-as-new-first', 'waits-and-continue-as-new-last', 'page-retry', 'auth-failure', 'cancelled']) {
       expect(names, name).toContain(name);
     }

@@ -12,6 +12,9 @@ export const bookkeeping = proxyActivities<RunActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES },
 });
 
+/** The longest pause between two attempts of a Qualys call. */
+export const MAX_RETRY_INTERVAL_MS = 2 * 60_000;
+
 /** Calls to Qualys: long, heartbeating, cancellable; 409s are waited out by the workflow, not retried here. */
 export function qualysCalls(tuning: RunTuning) {
   const options: ActivityOptions = {
@@ -22,7 +25,7 @@ export function qualysCalls(tuning: RunTuning) {
     retry: {
       initialInterval: tuning.pageRetryInitialMs,
       backoffCoefficient: 2,
-      maximumInterval: '2 minutes',
+      maximumInterval: MAX_RETRY_INTERVAL_MS,
       maximumAttempts: tuning.pageMaxAttempts,
       nonRetryableErrorTypes: [...PERMANENT_ERROR_TYPES, ...LIMIT_ERROR_TYPES],
     },

@@ -107,32 +107,37 @@ function errorType(err: unknown): string {
  * exactly the length Qualys asked for (a concurrency refusal without a hint
  * pauses briefly), recording each wait for the progress query and manifest.
  */
-export async function waitingOutRefusals<T>({ refusals, tuning, progress }: RunLedger, call: () => Promise<T>): Promise<T> {
+export async function waitingOutRefusals<T>(ledger: RunLedger, call: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       return await call();
     } catch (err) {
       const limit = limitDetails(err);
       if (!limit) throw err;
-      const waitMs = refusalWaitMs(limit.reason, limit.retryAfterSeconds, tuning.concurrencyPauseMs);
-      if (refusals.waitedMs + waitMs > tuning.maxTotalWaitMs) {
-        throw ApplicationFailure.nonRetryable(
-          `Qualys kept refusing (${limit.reason}, code ${limit.qualysCode}) for more than ${Math.round(tuning.maxTotalWaitMs / 1000)} s in total`,
-          limit.reason === 'rate_limit' ? ERROR_TYPES.rateLimit : ERROR_TYPES.concurrencyLimit,
-        );
-      }
-      const at = new Date(Date.now()).toISOString();
-      if (refusals.waits.length < MAX_WAIT_RECORDS) refusals.waits.push({ reason: limit.reason, seconds: waitMs / 1000, at });
-      refusals.waitCount += 1;
-      refusals.waitedMs += waitMs;
-      progress.waits = refusals.waitCount;
-      progress.waitedSeconds = Math.round(refusals.waitedMs / 1000);
-      progress.lastError = describe(err);
-      progress.waiting = { reason: limit.reason, seconds: waitMs / 1000, until: new Date(Date.now() + waitMs).toISOString() };
-      await sleep(waitMs);
-      progress.waiting = null;
+      await waitOutRefusal(ledger, limit, describe(err));
     }
   }
+}
+
+/** Waits out one refusal, or fails the run when the waits would pass the run's limit. */
+export async function waitOutRefusal({ refusals, tuning, progress }: RunLedger, limit: LimitFailureDetails & { reason: LimitReason }, message: string): Promise<void> {
+  const waitMs = refusalWaitMs(limit.reason, limit.retryAfterSeconds, tuning.concurrencyPauseMs);
+  if (refusals.waitedMs + waitMs > tuning.maxTotalWaitMs) {
+    throw ApplicationFailure.nonRetryable(
+      `Qualys kept refusing (${limit.reason}, code ${limit.qualysCode}) for more than ${Math.round(tuning.maxTotalWaitMs / 1000)} s in total`,
+      limit.reason === 'rate_limit' ? ERROR_TYPES.rateLimit : ERROR_TYPES.concurrencyLimit,
+    );
+  }
+  const at = new Date(Date.now()).toISOString();
+  if (refusals.waits.length < MAX_WAIT_RECORDS) refusals.waits.push({ reason: limit.reason, seconds: waitMs / 1000, at });
+  refusals.waitCount += 1;
+  refusals.waitedMs += waitMs;
+  progress.waits = refusals.waitCount;
+  progress.waitedSeconds = Math.round(refusals.waitedMs / 1000);
+  progress.lastError = message;
+  progress.waiting = { reason: limit.reason, seconds: waitMs / 1000, until: new Date(Date.now() + waitMs).toISOString() };
+  await sleep(waitMs);
+  progress.waiting = null;
 }
 
 /**

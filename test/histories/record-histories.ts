@@ -12,6 +12,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { listRunPages } from '../../db/run-pages.js';
+import { getRun } from '../../db/runs.js';
 import { createWebhook } from '../../db/webhooks.js';
 import { PROJECT_ROOT } from '../../runtime/paths.js';
 import { findTemporalCli } from '../../runtime/temporal-cli.js';
@@ -111,6 +113,26 @@ it('records a retried page and a failed run', async () => {
   const run = await stack.startRun(failing);
   await settle(runWorkflowId(run.id));
   await save('auth-failure', runWorkflowId(run.id));
+  stack.sim.reset();
+});
+
+it('records calls that a later page ended: a failed attempt, then a refusal', async () => {
+  const connection = await stack.addConnection();
+  // A custom list is one range: the next page asked for after a stored one is always a later page of the same call.
+  const fetcher = await stack.addCustomFetcher(connection, { method: 'POST', endpoint: '/api/2.0/fo/asset/group/?action=list', params: { truncation_limit: 1 } });
+  const slow = { latencyMs: 150, endpoints: ['assetGroups' as const] };
+  stack.sim.configure({ faults: slow });
+  const run = await stack.startRun(fetcher);
+  const stored = async () => (await listRunPages(stack.database.db, run.id)).length;
+  // Armed once a call has stored a page, so the next page asked for is a later page of that call.
+  await expect.poll(stored, { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(1);
+  stack.sim.configure({ faults: { ...slow, failNext: { count: 1, status: 503, endpoint: 'assetGroups' } } });
+  await expect.poll(async () => (await listRunPages(stack.database.db, run.id)).some((p) => p.attempts > 1), { timeout: 20_000, interval: 20 }).toBe(true);
+  // The retried page opened a new call; once it is stored, the next is again a later page.
+  stack.sim.configure({ faults: { ...slow, rateLimitNext: { count: 1, secondsToWait: 1, endpoint: 'assetGroups' } } });
+  await settle(runWorkflowId(run.id));
+  expect((await getRun(stack.database.db, run.id))!.progress).toMatchObject({ waits: 1, retries: 1 });
+  await save('page-call-interrupted', runWorkflowId(run.id));
   stack.sim.reset();
 });
 
