@@ -23,6 +23,8 @@ export interface AttemptScope {
   retriedSmaller?: boolean;
   /** The attempt's number when it is not Temporal's (a page pulled as a later page of a call, or counted on from earlier calls). */
   attempt?: number;
+  /** The attempt's own abort when it is not the activity's: an attempt abandoned by its caller did not fail. */
+  signal?: AbortSignal;
 }
 
 /** Runs one attempt; a failure is recorded (best effort: recording never hides the failure) and thrown on. */
@@ -40,7 +42,7 @@ export async function recordingFailures<T>(deps: Pick<ActivityDeps, 'db' | 'logg
 async function recordFailure(deps: Pick<ActivityDeps, 'db' | 'workerIdentity'>, scope: AttemptScope, err: unknown): Promise<void> {
   const ctx = Context.current();
   // Cancellation is the run ending, not a failure of the attempt.
-  if (ctx.cancellationSignal.aborted) return;
+  if (ctx.cancellationSignal.aborted || scope.signal?.aborted) return;
   const worker = deps.workerIdentity ?? null;
   if (err instanceof QualysRateLimitError || err instanceof QualysConcurrencyLimitError) {
     const reason = err instanceof QualysRateLimitError ? 'rate_limit' : 'concurrency_limit';

@@ -5,12 +5,17 @@
  * and back-off going on from there, or after the wait Qualys asked for.
  * No page is asked for twice unless it failed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import type { BlobStore, StagedBlob } from '../evidence/blob-store.js';
 import { listRunEvents } from '../db/run-activity.js';
 import { listRunPages } from '../db/run-pages.js';
 import { getRun } from '../db/runs.js';
-import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../shared/contracts.js';
+import { runWorkflowId, type FetcherRunResult, type PageCallResult, type RangePlan, type RunPlan, type RunTuning } from '../shared/contracts.js';
 import { expectPageChains } from './support/page-chains.js';
+import { quietActivityEnvironment } from './support/quiet-activity-environment.js';
 import { FAST_TUNING, startRunStack, type RunStack } from './support/run-stack.js';
 
 let stack: RunStack;
@@ -183,3 +188,66 @@ describe('page calls', () => {
     expect((history.events ?? []).filter((e) => e.activityTaskCompletedEventAttributes).length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('a call asks for the next page while the one before is kept', () => {
+  it('ends at a page that could not be stored, and throws the page read meanwhile away without counting it as a failure', async () => {
+    // The second page's bytes cannot be stored, once the third page has been asked for.
+    let commits = 0;
+    // Counted as requests arrive (the request log is written as they end).
+    const detections = () => stack.sim.stats().byEndpoint.detection ?? 0;
+    let asked = 0;
+    const store: BlobStore = Object.create(stack.blobStore, {
+      stage: {
+        value: async (): Promise<StagedBlob> => {
+          const staged = await stack.blobStore.stage();
+          return Object.create(staged, {
+            commit: {
+              value: async () => {
+                commits += 1;
+                if (commits !== 2) return staged.commit();
+                await vi.waitFor(() => expect(detections()).toBeGreaterThanOrEqual(asked + 3), { timeout: 10_000, interval: 10 });
+                await staged.abort();
+                throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+              },
+            },
+          }) as StagedBlob;
+        },
+      },
+    }) as BlobStore;
+    const activities = createActivities({ db: stack.database.db, blobStore: store, secretBox: stack.secretBox, logger: pino({ level: 'silent' }) });
+    const env = quietActivityEnvironment();
+    const connection = await stack.addConnection();
+    const fetcher = await stack.addHldFetcher(connection, {}, { pageSize: 20 });
+    const runId = randomUUID();
+    const plan = (await env.run(activities.prepareRun, { runId, fetcherId: fetcher.id, trigger: 'api' as const, triggeredBy: 'test', scheduleId: null, workflowId: `run-${runId}` })) as RunPlan;
+    const planned = (await env.run(activities.planRanges, { plan, concurrencyLimit: 1 })) as RangePlan;
+    expect(planned.ranges).toHaveLength(1);
+    // The third page is still in flight when the second fails to be stored.
+    stack.sim.configure({ faults: { latencyMs: 300, endpoints: ['detection'] } });
+    asked = detections();
+    // Planning stored the host ID list through the same store.
+    commits = 0;
+
+    const call = (await env.run(activities.pullPages, {
+      plan,
+      rangeNo: 1,
+      pageNo: 1,
+      idMin: null,
+      idMax: null,
+      pageMaxAttempts: 3,
+      concurrencyPauseMs: 1000,
+      maxPages: 10,
+      budgetMs: 60_000,
+      attemptsBefore: 0,
+    })) as PageCallResult;
+    expect(call.pages.map((p) => p.pageNo)).toEqual([1]);
+    expect(call.interrupted).toMatchObject({ message: 'no space left on device', refusal: null });
+    expect(detections()).toBeGreaterThanOrEqual(asked + 3);
+    // Only the first page is recorded; the second's failure is its one failed attempt; the third left no trace.
+    expect((await listRunPages(stack.database.db, runId)).map((p) => p.pageNo)).toEqual([1]);
+    const retries = (await listRunEvents(stack.database.db, runId)).filter((e) => e.kind === 'retry');
+    expect(retries.map((e) => e.detail)).toEqual([expect.objectContaining({ pageNo: 2, attempt: 1, willRetry: true })]);
+    await expect.poll(() => stack.sim.stats().inFlight, { timeout: 10_000 }).toBe(0);
+  });
+});
+
