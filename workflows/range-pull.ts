@@ -66,6 +66,12 @@ export async function pullRanges(state: RangePullState, ledger: RunLedger, input
 
   const pageCalls = patched(PAGE_CALLS_PATCH);
 
+  const halve = (range: RangeCursor, size: number) => {
+    range.pageSize = Math.floor(size / 2);
+    delete range.failedAttempts;
+    log.warn('page kept failing; asking again with fewer hosts', { runId: state.plan.runId, rangeNo: range.rangeNo, pageNo: range.nextPageNo, hosts: range.pageSize });
+  };
+
   /** The next pages of a range (one when they are below the fetcher's size); when the first keeps failing, again with half the hosts, down to one. */
   const pullNext = async (range: RangeCursor, room: number): Promise<PageCallResult> => {
     for (;;) {
@@ -112,12 +118,6 @@ export async function pullRanges(state: RangePullState, ledger: RunLedger, input
     }
   };
 
-  const halve = (range: RangeCursor, size: number) => {
-    range.pageSize = Math.floor(size / 2);
-    delete range.failedAttempts;
-    log.warn('page kept failing; asking again with fewer hosts', { runId: state.plan.runId, rangeNo: range.rangeNo, pageNo: range.nextPageNo, hosts: range.pageSize });
-  };
-
   /** A later page of a call failed: it is asked for again first, after the retry policy's first pause, unless that was its only attempt. */
   const retryAfterInterruption = async (range: RangeCursor, failure: { message: string; type: string }) => {
     progress.lastError = failure.message;
@@ -125,7 +125,7 @@ export async function pullRanges(state: RangePullState, ledger: RunLedger, input
       // Counted as a retry when the page gets through, like any failed attempt.
       range.failedAttempts = 1;
       await sleep(tuning.pageRetryInitialMs);
-    } else if (adaptive && fullPageSize > 1) {
+    } else if (adaptive) {
       halve(range, fullPageSize);
     } else {
       throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
