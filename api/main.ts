@@ -20,7 +20,6 @@ async function main(): Promise<void> {
   const app = createApp(deps);
   const server = await listen(app, config.api.host, config.api.port);
   ctx.logger.info({ url: server.url, temporal: address }, 'API listening');
-  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/  Metrics: ${server.url}/metrics\n`);
   const stop = async () => {
     await server.close();
     await deps.runLauncher.close();
@@ -31,6 +30,8 @@ async function main(): Promise<void> {
   // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // Announced only once a stop signal is handled: whoever waits for this line may send one at once.
+  process.stderr.write(`API: ${server.url}/v1  OpenAPI: ${server.url}/openapi.json  Console: ${server.url}/console/  Metrics: ${server.url}/metrics\n`);
 }
 
 main().catch((err) => {

@@ -84,16 +84,6 @@ async function main(): Promise<void> {
     const server = await listen(app, config.api.host, config.api.port);
     cleanups.push(() => server.close());
 
-    say(`API:         ${server.url}/v1   (send "Authorization: Bearer <key>")`);
-    say(`OpenAPI:     ${server.url}/openapi.json`);
-    say(`Console:     ${server.url}/console/`);
-    say(`Health:      ${server.url}/readyz`);
-    say(`Metrics:     ${server.url}/metrics${config.metricsToken ? '   (send "Authorization: Bearer <METRICS_TOKEN>")' : ''}`);
-    say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
-    if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
-    say(`Worker:      task queue "${config.temporal.taskQueue}"`);
-    say(`Ready. (${seconds(startedAt)}) Ctrl-C stops everything.`);
-
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -106,6 +96,17 @@ async function main(): Promise<void> {
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+    // Announced only once a stop signal is handled: whoever waits for these lines may send one at once.
+    say(`API:         ${server.url}/v1   (send "Authorization: Bearer <key>")`);
+    say(`OpenAPI:     ${server.url}/openapi.json`);
+    say(`Console:     ${server.url}/console/`);
+    say(`Health:      ${server.url}/readyz`);
+    say(`Metrics:     ${server.url}/metrics${config.metricsToken ? '   (send "Authorization: Bearer <METRICS_TOKEN>")' : ''}`);
+    say(`Temporal:    ${temporal.address} (${temporal.origin.replace(/-/g, ' ')})`);
+    if (temporal.uiUrl) say(`Temporal UI: ${temporal.uiUrl}`);
+    say(`Worker:      task queue "${config.temporal.taskQueue}"`);
+    say(`Ready. (${seconds(startedAt)}) Ctrl-C stops everything.`);
+
     await workerDone.catch(async (err) => {
       say(`worker stopped unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
       await stop('worker failure');

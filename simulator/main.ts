@@ -238,6 +238,16 @@ async function main(): Promise<void> {
     console.error(err instanceof ConfigError ? err.message : `cannot start the simulator: ${(err as Error).message}`);
     process.exit(2);
   }
+  const stop = () => {
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Handled before the banner: whoever waits for it may send a stop signal at once.
   const limits = { ...DEFAULT_LIMITS, ...(options.profile ? PROFILES[options.profile].limits : {}), ...options.limits };
   const latency = { ...(options.profile ? PROFILES[options.profile].latency : {}), ...options.latency };
   const faultList = Object.entries(options.faults).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
@@ -256,15 +266,6 @@ async function main(): Promise<void> {
       `  Control       POST ${sim.url}/__sim/config, POST ${sim.url}/__sim/reset, GET ${sim.url}/__sim/stats`,
     ].join('\n'),
   );
-  const stop = () => {
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  // `on`, not `once`: a listener left in place tells tsx's own signal relay that the signal is handled.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 await main();
