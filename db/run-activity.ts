@@ -7,6 +7,7 @@
  */
 import { and, asc, eq, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
+import { preparedPerDatabase } from './prepared.js';
 import { FINAL_RUN_STATUSES, type LimitReason, type RunStep } from '../shared/contracts.js';
 import { qualysCallLeases, runEvents, runPages, runRanges, runs, toJsonRecord, type RunEventKind, type RunEventRow, type RunRangeRow, type RunRow } from './schema.js';
 
@@ -168,8 +169,9 @@ export interface LiveCounts {
  * A status read: the run row with its ranges and its calls waiting for a
  * budget slot, in one statement (one round trip to the database per poll).
  */
-export async function getRunWithLiveCounts(db: AppDatabase, runId: string): Promise<{ run: RunRow; live: LiveCounts } | null> {
-  const [row] = await db
+const runWithLiveCounts = preparedPerDatabase((db) => {
+  const runId = sql.placeholder('runId');
+  return db
     .select({
       run: runs,
       total: sql<number>`(select count(*) from ${runRanges} where ${runRanges.runId} = ${runId})::int`,
@@ -178,7 +180,12 @@ export async function getRunWithLiveCounts(db: AppDatabase, runId: string): Prom
       waitingForSlot: sql<number>`(select count(*) from ${qualysCallLeases} where ${qualysCallLeases.runId} = ${runId} and ${qualysCallLeases.state} = 'waiting')::int`,
     })
     .from(runs)
-    .where(eq(runs.id, runId));
+    .where(eq(runs.id, runId))
+    .prepare('run_with_live_counts');
+});
+
+export async function getRunWithLiveCounts(db: AppDatabase, runId: string): Promise<{ run: RunRow; live: LiveCounts } | null> {
+  const [row] = await runWithLiveCounts(db).execute({ runId });
   if (!row) return null;
   const ranges = row.total > 0 ? { total: row.total, done: row.done, inFlight: row.started - row.done, waiting: row.total - row.started } : null;
   return { run: row.run, live: { ranges, waitingForSlot: row.waitingForSlot } };

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, inArray, isNull, lt, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './app-database.js';
+import { preparedPerDatabase } from './prepared.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import { FINAL_RUN_STATUSES, runWorkflowId, type FinalRunStatus } from '../shared/contracts.js';
 import { runs, type RunError, type RunRow, type RunStatus, type RunTrigger, type StoredRunProgress } from './schema.js';
@@ -54,14 +55,45 @@ export interface RunOutcome {
   progress?: StoredRunProgress;
 }
 
+const insertQueuedRun = preparedPerDatabase((db) => {
+  const p = (name: keyof NewRun | 'workflowId' | 'createdAt') => sql.placeholder(name);
+  return db
+    .insert(runs)
+    .values({
+      id: p('id'),
+      workflowId: p('workflowId'),
+      fetcherId: p('fetcherId'),
+      connectionId: p('connectionId'),
+      trigger: p('trigger'),
+      triggeredBy: p('triggeredBy'),
+      scheduleId: p('scheduleId'),
+      idempotencyKey: p('idempotencyKey'),
+      // Outside the column's encoder, which cannot take null: the value comes as ISO text.
+      scheduledFor: sql`${p('scheduledFor')}::timestamptz`,
+      // The schema's default would be evaluated once, when the statement is built.
+      createdAt: p('createdAt'),
+      status: 'queued',
+    })
+    .onConflictDoNothing()
+    .returning()
+    .prepare('insert_queued_run');
+});
+
 export async function createRun(db: AppDatabase, input: NewRun): Promise<CreateRunResult> {
   const id = input.id ?? randomUUID();
   // No conflict target: a clash on the id or on (fetcher, idempotency key) both mean "already created".
-  const [inserted] = await db
-    .insert(runs)
-    .values({ ...input, id, workflowId: runWorkflowId(id), status: 'queued' })
-    .onConflictDoNothing()
-    .returning();
+  const [inserted] = await insertQueuedRun(db).execute({
+    id,
+    workflowId: runWorkflowId(id),
+    fetcherId: input.fetcherId,
+    connectionId: input.connectionId,
+    trigger: input.trigger,
+    triggeredBy: input.triggeredBy ?? null,
+    scheduleId: input.scheduleId ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    scheduledFor: input.scheduledFor?.toISOString() ?? null,
+    createdAt: new Date(),
+  });
   if (inserted) return { run: inserted, created: true };
   const existing = await findExistingRun(db, id, input);
   if (!existing) throw new Error(`run ${id} conflicted with an existing run that could not be read back`);
@@ -83,11 +115,16 @@ async function findExistingRun(db: AppDatabase, id: string, input: NewRun): Prom
 
 /** Temporal accepted the run's workflow. */
 export async function markRunLaunched(db: AppDatabase, id: string): Promise<void> {
-  await db
+  await markLaunched(db).execute({ id });
+}
+
+const markLaunched = preparedPerDatabase((db) =>
+  db
     .update(runs)
     .set({ launchedAt: sql`now()` })
-    .where(and(eq(runs.id, id), isNull(runs.launchedAt)));
-}
+    .where(and(eq(runs.id, sql.placeholder('id')), isNull(runs.launchedAt)))
+    .prepare('mark_run_launched'),
+);
 
 /**
  * Runs stored for a start whose workflow Temporal never accepted (the API
@@ -111,8 +148,10 @@ export async function runsAwaitingLaunch(db: AppDatabase, graceMs: number, limit
     .limit(limit);
 }
 
+const runById = preparedPerDatabase((db) => db.select().from(runs).where(eq(runs.id, sql.placeholder('id'))).prepare('run_by_id'));
+
 export async function getRun(db: AppDatabase, id: string): Promise<RunRow | null> {
-  const [row] = await db.select().from(runs).where(eq(runs.id, id));
+  const [row] = await runById(db).execute({ id });
   return row ?? null;
 }
 

@@ -380,7 +380,10 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       const conn = await newConnection();
       const f = await newFetcher(conn.id);
       const created = [];
+      const before = Date.now();
       for (let i = 0; i < 7; i++) created.push((await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' })).run);
+      // Stamped when each is created, not when the insert statement was first prepared.
+      for (const run of created) expect(run.createdAt.getTime()).toBeGreaterThanOrEqual(before);
       await finishRun(db, created[0]!.id, { status: 'failed', error: { type: 'x', message: 'y' } });
       await finishRun(db, created[1]!.id, { status: 'succeeded' });
 
