@@ -3,9 +3,8 @@
  * the fetcher exists (404), and neither it nor its connection is in a state
  * that would make the run fail at once (409 saying why).
  */
-import { getConnection } from '../db/connections.js';
 import type { AppDatabase } from '../db/database.js';
-import { getFetcher } from '../db/fetchers.js';
+import { getFetcher, getFetcherWithConnection } from '../db/fetchers.js';
 import type { FetcherRow } from '../db/schema.js';
 import { ApiError, notFound } from './problem.js';
 
@@ -17,11 +16,11 @@ export async function loadFetcher(db: AppDatabase, id: string): Promise<FetcherR
 }
 
 export async function loadRunnableFetcher(db: AppDatabase, id: string): Promise<FetcherRow> {
-  const fetcher = await getFetcher(db, id, { includeDeleted: true });
-  if (!fetcher) throw notFound('fetcher', id);
+  const found = await getFetcherWithConnection(db, id);
+  if (!found) throw notFound('fetcher', id);
+  const { fetcher, connection } = found;
   if (fetcher.deletedAt) throw new ApiError('conflict', `fetcher "${fetcher.name}" was deleted; it keeps its past runs but cannot run again`);
   if (!fetcher.enabled) throw new ApiError('conflict', `fetcher "${fetcher.name}" is disabled; enable it before running it`);
-  const connection = await getConnection(db, fetcher.connectionId);
   if (!connection) throw notFound('connection', fetcher.connectionId);
   if (connection.status === 'disconnected') {
     throw new ApiError('conflict', `connection "${connection.name}" is disconnected; reconnect it with new credentials before running its fetchers`);

@@ -12,6 +12,7 @@ import { isEmptyPatch } from './patch.js';
 import { preparedPerDatabase } from './prepared.js';
 import { afterCursor, newestFirst, pageLimit, toPage, type Page, type PageRequest } from './pagination.js';
 import {
+  connections,
   controls,
   fetcherControls,
   fetcherRequests,
@@ -22,6 +23,7 @@ import {
   type RequestRow,
   type EvidenceFormat,
   type FetcherKind,
+  type ConnectionStatus,
   type FetcherRow,
   toJsonRecord,
   type JsonRecordInput,
@@ -83,6 +85,27 @@ export async function getFetcher(
   opts: { includeDeleted?: boolean } = {},
 ): Promise<FetcherRow | null> {
   const [row] = await (opts.includeDeleted ? fetcherById : liveFetcherById)(db).execute({ id });
+  return row ?? null;
+}
+
+const fetcherWithConnection = preparedPerDatabase((db) =>
+  db
+    .select({ fetcher: fetchers, connection: { name: connections.name, status: connections.status } })
+    .from(fetchers)
+    .leftJoin(connections, eq(connections.id, fetchers.connectionId))
+    .where(eq(fetchers.id, sql.placeholder('id')))
+    .prepare('fetcher_with_connection'),
+);
+
+/**
+ * A fetcher, deleted or not, with the name and status of its connection: what
+ * every start checks first, in one round trip.
+ */
+export async function getFetcherWithConnection(
+  db: AppDatabase,
+  id: string,
+): Promise<{ fetcher: FetcherRow; connection: { name: string; status: ConnectionStatus } | null } | null> {
+  const [row] = await fetcherWithConnection(db).execute({ id });
   return row ?? null;
 }
 
