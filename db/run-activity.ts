@@ -165,10 +165,6 @@ export interface LiveCounts {
   waitingForSlot: number;
 }
 
-/**
- * A status read: the run row with its ranges and its calls waiting for a
- * budget slot, in one statement (one round trip to the database per poll).
- */
 const runWithLiveCounts = preparedPerDatabase((db) => {
   const runId = sql.placeholder('runId');
   return db
@@ -184,6 +180,10 @@ const runWithLiveCounts = preparedPerDatabase((db) => {
     .prepare('run_with_live_counts');
 });
 
+/**
+ * A status read: the run row with its ranges and its calls waiting for a
+ * budget slot, in one statement (one round trip to the database per poll).
+ */
 export async function getRunWithLiveCounts(db: AppDatabase, runId: string): Promise<{ run: RunRow; live: LiveCounts } | null> {
   const [row] = await runWithLiveCounts(db).execute({ runId });
   if (!row) return null;

@@ -113,11 +113,6 @@ async function findExistingRun(db: AppDatabase, id: string, input: NewRun): Prom
   return byKey ?? null;
 }
 
-/** Temporal accepted the run's workflow. */
-export async function markRunLaunched(db: AppDatabase, id: string): Promise<void> {
-  await markLaunched(db).execute({ id });
-}
-
 const markLaunched = preparedPerDatabase((db) =>
   db
     .update(runs)
@@ -125,6 +120,11 @@ const markLaunched = preparedPerDatabase((db) =>
     .where(and(eq(runs.id, sql.placeholder('id')), isNull(runs.launchedAt)))
     .prepare('mark_run_launched'),
 );
+
+/** Temporal accepted the run's workflow. */
+export async function markRunLaunched(db: AppDatabase, id: string): Promise<void> {
+  await markLaunched(db).execute({ id });
+}
 
 /**
  * Runs stored for a start whose workflow Temporal never accepted (the API
