@@ -153,8 +153,8 @@ export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
           const blob = await stage.current!.commit();
           const stored = performance.now();
           timings.storeMs = Math.round(stored - answered);
-          if (blob.sha256 !== answer.sha256) {
-            throw invalidState(`range ${rangeNo} page ${pageNo}: stored bytes hash to ${blob.sha256} but ${answer.sha256} was read`);
+          if (blob.bytes !== answer.bytes) {
+            throw invalidState(`range ${rangeNo} page ${pageNo}: ${blob.bytes} bytes were stored but ${answer.bytes} were read`);
           }
           const summary = answer.summary;
           const counts =

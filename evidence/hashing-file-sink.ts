@@ -30,6 +30,7 @@ const giveBack = (buffer: Buffer) => {
 
 export class HashingFileSink extends Writable {
   private readonly hash = createHash('sha256');
+  private sha256: string | null = null;
   private written = 0;
   private current: Buffer | null = null;
   private filled = 0;
@@ -49,9 +50,9 @@ export class HashingFileSink extends Writable {
     return this.written;
   }
 
-  /** Lowercase hex SHA-256 of everything written; call once, after 'finish'. */
+  /** Lowercase hex SHA-256 of everything written; valid after 'finish' (the page reader and the commit both ask). */
   digest(): string {
-    return this.hash.digest('hex');
+    return (this.sha256 ??= this.hash.digest('hex'));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -1,5 +1,10 @@
 import type { SaxesTagPlain } from 'saxes';
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import type { HashingFileSink } from '../evidence/hashing-file-sink.js';
+import { createLocalBlobStore } from '../evidence/local-blob-store.js';
 import { readDetectionPage } from '../qualys/detection-page-reader.js';
 import { QualysProtocolError, QualysSecurityError } from '../qualys/errors.js';
 import type { XmlLayout } from '../qualys/page-summary.js';
@@ -39,6 +44,24 @@ describe('Host List Detection XML page reader', () => {
       '5|Re-Opened|Confirmed': 1,
       '4|Active|Confirmed': 1,
     });
+  });
+
+  it('takes the hash from a sink that hashes what it writes, as the blob store sinks do, instead of hashing every chunk twice', async () => {
+    const doc = fixture('hld-basic.xml');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'qec-hashing-sink-'));
+    try {
+      const staged = await createLocalBlobStore(dir).stage();
+      const sink = staged.sink as HashingFileSink;
+      const digest = vi.spyOn(sink, 'digest');
+      const { bytes, sha256: hash } = await readDetectionPage(chunksOf(doc, 1000), { sink });
+      expect(digest).toHaveBeenCalled();
+      expect(hash).toBe(sha256(doc));
+      expect(bytes).toBe(doc.length);
+      // The commit asks the sink again, after the reader did, and gets the same digest.
+      await expect(staged.commit()).resolves.toMatchObject({ sha256: sha256(doc), bytes: doc.length });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives exact byte offsets even with multi-byte UTF-8 and a byte order mark before the list', async () => {
