@@ -11,6 +11,8 @@
  * time from one page's request to the next on each side (what a page costs
  * in all), the mean gap between a page's last byte and the next request, the
  * steps inside a page's activity, and the worker's seal.
+ * Beside the wall-time ratio, cpuRatio: the CPU the worker process used (all
+ * its threads) against the loop's, which a busy machine disturbs far less.
  * Targets: overheadRatio < 1.10 in every run, the page gap within 30 ms of
  * the plain loop's, peakWorkerRssMB < 180.
  * Options: --pages N (default 200), --runs N (default 3).
@@ -96,26 +98,32 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     });
     const { params } = planHostListDetection(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
 
-    const plain = { seconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>() };
-    const orchestrated = { seconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
+    const plain = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>() };
+    const orchestrated = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     for (let i = 1; i <= runs; i++) {
       let logFrom = (await sim.stats()).log.length;
-      const loop = await runChild<{ seconds: number; pages: number; bytes: number; sha256: string }>(
+      const loop = await runChild<{ seconds: number; cpuSeconds: number; pages: number; bytes: number; sha256: string }>(
         loopBundle.file,
         [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
         { ...process.env, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
       );
       await fs.rm(path.join(work, 'plain.xml'), { force: true });
       plain.seconds.push(loop.seconds);
+      plain.cpuSeconds.push(loop.cpuSeconds);
       plain.sha256.add(loop.sha256);
       let log = (await sim.stats()).log;
       plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
       plain.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
 
       logFrom = log.length;
+      const cpuBefore = await stack.worker.cpuSeconds();
       const { result, seconds } = await stack.runFetcher();
+      const workerCpu = (await stack.worker.cpuSeconds()) - cpuBefore;
       orchestrated.seconds.push(seconds);
+      orchestrated.cpuSeconds.push(workerCpu);
+      cpuRatios.push(workerCpu / loop.cpuSeconds);
       orchestrated.sha256.add(result.evidence.sha256);
       orchestrated.pages = result.totals.pages;
       orchestrated.bytes = result.totals.bytes;
@@ -123,7 +131,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       orchestrated.gaps.push(meanPageGapMs(log.slice(logFrom)));
       orchestrated.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
       ratios.push(seconds / loop.seconds);
-      say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)}`);
+      say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)} · CPU ${loop.cpuSeconds.toFixed(1)} s vs ${workerCpu.toFixed(1)} s`);
     }
     const peakWorkerRssMB = await stack.worker.peakRssMB();
     const median = (field: string) => (pageTimings.length ? spread(pageTimings.map((p) => Number(p[field] ?? 0)), 1).median : null);
@@ -135,6 +143,10 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       pages: orchestrated.pages,
       pulledGB: Math.round((orchestrated.bytes / 1e9) * 100) / 100,
       overheadRatio: spread(ratios, 3),
+      // Steadier than wall time on a busy machine: the worker process's CPU (all its threads) against the loop's.
+      cpuRatio: spread(cpuRatios, 3),
+      plainCpuSeconds: spread(plain.cpuSeconds, 1),
+      workerCpuSeconds: spread(orchestrated.cpuSeconds, 1),
       plainSeconds: spread(plain.seconds, 1),
       temporalSeconds: spread(orchestrated.seconds, 1),
       plainPageMs: spread(plain.intervals, 1),

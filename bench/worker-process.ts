@@ -21,11 +21,15 @@ import { bundleForNode } from './child.js';
  */
 const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean);
 const WORKER_ENV = { MALLOC_ARENA_MAX: '2' };
+/** USER_HZ: Linux reports process times in these ticks on every architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface BenchWorker {
   pid: number;
   /** Peak resident set so far (Linux VmHWM), in MB. */
   peakRssMB(): Promise<number>;
+  /** CPU time (user + system, all its threads) the worker has used so far, in seconds. */
+  cpuSeconds(): Promise<number>;
   /** The last few KB the worker printed, for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -84,6 +88,12 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, onLine?: (line: s
     async peakRssMB() {
       const status = await fs.readFile(`/proc/${child.pid}/status`, 'utf8');
       return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 102.4) / 10;
+    },
+    async cpuSeconds() {
+      // Fields 14 and 15 of /proc/<pid>/stat (utime, stime) in clock ticks, counted after the command's closing parenthesis.
+      const stat = await fs.readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
     },
     output: () => seen,
     stop,
