@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import type { Sha256Sink } from '../qualys/page-ingest.js';
 
 /** Size of one write buffer: one write call each. */
 export const WRITE_BUFFER_BYTES = 256 * 1024;
@@ -28,7 +29,7 @@ const giveBack = (buffer: Buffer) => {
   if (pool.length < POOL_MAX) pool.push(buffer);
 };
 
-export class HashingFileSink extends Writable {
+export class HashingFileSink extends Writable implements Sha256Sink {
   private readonly hash = createHash('sha256');
   private sha256: string | null = null;
   private written = 0;

@@ -18,6 +18,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { Sha256Sink } from '../qualys/page-ingest.js';
 
 /** S3's smallest part size (all parts but the last). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -31,7 +32,7 @@ export interface S3Target {
   partBytes: number;
 }
 
-export class S3UploadSink extends Writable {
+export class S3UploadSink extends Writable implements Sha256Sink {
   private readonly hash = createHash('sha256');
   private sha256: string | null = null;
   private written = 0;

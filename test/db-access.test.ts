@@ -231,6 +231,8 @@ describe.each(BACKENDS)('data access on $name', (backend) => {
     it('creates, lists by connection, updates and retires fetchers', async () => {
       const conn = await newConnection();
       const a = await newFetcher(conn.id, 'a');
+      // Newest first is by creation time in milliseconds; two fetchers made in the same one would tie.
+      await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(a.createdAt.getTime()));
       const b = await createFetcher(db, {
         connectionId: conn.id,
         name: 'custom scans',
