@@ -1,8 +1,9 @@
 /**
  * The single pass over an answer body: every chunk goes, in order, to the
- * caller's sink (exact bytes, with backpressure), into a SHA-256 and byte
- * count, and to a parser. The sink writes happen on libuv's thread pool and
- * overlap with parsing; hashing is native and cheap next to parsing.
+ * caller's sink (exact bytes, with backpressure), into a SHA-256 (the
+ * sink's own when it hashes what it writes) and byte count, and to a
+ * parser. The sink writes happen on libuv's thread pool and overlap with
+ * parsing; hashing is native and cheap next to parsing.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
