@@ -39,15 +39,40 @@ export interface OrchestrationOptions {
   runs?: number;
 }
 
+type LogEntry = { at: number; durationMs: number; endpoint: string; idMin: string | null };
+
+/**
+ * The pull's pages: its first page, then every page that follows a cursor.
+ * The seal's completeness check asks the same endpoint for hosts missing from
+ * the evidence (without a cursor); that call is not a page of the pull.
+ */
+function pullPages(log: LogEntry[]): LogEntry[] {
+  const detection = log.filter((e) => e.endpoint === 'detection');
+  return detection.filter((e, i) => i === 0 || e.idMin !== null);
+}
+
 /** Median time from one page's request to the next's: all a page costs, reading and bookkeeping. */
-function medianPageIntervalMs(log: Array<{ at: number; endpoint: string }>): number {
-  const pages = log.filter((e) => e.endpoint === 'detection');
+function medianPageIntervalMs(log: LogEntry[]): number {
+  const pages = pullPages(log);
   return pages.length > 1 ? spread(pages.slice(1).map((p, i) => p.at - pages[i]!.at), 1).median : 0;
 }
 
+/**
+ * Seconds from the start to the first page's request, and from the last
+ * page's last byte to the end: what a pull costs besides its pages (for
+ * Temporal: starting the run, checking the connection, planning; sealing and
+ * finishing).
+ */
+function leadAndTail(log: LogEntry[], startedAt: number, endedAt: number): { lead: number; tail: number } {
+  const pages = pullPages(log);
+  if (pages.length === 0) return { lead: 0, tail: 0 };
+  const last = pages.at(-1)!;
+  return { lead: (pages[0]!.at - startedAt) / 1000, tail: (endedAt - (last.at + last.durationMs)) / 1000 };
+}
+
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
-function meanPageGapMs(log: Array<{ at: number; durationMs: number; endpoint: string }>): number {
-  const pages = log.filter((e) => e.endpoint === 'detection');
+function meanPageGapMs(log: LogEntry[]): number {
+  const pages = pullPages(log);
   let gaps = 0;
   for (let i = 1; i < pages.length; i++) gaps += pages[i]!.at - (pages[i - 1]!.at + pages[i - 1]!.durationMs);
   return pages.length > 1 ? gaps / (pages.length - 1) : 0;
@@ -98,13 +123,17 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
     });
     const { params } = planHostListDetection(hostListDetectionFiltersSchema.parse(filters), { apiVersion: '5.0', truncationLimit: HOSTS_PER_PAGE });
 
-    const plain = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>() };
-    const orchestrated = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
+    const plain = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], leads: [] as number[], tails: [] as number[], sha256: new Set<string>() };
+    const orchestrated = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], leads: [] as number[], tails: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
+    const addLeadAndTail = (side: { leads: number[]; tails: number[] }, span: { lead: number; tail: number }) => {
+      side.leads.push(span.lead);
+      side.tails.push(span.tail);
+    };
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
     for (let i = 1; i <= runs; i++) {
       let logFrom = (await sim.stats()).log.length;
-      const loop = await runChild<{ seconds: number; cpuSeconds: number; pages: number; bytes: number; sha256: string }>(
+      const loop = await runChild<{ seconds: number; cpuSeconds: number; pages: number; bytes: number; sha256: string; startedAt: number; endedAt: number }>(
         loopBundle.file,
         [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
         { ...process.env, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
@@ -116,10 +145,13 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       let log = (await sim.stats()).log;
       plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
       plain.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
+      addLeadAndTail(plain, leadAndTail(log.slice(logFrom), loop.startedAt, loop.endedAt));
 
       logFrom = log.length;
       const cpuBefore = await stack.worker.cpuSeconds();
+      const startedAt = Date.now();
       const { result, seconds } = await stack.runFetcher();
+      const endedAt = Date.now();
       const workerCpu = (await stack.worker.cpuSeconds()) - cpuBefore;
       orchestrated.seconds.push(seconds);
       orchestrated.cpuSeconds.push(workerCpu);
@@ -130,6 +162,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       log = (await sim.stats()).log;
       orchestrated.gaps.push(meanPageGapMs(log.slice(logFrom)));
       orchestrated.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
+      addLeadAndTail(orchestrated, leadAndTail(log.slice(logFrom), startedAt, endedAt));
       ratios.push(seconds / loop.seconds);
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)} · CPU ${loop.cpuSeconds.toFixed(1)} s vs ${workerCpu.toFixed(1)} s`);
     }
@@ -153,6 +186,11 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       temporalPageMs: spread(orchestrated.intervals, 1),
       plainGapMsPerPage: spread(plain.gaps, 1),
       temporalGapMsPerPage: spread(orchestrated.gaps, 1),
+      // Before the first page's request and after the last page's last byte: a pull's fixed costs.
+      plainLeadSeconds: spread(plain.leads, 2),
+      temporalLeadSeconds: spread(orchestrated.leads, 2),
+      plainTailSeconds: spread(plain.tails, 2),
+      temporalTailSeconds: spread(orchestrated.tails, 2),
       // Medians over every page of every run: where a page's time went inside the activity.
       temporalPageStepsMs: { waitForSlot: median('slotMs'), qualys: median('qualysMs'), giveSlotBack: median('releaseMs'), storeBlob: median('storeMs'), recordPage: median('recordMs') },
       temporalSealSeconds: sealTimings.length ? spread(sealTimings.map((t) => Number(t.sealMs) / 1000), 1) : null,
