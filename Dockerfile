@@ -10,7 +10,8 @@ COPY . .
 RUN chown -R node:node /app && mkdir -p /data && chown node:node /data
 USER node
 ENV DATA_DIR=/data
-# Keeps a worker pulling gigabytes small (see the README's production notes).
+# Keep a worker pulling gigabytes small (see the README's production notes).
 ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_MMAP_THRESHOLD_=65536
 EXPOSE 3000
 CMD ["npm", "run", "api"]

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, createQualysClientPool, failureInterceptor, type ActivityDeps } from './activities/index.js';
+import { createActivities, createQualysClientPool, failureInterceptor, threadPageBytes, type ActivityDeps } from './activities/index.js';
 import { loadConfig } from './runtime/config.js';
 import { createAppContext, type AppContext } from './runtime/app-context.js';
 import { startMetricsServer } from './runtime/metrics-server.js';
@@ -72,6 +72,7 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<RunWor
         await worker.run();
       } finally {
         await qualysClients.closeAll();
+        await activityDeps.pageBytes?.close();
       }
     },
     shutdown: () => worker.shutdown(),
@@ -96,6 +97,7 @@ export function createConfiguredWorker(ctx: AppContext, connection: NativeConnec
       rangePulls: { concurrencyReserve: config.qualys.concurrencyReserve, maxParallel: config.runs.maxParallelRanges },
       webhooks: config.webhooks,
       metrics: ctx.metrics,
+      ...(config.worker.pageBytes === 'thread' ? { pageBytes: threadPageBytes({ blobStore: config, logger: ctx.logger, metrics: ctx.metrics }) } : {}),
     },
     workflowBundlePath: config.worker.workflowBundlePath ?? undefined,
     maxConcurrentActivities: config.worker.maxConcurrentActivities,

@@ -18,10 +18,10 @@ import {
   type BudgetPolicy,
 } from '../db/qualys-budget.js';
 import type { AppDatabase } from '../db/database.js';
-import type { QualysClient } from '../qualys/client.js';
 import type { QualysLimits } from '../qualys/limits.js';
 import { subscriptionId } from '../qualys/subscription.js';
 import type { Logger } from '../runtime/logger.js';
+import type { LimitsSource } from './page-bytes.js';
 import { ERROR_TYPES, type LimitFailureDetails } from '../shared/contracts.js';
 
 export const DEFAULT_BUDGET_POLICY: BudgetPolicy = { concurrencyReserve: 0, leaseTtlMs: 60_000 };
@@ -45,7 +45,7 @@ export interface SlotOptions {
 
 export interface CallSlots {
   /** Runs `call` in a slot; the limits Qualys reported come from the result's `limits`, else from the client's last answer. */
-  run<T>(client: QualysClient, options: SlotOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  run<T>(client: LimitsSource, options: SlotOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 export function createCallSlots(deps: { db: AppDatabase; logger: Logger; qualysBudget?: BudgetPolicy }): CallSlots {

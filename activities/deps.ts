@@ -6,6 +6,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { BlobStore } from '../evidence/blob-store.js';
 import type { WebhookTargetPolicy } from '../security/webhook-target.js';
 import type { BudgetPolicy } from '../db/qualys-budget.js';
+import type { PageBytes } from './page-bytes.js';
 
 export interface ActivityDeps {
   db: AppDatabase;
@@ -24,4 +25,6 @@ export interface ActivityDeps {
   webhooks?: WebhookTargetPolicy & { timeoutMs?: number };
   /** Where runs, pages and Qualys answers are counted; none when absent. */
   metrics?: Metrics;
+  /** Where pages are read and parsed: the worker uses a thread of its own (threadPageBytes); on the activity's thread when absent. */
+  pageBytes?: PageBytes;
 }

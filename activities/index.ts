@@ -9,6 +9,7 @@ import { deliverWebhook } from './deliver-webhook.js';
 import type { ActivityDeps } from './deps.js';
 import { finishRun } from './finish-run.js';
 import { planRanges } from './plan-ranges.js';
+import { inlinePageBytes } from './page-bytes.js';
 import { prepareRun } from './prepare-run.js';
 import { pagePuller, pullPage } from './pull-page.js';
 import { pullPages } from './pull-pages.js';
@@ -19,6 +20,7 @@ import { listWebhookSubscribers } from './webhook-subscribers.js';
 export type { ActivityDeps } from './deps.js';
 export { createQualysClientPool, type QualysClientPool } from './qualys-clients.js';
 export { failureInterceptor } from './failures.js';
+export { threadPageBytes } from './page-bytes-thread.js';
 
 /**
  * `qualysClients` is the worker's pool, closed when it stops; tests may leave
@@ -27,14 +29,15 @@ export { failureInterceptor } from './failures.js';
 export function createActivities(deps: ActivityDeps, qualysClients?: QualysClientPool) {
   const pool = qualysClients ?? createQualysClientPool(deps);
   const slots = createCallSlots(deps);
-  const puller = pagePuller(deps, pool, slots);
+  const pageBytes = deps.pageBytes ?? inlinePageBytes(deps.blobStore);
+  const puller = pagePuller(deps, pool, slots, pageBytes);
   return {
     prepareRun: prepareRun(deps),
     checkConnection: checkConnection(deps, pool, slots),
     planRanges: planRanges(deps, pool, slots),
     pullPage: pullPage(puller),
     pullPages: pullPages(deps, puller),
-    sealEvidence: sealEvidence(deps, pool, slots),
+    sealEvidence: sealEvidence(deps, pool, slots, pageBytes),
     attachEvidence: attachEvidence(deps),
     finishRun: finishRun(deps),
     listWebhookSubscribers: listWebhookSubscribers(deps),

@@ -1,12 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { LRUCache } from 'lru-cache';
-import type { StagedBlob } from '../evidence/blob-store.js';
 import { maxSlotWaitMs, type CallSlots } from './call-slots.js';
 import type { ActivityDeps } from './deps.js';
 import { recordingFailures } from './attempt-recorder.js';
 import { invalidState } from './failures.js';
+import type { PageRead, PageBytes, PageSource } from './page-bytes.js';
 import type { QualysClientPool } from './qualys-clients.js';
-import { HostIdRuns } from '../qualys/host-id-runs.js';
 import { markRangeFinished, markRangeStarted, recordPageSizeChange } from '../db/run-activity.js';
 import { recordRunPage } from '../db/run-pages.js';
 import { DEFAULT_RUN_TUNING, type PageRecord, type PageRequest, type PullTotals, type RunPlan } from '../shared/contracts.js';
@@ -78,7 +77,7 @@ export type PagePuller = (request: PageRequest, attempt: number, signal?: AbortS
  * (heartbeating meanwhile) and gives it back as soon as the answer is read.
  * Cancelling the activity leaves the queue or aborts the request in flight.
  */
-export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots): PagePuller {
+export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots, pageBytes: PageBytes): PagePuller {
   const { db, blobStore, logger } = deps;
   const resolvedParams = resolvedParamsCache(blobStore);
   return async (request, attempt, signal) => {
@@ -89,21 +88,19 @@ export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
     // Where a page's time went, logged with the stored page: waiting for a slot, Qualys, giving the slot back, storing, recording.
     const timings = { slotMs: 0, qualysMs: 0, releaseMs: 0, storeMs: 0, recordMs: 0 };
     const scope = { runId: plan.runId, step: 'pull_pages' as const, rangeNo, pageNo, maxAttempts: pageMaxAttempts, concurrencyPauseMs, retriedSmaller: smallerPageFollows ?? false, attempt, signal: abort };
-    const stage: { current: StagedBlob | null } = { current: null };
+    const stage: { current: PageRead | null } = { current: null };
     const failed = async (err: unknown): Promise<never> => {
       await stage.current?.abort();
       logger.warn({ runId: plan.runId, rangeNo, pageNo, attempt, error: (err as Error).name, message: (err as Error).message }, 'page failed');
       throw err;
     };
-    // Kept with the page so that sealing need not parse it again to reconcile its hosts.
-    const hostIds = new HostIdRuns();
 
     const answer = await recordingFailures(deps, scope, async () => {
       if (pageNo === 1) await markRangeStarted(db, plan.runId, rangeNo);
       if (truncationLimit !== undefined && attempt === 1) {
         await recordPageSizeChange(db, { runId: plan.runId, rangeNo, pageNo, truncationLimit, pageSize: Number(plan.params.truncation_limit), worker: deps.workerIdentity ?? null });
       }
-      const { client } = await pool.get(plan.connectionId);
+      const connection = await pool.get(plan.connectionId);
       let bytesSoFar = 0;
       const beat = () => ctx.heartbeat({ rangeNo, pageNo, bytes: bytesSoFar });
       const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, (ctx.info.heartbeatTimeoutMs ?? 30_000) / HEARTBEAT_FRACTION);
@@ -116,26 +113,21 @@ export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
           ...(idMax === null ? {} : { id_max: String(idMax) }),
           ...(truncationLimit === undefined ? {} : { truncation_limit: String(truncationLimit) }),
         };
+        const source: PageSource =
+          plan.fetcherKind === 'host_list_detection'
+            ? { kind: 'host_list_detection', params, idMin, postFilter: plan.postFilter ?? null }
+            : { kind: 'raw', method: plan.method, path: plan.endpoint, params, idMin };
         const slot = { signal: abort, maxWaitMs: maxSlotWaitMs(ctx.info.startToCloseTimeoutMs), purpose: `run ${plan.runId} range ${rangeNo} page ${pageNo}`, runId: plan.runId };
         let admitted = began;
-        const read = await slots.run(client, slot, async (callSignal) => {
+        const read = await slots.run(pageBytes.limitsOf(connection), slot, async (callSignal) => {
           admitted = performance.now();
           timings.slotMs = Math.round(admitted - began);
-          stage.current = await blobStore.stage();
-          const common = {
-            params,
-            idMin,
-            sink: stage.current.sink,
-            signal: callSignal,
-            onProgress: (bytes: number) => {
-              bytesSoFar = bytes;
-            },
-          };
-          const page = await (plan.fetcherKind === 'host_list_detection'
-            ? client.fetchDetectionPage({ ...common, postFilter: plan.postFilter ?? null, onHostId: (id) => hostIds.add(id) })
-            : client.fetchRaw({ ...common, method: plan.method, path: plan.endpoint }));
+          const page = await pageBytes.read(connection, source, callSignal, (bytes) => {
+            bytesSoFar = bytes;
+          });
+          stage.current = page;
           timings.qualysMs = Math.round(performance.now() - admitted);
-          return page;
+          return page.answer;
         });
         timings.releaseMs = Math.round(performance.now() - admitted) - timings.qualysMs;
         return read;
@@ -177,7 +169,8 @@ export function pagePuller(deps: ActivityDeps, pool: QualysClientPool, slots: Ca
             qualysDatetime: summary.datetime,
             attempts: attempt,
             worker: deps.workerIdentity ?? null,
-            hostIds: plan.fetcherKind === 'host_list_detection' ? hostIds.toString() : null,
+            // Kept with the page so that sealing need not parse it again to reconcile its hosts.
+            hostIds: stage.current!.hostIds,
           });
           if (!summary.truncated) await markRangeFinished(db, plan.runId, rangeNo);
           timings.recordMs = Math.round(performance.now() - stored);

@@ -10,7 +10,7 @@ import { invalidState, notFound } from './failures.js';
 import { ConnectionDisconnectedError } from '../db/errors.js';
 import { getConnectionCredentials, type Connection } from '../db/connections.js';
 import { createQualysClient, type QualysClient } from '../qualys/client.js';
-import type { QualysApiVersion } from '../qualys/settings.js';
+import type { QualysApiVersion, QualysConnectionSettings } from '../qualys/settings.js';
 
 /** Enough for every connection a worker serves at once; the least recently used beyond it is closed. */
 const MAX_CLIENTS = 32;
@@ -18,6 +18,8 @@ const MAX_CLIENTS = 32;
 export interface ConnectedClient {
   connection: Connection;
   client: QualysClient;
+  /** What the client was made from, password included: for a page-bytes thread's own client. Never logged. */
+  settings: QualysConnectionSettings;
 }
 
 export interface QualysClientPool {
@@ -27,7 +29,7 @@ export interface QualysClientPool {
 }
 
 export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBox' | 'qualysTimeouts' | 'metrics'>): QualysClientPool {
-  const clients = new LRUCache<string, { fingerprint: string; client: QualysClient }>({
+  const clients = new LRUCache<string, { fingerprint: string; client: QualysClient; settings: QualysConnectionSettings }>({
     max: MAX_CLIENTS,
     // Evicted, or replaced after a password rotation; `closeAll` closes the rest itself.
     dispose: (entry, _id, reason) => {
@@ -50,21 +52,19 @@ export function createQualysClientPool(deps: Pick<ActivityDeps, 'db' | 'secretBo
       .update(JSON.stringify([connection.apiBaseUrl, connection.apiVersion, connection.username, connection.proxyUrl, password]))
       .digest('hex');
     const cached = clients.get(connectionId);
-    if (cached?.fingerprint === fingerprint) return { connection, client: cached.client };
-    const client = createQualysClient(
-      {
-        apiBaseUrl: connection.apiBaseUrl,
-        apiVersion: connection.apiVersion as QualysApiVersion,
-        username: connection.username,
-        password,
-        ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
-        ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
-      },
-      { onAnswer: (answer) => deps.metrics?.qualysAnswer(answer) },
-    );
+    if (cached?.fingerprint === fingerprint) return { connection, client: cached.client, settings: cached.settings };
+    const settings: QualysConnectionSettings = {
+      apiBaseUrl: connection.apiBaseUrl,
+      apiVersion: connection.apiVersion as QualysApiVersion,
+      username: connection.username,
+      password,
+      ...(connection.proxyUrl ? { proxyUrl: connection.proxyUrl } : {}),
+      ...(deps.qualysTimeouts ? { timeouts: withDefinedValues(deps.qualysTimeouts) } : {}),
+    };
+    const client = createQualysClient(settings, { onAnswer: (answer) => deps.metrics?.qualysAnswer(answer) });
     // Replacing an entry disposes (closes) the client made with the old credentials.
-    clients.set(connectionId, { fingerprint, client });
-    return { connection, client };
+    clients.set(connectionId, { fingerprint, client, settings });
+    return { connection, client, settings };
   }
 
   async function closeAll(): Promise<void> {

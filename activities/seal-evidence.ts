@@ -21,7 +21,8 @@ import type { RunPageRow } from '../db/schema.js';
 import { evidenceFilename } from '../evidence/filename.js';
 import { evidenceContentType } from '../evidence/format.js';
 import { buildManifest, manifestBytes } from '../evidence/manifest.js';
-import { CURRENT_SEAL_VERSION, sealPages } from '../evidence/seal.js';
+import { CURRENT_SEAL_VERSION } from '../evidence/seal.js';
+import type { PageBytes } from './page-bytes.js';
 import { addSummaries, summaryToJson, type CsvLayout, type PageSummary, type XmlLayout } from '../qualys/page-summary.js';
 import type { GenericPageSummary } from '../qualys/generic-page-reader.js';
 import { scheduledTimeOfWorkflowId, type EvidenceFormat, type Refusals, type RunPlan, type RunTrigger, type SealedEvidence } from '../shared/contracts.js';
@@ -100,7 +101,7 @@ function checkPageChains(runId: string, pages: RunPageRow[], plannedRanges: numb
  * stays flat), writes its manifest and records it. The evidence row is unique
  * per run: a retried seal returns the first record.
  */
-export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots) {
+export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: CallSlots, pageBytes: PageBytes) {
   const { db, blobStore, logger } = deps;
   return async (input: SealEvidenceInput): Promise<SealedEvidence> => {
     const { plan } = input;
@@ -131,12 +132,7 @@ export function sealEvidence(deps: ActivityDeps, pool: QualysClientPool, slots: 
     const heartbeat = setInterval(() => ctx.heartbeat({ step: 'seal' }), 10_000);
     let sealed;
     try {
-      sealed = await sealPages({
-        store: blobStore,
-        format,
-        pages: pages.map((p) => ({ blobKey: p.blobKey, layout: storedSummary(p).layout })),
-        signal: ctx.cancellationSignal,
-      });
+      sealed = await pageBytes.seal({ format, pages: pages.map((p) => ({ blobKey: p.blobKey, layout: storedSummary(p).layout })) }, ctx.cancellationSignal);
     } finally {
       clearInterval(heartbeat);
     }

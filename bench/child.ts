@@ -6,24 +6,9 @@
 import { fork } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
-import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { MODULE_BUNDLE_OPTIONS } from '../runtime/module-bundle.js';
 import { CACHE_DIR } from '../runtime/paths.js';
-
-/**
- * Modules find their files (migrations, the workflows folder) relative to
- * `import.meta.url`; inside a bundle that would be the bundle's URL, so each
- * module keeps its own source URL.
- */
-const keepModuleUrls: Plugin = {
-  name: 'keep-module-urls',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async ({ path: file }) => ({
-      contents: (await fs.readFile(file, 'utf8')).replaceAll('import.meta.url', JSON.stringify(pathToFileURL(file).href)),
-      loader: 'ts',
-    }));
-  },
-};
 
 /**
  * Compiles our TypeScript entry into plain modules inside the project (so
@@ -33,21 +18,7 @@ export async function bundleForNode(entry: string): Promise<{ file: string; clea
   await fs.mkdir(CACHE_DIR, { recursive: true });
   const dir = await fs.mkdtemp(path.join(CACHE_DIR, 'bench-'));
   const file = path.join(dir, `${path.basename(entry, '.ts')}.mjs`);
-  await build({
-    entryPoints: [entry],
-    outdir: dir,
-    outExtension: { '.js': '.mjs' },
-    // Modules imported with import() stay in chunks of their own and load only when asked for, as they do unbundled
-    // (the S3 blob store's SDK, 4.3 MB of heap once loaded, is not loaded by a worker on local disk).
-    splitting: true,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    plugins: [keepModuleUrls],
-  });
+  await build({ ...MODULE_BUNDLE_OPTIONS, entryPoints: [entry], outdir: dir });
   return { file, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
 }
 

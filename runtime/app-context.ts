@@ -10,7 +10,7 @@ import { openDatabase, type AppDatabase, type DatabaseHandle } from '../db/datab
 import { createSecretBox, type SecretBox } from '../security/secret-box.js';
 import { loadSecretsKey } from '../security/secrets-key.js';
 import type { BlobStore } from '../evidence/blob-store.js';
-import { createLocalBlobStore } from '../evidence/local-blob-store.js';
+import { createConfiguredBlobStore } from './configured-blob-store.js';
 
 export interface AppContext {
   config: AppConfig;
@@ -41,24 +41,4 @@ export async function createAppContext(config: AppConfig, options: { logger?: Lo
     metrics: createMetrics({ processMetrics: true }),
     close: () => database.close(),
   };
-}
-
-/**
- * The S3 store when BLOB_STORE_URL names one, else the local directory. The
- * S3 client is loaded only when it is used: it costs a worker about 20 MB.
- */
-export async function createConfiguredBlobStore(config: AppConfig): Promise<BlobStore> {
-  const { s3, staging } = config;
-  if (!s3) return createLocalBlobStore(config.blobDir, { stagingGraceMs: staging.graceMs });
-  const { createS3BlobStore } = await import('../evidence/s3-blob-store.js');
-  return createS3BlobStore({
-    bucket: s3.bucket,
-    prefix: s3.prefix,
-    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-    region: s3.region,
-    ...(s3.credentials ? { credentials: s3.credentials } : {}),
-    forcePathStyle: s3.forcePathStyle,
-    partBytes: s3.partBytes,
-    stagingGraceMs: staging.graceMs,
-  });
 }

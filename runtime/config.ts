@@ -52,6 +52,7 @@ const envSchema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: int(1, 1000).default(20),
   WORKER_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
   WORKER_STICKY_QUEUE_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  WORKER_PAGE_BYTES: z.enum(['thread', 'inline'], { error: 'must be thread or inline' }).default('thread'),
   WORKFLOW_BUNDLE_PATH: optionalString,
   WORKER_METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(0, 65535).optional()),
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -114,6 +115,8 @@ export interface AppConfig {
     workflowBundlePath: string | null;
     /** `npm run worker`'s /metrics and /healthz server (on HOST); null: none. 0 picks a free port. */
     metricsPort: number | null;
+    /** Where pages are read from Qualys and evidence is sealed: a thread of the worker's own (its heap stays small), or the activities' thread. */
+    pageBytes: 'thread' | 'inline';
   };
   /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
   metricsToken: string | null;
@@ -185,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       stickyQueueTimeoutMs: e.WORKER_STICKY_QUEUE_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(PROJECT_ROOT, e.WORKFLOW_BUNDLE_PATH) : null,
       metricsPort: e.WORKER_METRICS_PORT ?? null,
+      pageBytes: e.WORKER_PAGE_BYTES,
     },
     metricsToken: e.METRICS_TOKEN ?? null,
     qualys: {

@@ -5,7 +5,7 @@
  * needs nothing. Safe to run on every start.
  */
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
-import { createConfiguredBlobStore } from '../runtime/app-context.js';
+import { createConfiguredBlobStore } from '../runtime/configured-blob-store.js';
 import { loadConfig } from '../runtime/config.js';
 import { S3BlobStore } from '../evidence/s3-blob-store.js';
 

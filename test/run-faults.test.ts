@@ -19,7 +19,8 @@ let stack: RunStack;
 
 beforeAll(async () => {
   // One range at a time: these tests count Qualys calls exactly; run-range-pulls.test.ts covers faults across lanes.
-  stack = await startRunStack({ simulator: { hosts: 120 }, rangePulls: { maxParallel: 1 } });
+  // Pages are read in the worker's page-bytes thread, as `npm run worker` reads them: its errors and cancellations must reach the run as inline ones do.
+  stack = await startRunStack({ simulator: { hosts: 120 }, rangePulls: { maxParallel: 1 }, pageBytes: 'thread' });
 });
 afterEach(() => stack.sim.reset());
 afterAll(async () => {

@@ -1,4 +1,4 @@
-/** The blob store and Qualys budget settings as runtime/config.ts reads them from the environment. */
+/** The blob store, Qualys budget and worker settings as runtime/config.ts reads them from the environment. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../runtime/config.js';
 
@@ -44,5 +44,13 @@ describe('Qualys budget configuration', () => {
     expect(loadConfig({}).qualys).toMatchObject({ concurrencyReserve: 0, leaseTtlMs: 60_000 });
     expect(loadConfig({ QUALYS_CONCURRENCY_RESERVE: '1', QUALYS_LEASE_TTL_SEC: '30' }).qualys).toMatchObject({ concurrencyReserve: 1, leaseTtlMs: 30_000 });
     expect(() => loadConfig({ QUALYS_CONCURRENCY_RESERVE: '-1' })).toThrow(/QUALYS_CONCURRENCY_RESERVE/);
+  });
+});
+
+describe('worker configuration', () => {
+  it('reads and seals pages in a thread of its own unless told inline, and refuses anything else, naming the variable', () => {
+    expect(loadConfig({}).worker.pageBytes).toBe('thread');
+    expect(loadConfig({ WORKER_PAGE_BYTES: 'inline' }).worker.pageBytes).toBe('inline');
+    expect(() => loadConfig({ WORKER_PAGE_BYTES: 'threads' })).toThrow(/WORKER_PAGE_BYTES: must be thread or inline/);
   });
 });

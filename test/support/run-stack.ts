@@ -28,7 +28,7 @@ import { runWorkflowId, type FetcherRunResult, type RunTuning } from '../../shar
 import type { HostListDetectionFiltersInput } from '../../qualys/hld-params.js';
 import type { CustomRequestInput } from '../../qualys/custom-request.js';
 import { createRunWorker, type RunWorker } from '../../worker.js';
-import type { ActivityDeps } from '../../activities/index.js';
+import { threadPageBytes, type ActivityDeps } from '../../activities/index.js';
 
 /** Short enough that a killed worker's page is retried within seconds. */
 export const FAST_TUNING: Partial<RunTuning> = {
@@ -79,6 +79,8 @@ export interface RunStackOptions {
   rangePulls?: ActivityDeps['rangePulls'];
   /** Non-public ranges webhooks may reach (a loopback receiver needs `127.0.0.1/32`); none by default, as in production. */
   webhookAllowedCidrs?: string[];
+  /** Where the worker reads and seals pages: on the activities' thread (default), or in a thread of its own as `npm run worker` does (local blobs only). */
+  pageBytes?: 'inline' | 'thread';
 }
 
 export async function startRunStack(options: RunStackOptions = {}): Promise<RunStack> {
@@ -87,6 +89,7 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
   const pgliteDir = `${blobDir}-pglite`;
   const scratch = options.database === 'pglite' ? null : await createScratchDatabase(inject('databaseUrl'), 'qec_stack');
   const database = scratch ? await openDatabase({ url: scratch.url, max: 4 }) : await openDatabase({ pgliteDir: await freshPgliteDir(pgliteDir) });
+  if (options.pageBytes === 'thread' && options.blobStore) throw new Error('the page-bytes thread builds its own local blob store: leave blobStore out');
   const blobStore = options.blobStore ?? createLocalBlobStore(blobDir);
   const secretsKey = randomBytes(32);
   const secretBox = createSecretBox(secretsKey);
@@ -125,6 +128,9 @@ export async function startRunStack(options: RunStackOptions = {}): Promise<RunS
           logger,
           rangePulls: overrides.rangePulls ?? options.rangePulls,
           webhooks: { allowedCidrs: options.webhookAllowedCidrs ?? [] },
+          ...(options.pageBytes === 'thread'
+            ? { pageBytes: threadPageBytes({ blobStore: { blobDir, s3: null, staging: { graceMs: 300_000, sweepMs: 600_000 } }, logger }) }
+            : {}),
         },
         shutdownGraceMs: 2_000,
       });

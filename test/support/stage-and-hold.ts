@@ -5,7 +5,7 @@
  * once the bytes are in the store.
  */
 import { loadConfig } from '../../runtime/config.js';
-import { createConfiguredBlobStore } from '../../runtime/app-context.js';
+import { createConfiguredBlobStore } from '../../runtime/configured-blob-store.js';
 
 const store = await createConfiguredBlobStore(loadConfig());
 const staged = await store.stage();
