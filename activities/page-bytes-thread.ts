@@ -152,11 +152,28 @@ export function threadPageBytes(options: ThreadPageBytesOptions): PageBytes & { 
   };
 
   const settle = async (id: number, type: 'commit' | 'discard'): Promise<BlobStat | null> => {
-    staged.delete(id);
+    // Kept, thrown away, or lost with a thread that stopped: nothing to ask a thread (or start one) for.
+    if (!staged.delete(id)) {
+      if (type === 'discard') return null;
+      throw new Error('the page-bytes thread that held this page stopped before it was kept; the page is asked for again');
+    }
     const reply = await askThenIdle({ type, id });
     if (reply.type !== 'commit' && reply.type !== 'discard') throw new Error(`the page-bytes thread answered a ${type} with ${reply.type}`);
     if (!reply.ok) throw fromPlainError(reply.error);
     return 'blob' in reply ? reply.blob : null;
+  };
+
+  /** Runs a request under `signal`: aborting it tells the thread to stop that request. */
+  const cancellable = async <T>(signal: AbortSignal, request: (id: number) => Promise<T>): Promise<T> => {
+    signal.throwIfAborted();
+    const id = nextId++;
+    const cancel = () => void thread?.then((worker) => worker.postMessage({ type: 'abort', id } satisfies ToThread));
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await request(id);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
   };
 
   const subscriptionOf = (connection: PageConnection) => `${connection.client.apiBaseUrl}\n${connection.client.username}`;
@@ -167,12 +184,8 @@ export function threadPageBytes(options: ThreadPageBytesOptions): PageBytes & { 
       return { apiBaseUrl: client.apiBaseUrl, username: client.username, get lastLimits() { return limits.get(subscriptionOf(connection)) ?? client.lastLimits; } };
     },
 
-    async read(connection, source, signal, onProgress) {
-      signal.throwIfAborted();
-      const id = nextId++;
-      const cancel = () => void thread?.then((worker) => worker.postMessage({ type: 'abort', id } satisfies ToThread));
-      signal.addEventListener('abort', cancel, { once: true });
-      try {
+    read: (connection, source, signal, onProgress) =>
+      cancellable(signal, async (id) => {
         const reply = await askThenIdle({ type: 'read', id, settings: connection.settings, source }, onProgress, (r) => {
           if (r.type === 'read' && r.ok) staged.add(id);
         });
@@ -187,25 +200,15 @@ export function threadPageBytes(options: ThreadPageBytesOptions): PageBytes & { 
             await settle(id, 'discard');
           },
         };
-      } finally {
-        signal.removeEventListener('abort', cancel);
-      }
-    },
+      }),
 
-    async seal(seal, signal) {
-      signal.throwIfAborted();
-      const id = nextId++;
-      const cancel = () => void thread?.then((worker) => worker.postMessage({ type: 'abort', id } satisfies ToThread));
-      signal.addEventListener('abort', cancel, { once: true });
-      try {
+    seal: (seal, signal) =>
+      cancellable(signal, async (id) => {
         const reply = await askThenIdle({ type: 'seal', id, seal });
         if (reply.type !== 'seal') throw new Error(`the page-bytes thread answered a seal with ${reply.type}`);
         if (!reply.ok) throw signal.aborted ? (signal.reason as Error) : fromPlainError(reply.error);
         return reply.blob;
-      } finally {
-        signal.removeEventListener('abort', cancel);
-      }
-    },
+      }),
 
     close: async () => {
       clearTimeout(idleTimer);

@@ -173,6 +173,12 @@ describe('the page-bytes thread', () => {
     await expect(reading).rejects.toThrow(/page-bytes thread stopped/);
     sim.configure({ latency: { bodyBytesPerSec: 0 } });
     const page = await pageBytes.read(connection(), detectionPage(), new AbortController().signal, () => {});
+    // A page read but not kept goes with its thread: keeping it fails (the page is asked for again), throwing it away is nothing to do.
+    const lost = await pageBytes.read(connection(), detectionPage(), new AbortController().signal, () => {});
     expect((await page.commit()).bytes).toBe(page.answer.bytes);
+    await pageBytes.close();
+    await expect(lost.commit()).rejects.toThrow(/stopped before it was kept/);
+    await expect(lost.abort()).resolves.toBeUndefined();
+    expect(pageBytes.running).toBe(false);
   });
 });
