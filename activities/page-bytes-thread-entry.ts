@@ -57,38 +57,45 @@ function clientFor(settings: Extract<ToThread, { type: 'read' }>['settings']): Q
   return client;
 }
 
-async function read({ id, settings, source }: Extract<ToThread, { type: 'read' }>): Promise<void> {
+/** Runs a read or seal under an abort the activity can trigger by its id. */
+async function abortable(id: number, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const abort = new AbortController();
   running.set(id, abort);
-  let client: QualysClient | null = null;
-  let told = 0;
   try {
-    client = clientFor(settings);
-    const onProgress = (bytes: number) => {
-      if (bytes - told < PROGRESS_STEP_BYTES) return;
-      told = bytes;
-      post({ type: 'progress', id, bytes });
-    };
-    const page = await pageBytes.read({ client, settings }, source, abort.signal, onProgress);
-    staged.set(id, page);
-    post({ type: 'read', id, ok: true, answer: page.answer, hostIds: page.hostIds, limits: client.lastLimits });
-  } catch (err) {
-    post({ type: 'read', id, ok: false, error: toPlainError(err), limits: client?.lastLimits ?? null });
+    await run(abort.signal);
   } finally {
     running.delete(id);
   }
 }
 
-async function seal({ id, seal: input }: Extract<ToThread, { type: 'seal' }>): Promise<void> {
-  const abort = new AbortController();
-  running.set(id, abort);
-  try {
-    post({ type: 'seal', id, ok: true, blob: await pageBytes.seal(input, abort.signal) });
-  } catch (err) {
-    post({ type: 'seal', id, ok: false, error: toPlainError(err) });
-  } finally {
-    running.delete(id);
-  }
+function read({ id, settings, source }: Extract<ToThread, { type: 'read' }>): Promise<void> {
+  return abortable(id, async (signal) => {
+    let client: QualysClient | null = null;
+    let told = 0;
+    try {
+      client = clientFor(settings);
+      const onProgress = (bytes: number) => {
+        if (bytes - told < PROGRESS_STEP_BYTES) return;
+        told = bytes;
+        post({ type: 'progress', id, bytes });
+      };
+      const page = await pageBytes.read({ client, settings }, source, signal, onProgress);
+      staged.set(id, page);
+      post({ type: 'read', id, ok: true, answer: page.answer, hostIds: page.hostIds, limits: client.lastLimits });
+    } catch (err) {
+      post({ type: 'read', id, ok: false, error: toPlainError(err), limits: client?.lastLimits ?? null });
+    }
+  });
+}
+
+function seal({ id, seal: input }: Extract<ToThread, { type: 'seal' }>): Promise<void> {
+  return abortable(id, async (signal) => {
+    try {
+      post({ type: 'seal', id, ok: true, blob: await pageBytes.seal(input, signal) });
+    } catch (err) {
+      post({ type: 'seal', id, ok: false, error: toPlainError(err) });
+    }
+  });
 }
 
 async function settle(id: number, how: 'commit' | 'discard'): Promise<void> {

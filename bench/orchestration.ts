@@ -52,8 +52,7 @@ function pullPages(log: LogEntry[]): LogEntry[] {
 }
 
 /** Median time from one page's request to the next's: all a page costs, reading and bookkeeping. */
-function medianPageIntervalMs(log: LogEntry[]): number {
-  const pages = pullPages(log);
+function medianPageIntervalMs(pages: LogEntry[]): number {
   return pages.length > 1 ? spread(pages.slice(1).map((p, i) => p.at - pages[i]!.at), 1).median : 0;
 }
 
@@ -63,16 +62,14 @@ function medianPageIntervalMs(log: LogEntry[]): number {
  * Temporal: starting the run, checking the connection, planning; sealing and
  * finishing).
  */
-function leadAndTail(log: LogEntry[], startedAt: number, endedAt: number): { lead: number; tail: number } {
-  const pages = pullPages(log);
+function leadAndTail(pages: LogEntry[], startedAt: number, endedAt: number): { lead: number; tail: number } {
   if (pages.length === 0) return { lead: 0, tail: 0 };
   const last = pages.at(-1)!;
   return { lead: (pages[0]!.at - startedAt) / 1000, tail: (endedAt - (last.at + last.durationMs)) / 1000 };
 }
 
 /** Mean time between one page's last byte and the next page's request: the orchestration's own cost. */
-function meanPageGapMs(log: LogEntry[]): number {
-  const pages = pullPages(log);
+function meanPageGapMs(pages: LogEntry[]): number {
   let gaps = 0;
   for (let i = 1; i < pages.length; i++) gaps += pages[i]!.at - (pages[i - 1]!.at + pages[i - 1]!.durationMs);
   return pages.length > 1 ? gaps / (pages.length - 1) : 0;
@@ -125,9 +122,14 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
 
     const plain = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], leads: [] as number[], tails: [] as number[], sha256: new Set<string>() };
     const orchestrated = { seconds: [] as number[], cpuSeconds: [] as number[], gaps: [] as number[], intervals: [] as number[], leads: [] as number[], tails: [] as number[], sha256: new Set<string>(), pages: 0, bytes: 0 };
-    const addLeadAndTail = (side: { leads: number[]; tails: number[] }, span: { lead: number; tail: number }) => {
-      side.leads.push(span.lead);
-      side.tails.push(span.tail);
+    /** What the simulator saw of one side's pull: its page interval and gap, lead and tail. */
+    const recordPull = (side: typeof plain, log: LogEntry[], startedAt: number, endedAt: number) => {
+      const pages = pullPages(log);
+      const { lead, tail } = leadAndTail(pages, startedAt, endedAt);
+      side.gaps.push(meanPageGapMs(pages));
+      side.intervals.push(medianPageIntervalMs(pages));
+      side.leads.push(lead);
+      side.tails.push(tail);
     };
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
@@ -143,9 +145,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       plain.cpuSeconds.push(loop.cpuSeconds);
       plain.sha256.add(loop.sha256);
       let log = (await sim.stats()).log;
-      plain.gaps.push(meanPageGapMs(log.slice(logFrom)));
-      plain.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
-      addLeadAndTail(plain, leadAndTail(log.slice(logFrom), loop.startedAt, loop.endedAt));
+      recordPull(plain, log.slice(logFrom), loop.startedAt, loop.endedAt);
 
       logFrom = log.length;
       const cpuBefore = await stack.worker.cpuSeconds();
@@ -160,9 +160,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       orchestrated.pages = result.totals.pages;
       orchestrated.bytes = result.totals.bytes;
       log = (await sim.stats()).log;
-      orchestrated.gaps.push(meanPageGapMs(log.slice(logFrom)));
-      orchestrated.intervals.push(medianPageIntervalMs(log.slice(logFrom)));
-      addLeadAndTail(orchestrated, leadAndTail(log.slice(logFrom), startedAt, endedAt));
+      recordPull(orchestrated, log.slice(logFrom), startedAt, endedAt);
       ratios.push(seconds / loop.seconds);
       say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)} · CPU ${loop.cpuSeconds.toFixed(1)} s vs ${workerCpu.toFixed(1)} s`);
     }

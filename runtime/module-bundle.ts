@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, stop, type BuildOptions, type Plugin } from 'esbuild';
 import { CACHE_DIR } from './paths.js';
 
 /**
@@ -44,6 +44,10 @@ export const MODULE_BUNDLE_OPTIONS: BuildOptions = {
 /** Bundles of older sources are removed once this old: a process loads its bundle when it starts the thread, and builds it again to restart one. */
 const STALE_BUNDLE_MS = 60 * 60_000;
 
+/** This process's bundles, by entry: a thread started again reuses its file while the file is there. */
+const bundles = new Map<string, Promise<string>>();
+let building = 0;
+
 /**
  * `entry` bundled under a folder named for the bundle's content, reused while
  * the sources are unchanged; written to a scratch folder and renamed, so
@@ -51,26 +55,45 @@ const STALE_BUNDLE_MS = 60 * 60_000;
  * entry's bundled file.
  */
 export async function bundledModule(entry: string): Promise<string> {
-  const result = await build({ ...MODULE_BUNDLE_OPTIONS, entryPoints: [entry], outdir: '/', write: false });
-  const hash = createHash('sha256');
-  for (const file of result.outputFiles) hash.update(file.path).update(file.contents);
-  const name = path.basename(entry, '.ts');
-  const dir = path.join(CACHE_DIR, 'modules', `${name}-${hash.digest('hex').slice(0, 16)}`);
-  const file = path.join(dir, `${name}.mjs`);
-  if (await fs.stat(file).then(() => true, () => false)) return file;
-  const scratch = await fs.mkdtemp(`${dir}.tmp-`).catch(async () => {
-    await fs.mkdir(path.dirname(dir), { recursive: true });
-    return fs.mkdtemp(`${dir}.tmp-`);
-  });
-  for (const out of result.outputFiles) await fs.writeFile(path.join(scratch, path.relative('/', out.path)), out.contents);
-  await fs.rename(scratch, dir).catch(async (err: NodeJS.ErrnoException) => {
-    // Another process renamed the same bundle first.
-    await fs.rm(scratch, { recursive: true, force: true });
-    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-  });
-  await removeStaleBundles(path.dirname(dir), name, dir);
-  return file;
+  const known = bundles.get(entry);
+  if (known) {
+    const file = await known.catch(() => null);
+    if (file && (await exists(file))) return file;
+  }
+  const bundling = buildBundle(entry);
+  bundles.set(entry, bundling);
+  return bundling;
 }
+
+async function buildBundle(entry: string): Promise<string> {
+  building++;
+  try {
+    const result = await build({ ...MODULE_BUNDLE_OPTIONS, entryPoints: [entry], outdir: '/', write: false });
+    const hash = createHash('sha256');
+    for (const file of result.outputFiles) hash.update(file.path).update(file.contents);
+    const name = path.basename(entry, '.ts');
+    const dir = path.join(CACHE_DIR, 'modules', `${name}-${hash.digest('hex').slice(0, 16)}`);
+    const file = path.join(dir, `${name}.mjs`);
+    if (await exists(file)) return file;
+    const scratch = await fs.mkdtemp(`${dir}.tmp-`).catch(async () => {
+      await fs.mkdir(path.dirname(dir), { recursive: true });
+      return fs.mkdtemp(`${dir}.tmp-`);
+    });
+    for (const out of result.outputFiles) await fs.writeFile(path.join(scratch, path.relative('/', out.path)), out.contents);
+    await fs.rename(scratch, dir).catch(async (err: NodeJS.ErrnoException) => {
+      // Another process renamed the same bundle first.
+      await fs.rm(scratch, { recursive: true, force: true });
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    });
+    await removeStaleBundles(path.dirname(dir), name, dir);
+    return file;
+  } finally {
+    // esbuild's service is a process of about 20 MB that would otherwise stay beside the worker; it starts again when needed.
+    if (--building === 0) await stop();
+  }
+}
+
+const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 async function removeStaleBundles(parent: string, name: string, current: string): Promise<void> {
   for (const entry of await fs.readdir(parent)) {

@@ -1,8 +1,10 @@
 /**
  * Bundles of our TypeScript for worker threads: built once per content and
- * reused, safe when several processes build the same bundle at once, and
- * bundles of older sources are cleared away after a while.
+ * reused, safe when several processes build the same bundle at once, no
+ * esbuild service left running after, and bundles of older sources are
+ * cleared away after a while.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,6 +22,13 @@ describe('module bundles', () => {
     expect(bundled.fromPlainError({ name: 'QualysRateLimitError', message: 'wait', fields: { retryAfterSeconds: 3 } })).toMatchObject({ message: 'wait', retryAfterSeconds: 3 });
     // No scratch folder is left behind.
     expect((await fs.readdir(path.dirname(path.dirname(files[0]!)))).filter((e) => e.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('leaves no esbuild service running beside the process once built', async () => {
+    const services = () => execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('esbuild --service'));
+    await fs.rm(path.dirname(await bundledModule(ENTRY)), { recursive: true, force: true });
+    await bundledModule(ENTRY);
+    await expect.poll(services).toEqual([]);
   });
 
   it('removes bundles of older sources once they are an hour old, and keeps younger ones', async () => {
