@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Agent, request } from 'undici';
 import type { ActivityDeps } from './deps.js';
 import { PRODUCT } from '../qualys/product.js';
 import { buildWebhookPayload } from './webhook-payload.js';
@@ -66,6 +65,8 @@ export function deliverWebhook(deps: ActivityDeps) {
       throw ApplicationFailure.create({ message: refusal, type: WEBHOOK_ERROR_TYPES.target, nonRetryable: true });
     }
 
+    // All of undici is loaded only when a webhook is delivered (see qualys/undici-agents.ts for its weight).
+    const { Agent, request } = await import('undici');
     const dispatcher = new Agent({
       connect: { timeout: timeoutMs, lookup },
       headersTimeout: timeoutMs,

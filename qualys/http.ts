@@ -10,11 +10,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { classifyQualysResponse, classifyTransportError, QualysError, QualysSecurityError } from './errors.js';
 import { assertSafeTransport } from './platforms.js';
 import { PRODUCT } from './product.js';
 import type { QualysTimeouts } from './settings.js';
+import { Agent, loadProxyAgent } from './undici-agents.js';
 
 export const USER_AGENT = `${PRODUCT.name}/${PRODUCT.version}`;
 const REQUESTED_WITH = PRODUCT.name;
@@ -68,7 +69,7 @@ export class QualysTransport {
     const tls = options.ca ? { ca: [...rootCertificates, options.ca] } : {};
     const agentOptions = { connect: { timeout: connectMs, ...tls }, headersTimeout: firstByteMs, bodyTimeout: idleMs };
     this.dispatcher = options.proxyUrl
-      ? new ProxyAgent({ uri: options.proxyUrl, ...agentOptions, requestTls: tls, proxyTls: tls })
+      ? new (loadProxyAgent())({ uri: options.proxyUrl, ...agentOptions, requestTls: tls, proxyTls: tls })
       : new Agent(agentOptions);
   }
 
