@@ -32,6 +32,9 @@ export interface StagedBlob {
   abort(): Promise<void>;
 }
 
+/** A piece of a blob being put together: a byte range [start, end) of a stored blob, or bytes given. */
+export type BlobPart = { kind: 'range'; blobKey: string; start: number; end: number } | { kind: 'bytes'; data: Buffer };
+
 export interface BlobStore {
   /**
    * Streams `source` into the store and returns its content-addressed key.
@@ -39,6 +42,12 @@ export interface BlobStore {
    * blob is kept.
    */
   put(source: Readable | AsyncIterable<Uint8Array>, opts?: { signal?: AbortSignal }): Promise<BlobStat>;
+  /**
+   * Stores the parts, one after the other, as one blob, as `put` does (a
+   * sealed evidence file is its pages' ranges joined). A missing blob throws
+   * BlobNotFoundError and a range outside its blob RangeError, as `get` does.
+   */
+  putParts(parts: readonly BlobPart[], opts?: { signal?: AbortSignal }): Promise<BlobStat>;
   stage(): Promise<StagedBlob>;
   /** Throws BlobNotFoundError for a missing blob, RangeError for a range outside it. */
   get(key: string, range?: BlobRange): Promise<Readable>;
@@ -59,6 +68,24 @@ export interface ReclaimReport {
   removed: string[];
   /** Staging entries kept because their writer is alive or they are too young. */
   kept: number;
+}
+
+/** The bytes of `parts`, read through `get`: how a store without a faster way puts them. */
+export async function* streamParts(store: Pick<BlobStore, 'get'>, parts: readonly BlobPart[]): AsyncGenerator<Buffer> {
+  for (const part of parts) {
+    if (part.kind === 'bytes') {
+      yield part.data;
+      continue;
+    }
+    if (part.start === part.end) continue;
+    let copied = 0;
+    for await (const chunk of await store.get(part.blobKey, { start: part.start, end: part.end })) {
+      copied += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+    // A blob that shrank under us would silently cut bytes out of the new one.
+    if (copied !== part.end - part.start) throw new RangeError(`blob ${part.blobKey} gave ${copied} bytes for range [${part.start}, ${part.end})`);
+  }
 }
 
 export class BlobNotFoundError extends Error {

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { blobKeyFor, sha256OfBlobKey } from './blob-key.js';
-import { BlobNotFoundError, type BlobRange, type BlobStat, type BlobStore, type ReclaimReport, type StagedBlob } from './blob-store.js';
+import { BlobNotFoundError, type BlobPart, type BlobRange, type BlobStat, type BlobStore, type ReclaimReport, type StagedBlob } from './blob-store.js';
 import { HashingFileSink } from './hashing-file-sink.js';
 import { isOwnerId, ownerOfStagingName, StagingOwner, stagingName } from './staging-owner.js';
 import { decideReclaim, DEFAULT_STAGING_GRACE_MS, heartbeatIntervalMs, type OwnerHeartbeat, type StagingEntry } from './staging-reclaim.js';
@@ -113,8 +113,60 @@ class LocalBlobStore implements BlobStore {
   }
 
   async get(key: string, range?: BlobRange): Promise<Readable> {
-    const file = this.pathOf(key);
-    const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+    const { handle, start, end } = await this.openRange(key, range);
+    if (start === end) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    // createReadStream's `end` is inclusive; ours is exclusive like ByteRange.
+    return handle.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  /**
+   * Reads every range into one buffer, used again for each chunk: the staged
+   * file's sink has copied a chunk by the time its write calls back. Read
+   * through `get`, each chunk was a new buffer that V8 frees only at its next
+   * collection, and joining pages makes little other garbage to bring one on:
+   * sealing 0.5 GB kept up to 30 MB of dead chunks in the worker.
+   */
+  async putParts(parts: readonly BlobPart[], opts: { signal?: AbortSignal } = {}): Promise<BlobStat> {
+    opts.signal?.throwIfAborted();
+    const staged = await this.stage();
+    // Its failures reach us through the write callbacks and the commit.
+    staged.sink.on('error', () => {});
+    try {
+      const buffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+      for (const part of parts) {
+        opts.signal?.throwIfAborted();
+        if (part.kind === 'bytes') await writeChunk(staged.sink, part.data);
+        else await this.copyRange(part, buffer, staged.sink, opts.signal);
+      }
+      return await staged.commit();
+    } catch (error) {
+      await staged.abort();
+      throw error;
+    }
+  }
+
+  private async copyRange(part: Extract<BlobPart, { kind: 'range' }>, buffer: Buffer, sink: Writable, signal?: AbortSignal): Promise<void> {
+    const { handle, start, end } = await this.openRange(part.blobKey, part);
+    try {
+      for (let position = start; position < end; ) {
+        signal?.throwIfAborted();
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+        // A blob that shrank under us would silently cut bytes out of the new one.
+        if (bytesRead === 0) throw new RangeError(`blob ${part.blobKey} gave ${position - start} bytes for range [${start}, ${end})`);
+        await writeChunk(sink, buffer.subarray(0, bytesRead));
+        position += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The blob's open file and the range checked against its size; the caller closes the file. */
+  private async openRange(key: string, range?: BlobRange): Promise<{ handle: fs.FileHandle; start: number; end: number }> {
+    const handle = await fs.open(this.pathOf(key), 'r').catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'ENOENT' ? new BlobNotFoundError(key) : error;
     });
     try {
@@ -124,12 +176,7 @@ class LocalBlobStore implements BlobStore {
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > size) {
         throw new RangeError(`range [${start}, ${end}) is not inside blob ${key} of ${size} bytes`);
       }
-      if (start === end) {
-        await handle.close();
-        return Readable.from([]);
-      }
-      // createReadStream's `end` is inclusive; ours is exclusive like ByteRange.
-      return handle.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK_BYTES });
+      return { handle, start, end };
     } catch (error) {
       await handle.close();
       throw error;
@@ -263,4 +310,11 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Writes one chunk and resolves once the sink is done with it (or rejects with its failure). */
+function writeChunk(sink: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sink.write(chunk, (error) => (error ? reject(error) : resolve()));
+  });
 }

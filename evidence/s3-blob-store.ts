@@ -30,7 +30,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { blobKeyFor, sha256OfBlobKey } from './blob-key.js';
-import { BlobNotFoundError, type BlobRange, type BlobStat, type BlobStore, type ReclaimReport, type StagedBlob } from './blob-store.js';
+import { BlobNotFoundError, streamParts, type BlobPart, type BlobRange, type BlobStat, type BlobStore, type ReclaimReport, type StagedBlob } from './blob-store.js';
 import { MIN_PART_BYTES, S3UploadSink } from './s3-upload-sink.js';
 import { isOwnerId, ownerOfStagingName, StagingOwner, stagingName } from './staging-owner.js';
 import { decideReclaim, DEFAULT_STAGING_GRACE_MS, heartbeatIntervalMs, type OwnerHeartbeat, type StagingEntry } from './staging-reclaim.js';
@@ -136,6 +136,10 @@ export class S3BlobStore implements BlobStore {
       await staged.abort();
       throw error;
     }
+  }
+
+  putParts(parts: readonly BlobPart[], opts: { signal?: AbortSignal } = {}): Promise<BlobStat> {
+    return this.put(streamParts(this, parts), opts);
   }
 
   async stage(): Promise<StagedBlob> {

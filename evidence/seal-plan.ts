@@ -4,7 +4,7 @@
  * ranges; the bytes themselves only flow when the plan is streamed.
  */
 import type { CsvLayout, XmlLayout } from '../qualys/page-summary.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobPart, BlobStore } from './blob-store.js';
 
 /**
  * How pages are joined. 1: every page's list inside kept whole (evidence
@@ -17,9 +17,8 @@ export const CURRENT_SEAL_VERSION: SealVersion = 2;
 /** The byte layout the Qualys page reader records for each page it stores. */
 export type PageLayout = XmlLayout | CsvLayout;
 
-export type Segment =
-  | { kind: 'range'; blobKey: string; start: number; end: number }
-  | { kind: 'bytes'; data: Buffer };
+/** A piece of the sealed file: a range of a stored page, or literal bytes. */
+export type Segment = BlobPart;
 
 /** A stored page with its size, as the planners receive it. */
 export interface SealPage<L extends PageLayout> {

@@ -46,7 +46,7 @@ export async function sealPages({ store, format, pages, signal, sealVersion = CU
     case 'XML':
     case 'CSV': {
       const plan = await planSeal(format, stored, readRangeFrom(store), sealVersion);
-      return store.put(streamSegments(store, plan), { signal });
+      return store.putParts(plan, { signal });
     }
   }
 }
@@ -74,23 +74,4 @@ function requireLayout<L extends PageLayout>(page: StoredPage, kind: L['kind']):
     throw new SealError(`page ${page.pageNo}: layout.kind is ${page.layout?.kind ?? 'missing'}, expected ${kind} for ${kind} evidence`);
   }
   return page as SealPage<L>;
-}
-
-async function* streamSegments(store: BlobStore, segments: Segment[]): AsyncGenerator<Buffer> {
-  for (const segment of segments) {
-    if (segment.kind === 'bytes') {
-      yield segment.data;
-      continue;
-    }
-    if (segment.start === segment.end) continue;
-    let copied = 0;
-    for await (const chunk of await store.get(segment.blobKey, { start: segment.start, end: segment.end })) {
-      copied += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-    // A page that shrank under us would silently cut records out of the evidence.
-    if (copied !== segment.end - segment.start) {
-      throw new SealError(`blob ${segment.blobKey} gave ${copied} bytes for range [${segment.start}, ${segment.end})`);
-    }
-  }
 }

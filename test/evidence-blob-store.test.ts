@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { InvalidBlobKeyError } from '../evidence/blob-key.js';
-import { BlobNotFoundError, type BlobStore } from '../evidence/blob-store.js';
+import { BlobNotFoundError, type BlobPart, type BlobStore } from '../evidence/blob-store.js';
 import { WRITE_BUFFER_BYTES } from '../evidence/hashing-file-sink.js';
 import { localHarness, s3Harness, type StoreHarness } from './support/blob-stores.js';
 import { describeWhenAvailable } from './support/unavailable.js';
@@ -146,6 +146,40 @@ for (const { name, unavailable, open } of stores) {
       expect(await harness.everything()).toEqual([]);
     });
 
+    it('puts ranges of stored blobs and given bytes together as one blob, as put would store them', async () => {
+      const a = await store.put(Readable.from([large]));
+      const b = await store.put(Readable.from([content]));
+      const parts: BlobPart[] = [
+        { kind: 'bytes', data: Buffer.from('<HEAD>') },
+        // Many read buffers long, and across the S3 store's part boundary.
+        { kind: 'range', blobKey: a.key, start: 3, end: large.length - 5 },
+        { kind: 'range', blobKey: b.key, start: 10, end: 10 },
+        { kind: 'bytes', data: Buffer.alloc(0) },
+        { kind: 'range', blobKey: b.key, start: 100, end: 200_000 },
+        { kind: 'range', blobKey: a.key, start: 0, end: 7 },
+        { kind: 'bytes', data: Buffer.from('</HEAD>') },
+      ];
+      const whole = Buffer.concat([Buffer.from('<HEAD>'), large.subarray(3, large.length - 5), content.subarray(100, 200_000), large.subarray(0, 7), Buffer.from('</HEAD>')]);
+      const stat = await store.putParts(parts);
+      expect(stat).toEqual({ key: keyOf(whole), bytes: whole.length, sha256: sha256(whole) });
+      expect((await read(await store.get(stat.key))).equals(whole)).toBe(true);
+      expect(await harness.everything()).toEqual([a.key, b.key, stat.key].sort());
+    });
+
+    it('puts nothing from parts naming a missing blob or a range outside its blob, or when the caller aborts', async () => {
+      const { key } = await store.put(Readable.from([content]));
+      const missing = keyOf(Buffer.from('never stored'));
+      const head: BlobPart = { kind: 'range', blobKey: key, start: 0, end: content.length };
+      await expect(store.putParts([head, { kind: 'range', blobKey: missing, start: 0, end: 1 }])).rejects.toBeInstanceOf(BlobNotFoundError);
+      await expect(store.putParts([head, { kind: 'range', blobKey: key, start: 5, end: content.length + 1 }])).rejects.toThrow(/range \[5, \d+\) is not inside blob/);
+      const controller = new AbortController();
+      const putting = store.putParts([head, head, head], { signal: controller.signal });
+      controller.abort();
+      await expect(putting).rejects.toMatchObject({ name: 'AbortError' });
+      await expect(store.putParts([head], { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+      expect(await harness.everything()).toEqual([key]);
+    });
+
     it('stages a blob for a writer, committing it under its key or aborting it without trace', async () => {
       const staged = await store.stage();
       staged.sink.write(content.subarray(0, 100));
@@ -247,6 +281,30 @@ describe('the local blob store', () => {
     expect((await fs.readFile(store.pathOf(stat.key)!)).equals(whole)).toBe(true);
     // Whole buffers per write call, not one call per chunk.
     expect(writes).toBe(Math.ceil(whole.length / WRITE_BUFFER_BYTES));
+  });
+
+  it('joins parts through one reused read buffer without a chunk changing before the sink took it, even when the disk lags far behind', async () => {
+    // Every byte differs from its neighbours' chunk, so a buffer read into again too early shows.
+    const page = Buffer.from(Array.from({ length: 1_500_000 }, (_, i) => (i * 7 + (i >> 18)) & 0xff));
+    const { key } = await store.put(Readable.from([page]));
+    const probe = await fs.open(path.join(root, 'probe'), 'w');
+    const fileHandlePrototype = Object.getPrototypeOf(probe) as fs.FileHandle;
+    await probe.close();
+    const write = fileHandlePrototype.write;
+    // Each write takes a few milliseconds, so the reader would get far ahead of the disk if it could.
+    vi.spyOn(fileHandlePrototype, 'write').mockImplementation(async function (this: fs.FileHandle, ...args: unknown[]) {
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      return (write as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    } as never);
+    const parts: BlobPart[] = [
+      { kind: 'range', blobKey: key, start: 1, end: page.length },
+      { kind: 'bytes', data: Buffer.from('|') },
+      { kind: 'range', blobKey: key, start: 0, end: 300_001 },
+    ];
+    const stat = await store.putParts(parts);
+    const whole = Buffer.concat([page.subarray(1), Buffer.from('|'), page.subarray(0, 300_001)]);
+    expect(stat).toEqual({ key: keyOf(whole), bytes: whole.length, sha256: sha256(whole) });
+    expect((await fs.readFile(store.pathOf(stat.key)!)).equals(whole)).toBe(true);
   });
 
   it('fails the blob, and keeps nothing, when the disk refuses a write', async () => {
