@@ -12,6 +12,6 @@ USER node
 ENV DATA_DIR=/data
 # Keep a worker pulling gigabytes small (see the README's production notes).
 ENV MALLOC_ARENA_MAX=2
-ENV MALLOC_MMAP_THRESHOLD_=65536
+ENV MALLOC_MMAP_THRESHOLD_=16384
 EXPOSE 3000
 CMD ["npm", "run", "api"]
