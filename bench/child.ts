@@ -22,11 +22,15 @@ export async function bundleForNode(entry: string): Promise<{ file: string; clea
   return { file, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
 }
 
-/** Runs the bundled script with args; resolves with the one JSON line it prints. */
-export function runChild<T>(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+/**
+ * Runs the bundled script with args; resolves with the one JSON line it prints.
+ * Node runs it with `nodeFlags`, or BENCH_NODE_FLAGS when that is set.
+ */
+export function runChild<T>(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, nodeFlags: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    // No execArgv: the parent's TypeScript loader must not ride along.
-    const child = fork(file, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env, execArgv: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) });
+    // Never the parent's execArgv: its TypeScript loader must not ride along.
+    const execArgv = process.env.BENCH_NODE_FLAGS === undefined ? nodeFlags : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
+    const child = fork(file, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env, execArgv });
     let out = '';
     child.stdout!.on('data', (b) => (out += b));
     child.once('error', reject);

@@ -3,11 +3,16 @@
  * well over 1 GB) as a fetcher run through Temporal, against the same pages
  * pulled by a plain loop over the qualys/ client, from the same simulator.
  * Each side runs `--runs` times (default 3), interleaved, and the figures are
- * medians with their ranges. Both seal the pages into one file, so they do
+ * medians with their ranges. A plain run comes before each Temporal run and
+ * one more after the last, and each Temporal run is compared with the mean of
+ * the two plain runs around it: this machine's speed drifts by 10-20 % over
+ * minutes, and a run compared only with the one before it carried that drift
+ * into its ratio (overheadRatioToPlainBefore keeps that older figure). Both seal the pages into one file, so they do
  * the same work and must produce the same bytes. The worker runs in a process
  * of its own, configured like `npm run worker` with one range at a time (this
  * measures the cost of orchestrating a page, not parallelism: see `scale`),
- * and its peak RSS over all runs is reported. Beside the totals: the median
+ * and its peak RSS over all runs is reported. The plain loop runs with the
+ * same V8 flags and malloc settings (BENCH_NODE_FLAGS replaces its flags). Beside the totals: the median
  * time from one page's request to the next on each side (what a page costs
  * in all), the mean gap between a page's last byte and the next request, the
  * steps inside a page's activity, and the worker's seal.
@@ -26,6 +31,7 @@ import { spawnSimulator } from '../simulator/spawn.js';
 import { bundleForNode, runChild } from './child.js';
 import { BENCH_CREDENTIALS, startFetcherRunStack } from './fetcher-run-stack.js';
 import { bareSaxesMBps } from './saxes-baseline.js';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from './worker-process.js';
 import { spread } from './stats.js';
 
 const HOSTS_PER_PAGE = 1000;
@@ -33,6 +39,7 @@ const HOSTS_PER_PAGE = 1000;
 const RESULTS_OFF = { show_results: 0 };
 
 const say = (m: string) => process.stderr.write(`orchestration: ${m}\n`);
+const mean = (a: number, b: number) => (a + b) / 2;
 
 export interface OrchestrationOptions {
   pages?: number;
@@ -131,23 +138,26 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       side.leads.push(lead);
       side.tails.push(tail);
     };
-    const ratios: number[] = [];
-    const cpuRatios: number[] = [];
-    for (let i = 1; i <= runs; i++) {
-      let logFrom = (await sim.stats()).log.length;
-      const loop = await runChild<{ seconds: number; cpuSeconds: number; pages: number; bytes: number; sha256: string; startedAt: number; endedAt: number }>(
+    type PlainRun = { seconds: number; cpuSeconds: number; pages: number; bytes: number; sha256: string; startedAt: number; endedAt: number };
+    const runPlain = async (): Promise<PlainRun> => {
+      const logFrom = (await sim.stats()).log.length;
+      const loop = await runChild<PlainRun>(
         loopBundle.file,
         [sim.url, JSON.stringify(params), path.join(work, 'plain.xml')],
-        { ...process.env, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
+        // The worker's memory settings, so that the ratio is the orchestration's cost and not theirs.
+        { ...process.env, ...WORKER_ENV, BENCH_USER: BENCH_CREDENTIALS.user, BENCH_PASSWORD: BENCH_CREDENTIALS.password },
+        WORKER_NODE_FLAGS,
       );
       await fs.rm(path.join(work, 'plain.xml'), { force: true });
       plain.seconds.push(loop.seconds);
       plain.cpuSeconds.push(loop.cpuSeconds);
       plain.sha256.add(loop.sha256);
-      let log = (await sim.stats()).log;
-      recordPull(plain, log.slice(logFrom), loop.startedAt, loop.endedAt);
-
-      logFrom = log.length;
+      recordPull(plain, (await sim.stats()).log.slice(logFrom), loop.startedAt, loop.endedAt);
+      return loop;
+    };
+    const plainRuns = [await runPlain()];
+    for (let i = 1; i <= runs; i++) {
+      const logFrom = (await sim.stats()).log.length;
       const cpuBefore = await stack.worker.cpuSeconds();
       const startedAt = Date.now();
       const { result, seconds } = await stack.runFetcher();
@@ -155,15 +165,20 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       const workerCpu = (await stack.worker.cpuSeconds()) - cpuBefore;
       orchestrated.seconds.push(seconds);
       orchestrated.cpuSeconds.push(workerCpu);
-      cpuRatios.push(workerCpu / loop.cpuSeconds);
       orchestrated.sha256.add(result.evidence.sha256);
       orchestrated.pages = result.totals.pages;
       orchestrated.bytes = result.totals.bytes;
-      log = (await sim.stats()).log;
-      recordPull(orchestrated, log.slice(logFrom), startedAt, endedAt);
-      ratios.push(seconds / loop.seconds);
-      say(`run ${i}/${runs}: plain ${loop.seconds.toFixed(1)} s · through Temporal ${seconds.toFixed(1)} s · ratio ${(seconds / loop.seconds).toFixed(3)} · CPU ${loop.cpuSeconds.toFixed(1)} s vs ${workerCpu.toFixed(1)} s`);
+      recordPull(orchestrated, (await sim.stats()).log.slice(logFrom), startedAt, endedAt);
+      plainRuns.push(await runPlain());
+      const [before, after] = [plainRuns[i - 1]!, plainRuns[i]!];
+      say(
+        `run ${i}/${runs}: plain ${before.seconds.toFixed(1)} s, through Temporal ${seconds.toFixed(1)} s, plain ${after.seconds.toFixed(1)} s · ` +
+          `ratio ${(seconds / mean(before.seconds, after.seconds)).toFixed(3)} · CPU ${mean(before.cpuSeconds, after.cpuSeconds).toFixed(1)} s vs ${workerCpu.toFixed(1)} s`,
+      );
     }
+    const aroundEach = (field: 'seconds' | 'cpuSeconds', of: number[]) => of.map((value, i) => value / mean(plainRuns[i]![field], plainRuns[i + 1]![field]));
+    const ratios = aroundEach('seconds', orchestrated.seconds);
+    const cpuRatios = aroundEach('cpuSeconds', orchestrated.cpuSeconds);
     const peakWorkerRssMB = await stack.worker.peakRssMB();
     const median = (field: string) => (pageTimings.length ? spread(pageTimings.map((p) => Number(p[field] ?? 0)), 1).median : null);
     say('bare saxes on this machine, for comparing figures across machines…');
@@ -174,6 +189,7 @@ export async function run(options: OrchestrationOptions = {}): Promise<Record<st
       pages: orchestrated.pages,
       pulledGB: Math.round((orchestrated.bytes / 1e9) * 100) / 100,
       overheadRatio: spread(ratios, 3),
+      overheadRatioToPlainBefore: spread(orchestrated.seconds.map((value, i) => value / plainRuns[i]!.seconds), 3),
       // Steadier than wall time on a busy machine: the worker process's CPU (all its threads) against the loop's.
       cpuRatio: spread(cpuRatios, 3),
       plainCpuSeconds: spread(plain.cpuSeconds, 1),

@@ -19,8 +19,8 @@ import { bundleForNode } from './child.js';
  * BENCH_WORKER_LOG=<file> keeps everything the worker printed (its JSON log:
  * each stored page with its timings, each range, the seal) for reading after.
  */
-const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean);
-const WORKER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' };
+export const WORKER_NODE_FLAGS = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean);
+export const WORKER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '16384' };
 /** USER_HZ: Linux reports process times in these ticks on every architecture Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
